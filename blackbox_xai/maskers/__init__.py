@@ -1,0 +1,16 @@
+"""Maskers: how "feature j is absent" becomes a model input."""
+
+from typing import Any
+
+from .base import Masker
+from .tabular import Tabular
+
+
+def as_masker(obj: Any) -> Masker:
+    """A masker as is; rows (ndarray or DataFrame) become ``Tabular(rows)``."""
+    if isinstance(obj, Masker):
+        return obj
+    return Tabular(obj)
+
+
+__all__ = ["Masker", "Tabular", "as_masker"]

@@ -1,0 +1,243 @@
+"""Interventional masking of tabular rows: absent features take background values."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..models.base import Model
+from ..utils.optional import is_dataframe
+from ..utils.validation import check_array, feature_names_of
+from .base import Masker
+
+#: Background sizes above this are slow for every coalition; summarise them.
+LARGE_BACKGROUND = 200
+
+GroupsLike = Mapping[str, Sequence[int | str]] | Sequence[Sequence[int | str]] | None
+
+
+class Tabular(Masker):
+    """Interventional tabular masker: ``v(S) = sum_b w_b f(x_S, b_~S)``.
+
+    Parameters
+    ----------
+    background : array-like or DataFrame of shape (n_background, p)
+        Rows that stand in for absent features.
+    feature_names : sequence of str, optional
+        Column names (taken from a DataFrame otherwise).
+    groups : mapping of name -> columns, or sequence of column lists, optional
+        Columns that enter and leave coalitions together (one-hot blocks,
+        correlated features). Columns not named form singleton groups.
+    weights : array-like of shape (n_background,), optional
+        Background row weights (normalised to sum to one).
+    summarize : {None, "kmeans", "sample"}
+        Shrink the background to ``n_summary`` rows: k-means centres snapped to the
+        nearest real row (weights = cluster sizes) or a random subset.
+    n_summary : int
+        Rows kept by ``summarize``.
+    seed : int
+        Seed of the summarisation.
+    allow_nan : bool
+        Accept NaN in background and explained rows (for models that handle it).
+    memory_budget_mb : float
+        Largest model input built at once; model calls span rows and coalitions up to it.
+
+    Attributes
+    ----------
+    data : ndarray (n_background, p)
+    weights : ndarray (n_background,)
+    group_matrix : bool ndarray (n_players, p)
+    """
+
+    def __init__(
+        self,
+        background: Any,
+        feature_names: Sequence[str] | None = None,
+        groups: GroupsLike = None,
+        weights: Any = None,
+        summarize: str | None = None,
+        n_summary: int = 100,
+        seed: int = 0,
+        allow_nan: bool = False,
+        memory_budget_mb: float = 256.0,
+    ) -> None:
+        self.columns: list[str] | None = (
+            [str(c) for c in background.columns] if is_dataframe(background) else None
+        )
+        self.dtypes: list[Any] | None = (
+            list(background.dtypes) if is_dataframe(background) else None
+        )
+        data = check_array(background, name="background", allow_nan=allow_nan)
+        self.feature_names = feature_names_of(background, data.shape[1], feature_names)
+        self.allow_nan = allow_nan
+        if memory_budget_mb <= 0:
+            raise ValueError(f"memory_budget_mb must be positive, got {memory_budget_mb}.")
+        self.memory_budget_mb = float(memory_budget_mb)
+        w = self._check_weights(weights, data.shape[0])
+        if summarize is not None:
+            data, w = _summarize(data, w, summarize, n_summary, seed)
+        elif data.shape[0] > LARGE_BACKGROUND:
+            warnings.warn(
+                f"the background has {data.shape[0]} rows; every coalition costs one model row "
+                f"per background row. Pass summarize='kmeans' (or 'sample') to keep "
+                f"{LARGE_BACKGROUND} or fewer.",
+                UserWarning,
+                stacklevel=2,
+            )
+        self.data = data
+        self.weights = w
+        self.player_names, self.group_matrix = _groups(groups, self.feature_names)
+        self.n_players = len(self.player_names)
+
+    @property
+    def n_features(self) -> int:
+        """Number of input columns ``p``."""
+        return self.data.shape[1]
+
+    @staticmethod
+    def _check_weights(weights: Any, n: int) -> np.ndarray:
+        if weights is None:
+            return np.full(n, 1.0 / n)
+        w = np.asarray(weights, dtype=np.float64).ravel()
+        if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+            raise ValueError(
+                f"weights must be {n} finite non-negative numbers with a positive sum."
+            )
+        return w / w.sum()
+
+    def validate(self, X: Any) -> np.ndarray:
+        """Rows to explain as float64 ``(n, p)``, checked against the background."""
+        return check_array(X, name="X", n_features=self.n_features, allow_nan=self.allow_nan)
+
+    def bind(self, model: Model) -> None:
+        """Pass a DataFrame background's schema to the model."""
+        if self.columns is not None and self.dtypes is not None:
+            model.bind_frame_schema(self.columns, self.dtypes)
+
+    def feature_masks(self, Z: np.ndarray) -> np.ndarray:
+        """Expand player coalitions ``(..., d)`` to column masks ``(..., p)``."""
+        Z = np.asarray(Z, dtype=bool)
+        if Z.shape[-1] != self.n_players:
+            raise ValueError(
+                f"coalitions have {Z.shape[-1]} players, the masker has {self.n_players}."
+            )
+        if self.n_players == self.n_features and np.array_equal(
+            self.group_matrix, np.eye(self.n_features, dtype=bool)
+        ):
+            return Z
+        return (Z.astype(np.uint8) @ self.group_matrix.astype(np.uint8)) > 0
+
+    def pairs_per_call(self) -> int:
+        """How many (row, coalition) pairs one model call may hold within the memory budget."""
+        bytes_per_pair = 8 * self.n_features * self.data.shape[0] * 2  # input + where() temp
+        return max(1, int(self.memory_budget_mb * 2**20) // bytes_per_pair)
+
+    def coalition_values(self, model: Model, X: np.ndarray, Z: np.ndarray) -> np.ndarray:
+        """Interventional values ``(n, m, k)`` of coalitions ``Z`` for rows ``X``.
+
+        One model call covers as many (row, coalition) pairs as the memory budget
+        allows, across rows and coalitions.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        Z = np.asarray(Z, dtype=bool)
+        n = X.shape[0]
+        shared = Z.ndim == 2
+        if not shared and (Z.ndim != 3 or Z.shape[0] != n):
+            raise ValueError(f"Z must have shape (m, d) or (n, m, d) with n={n}; got {Z.shape}.")
+        m = Z.shape[-2]
+        masks = self.feature_masks(Z)
+        B, w = self.data, self.weights
+        n_bg = B.shape[0]
+        total = n * m
+        step = self.pairs_per_call()
+        out: np.ndarray | None = None
+        for start in range(0, total, step):
+            idx = np.arange(start, min(total, start + step))
+            rows, coals = np.divmod(idx, m)
+            mask = masks[coals] if shared else masks[rows, coals]
+            inputs = np.where(mask[:, None, :], X[rows][:, None, :], B[None, :, :])
+            pred = model(inputs.reshape(-1, self.n_features))
+            k = pred.shape[1]
+            if out is None:
+                out = np.empty((total, k))
+            out[idx] = np.tensordot(pred.reshape(len(idx), n_bg, k), w, axes=([1], [0]))
+        assert out is not None
+        return out.reshape(n, m, -1)
+
+
+def _summarize(
+    data: np.ndarray, w: np.ndarray, how: str, n_summary: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    if how not in ("kmeans", "sample"):
+        raise ValueError(f"summarize must be None, 'kmeans' or 'sample', got {how!r}.")
+    if n_summary < 1:
+        raise ValueError(f"n_summary must be >= 1, got {n_summary}.")
+    if data.shape[0] <= n_summary:
+        return data, w
+    rng = np.random.default_rng(seed)
+    if how == "sample":
+        idx = np.sort(rng.choice(data.shape[0], size=n_summary, replace=False, p=w))
+        return data[idx], np.full(n_summary, 1.0 / n_summary)
+    from sklearn.cluster import KMeans
+
+    scale = data.std(axis=0)
+    scale[scale == 0] = 1.0
+    km = KMeans(n_clusters=n_summary, n_init=4, random_state=int(rng.integers(2**31 - 1)))
+    km.fit(data / scale, sample_weight=w)
+    # Snap each centre to its nearest real row so the model never sees impossible inputs.
+    dists = ((data / scale)[None, :, :] - km.cluster_centers_[:, None, :]) ** 2
+    nearest = dists.sum(axis=2).argmin(axis=1)
+    weights = np.bincount(km.labels_, weights=w, minlength=n_summary)
+    keep = weights > 0
+    return data[nearest[keep]], weights[keep] / weights[keep].sum()
+
+
+def _groups(groups: GroupsLike, names: list[str]) -> tuple[list[str], np.ndarray]:
+    p = len(names)
+    if groups is None:
+        return list(names), np.eye(p, dtype=bool)
+    if isinstance(groups, Mapping):
+        items: list[tuple[str | None, list[int | str]]] = [
+            (str(k), list(v)) for k, v in groups.items()
+        ]
+    else:
+        items = [(None, list(g)) for g in groups]
+    index = {n: j for j, n in enumerate(names)}
+    owner = np.full(p, -1)
+    players: list[tuple[str, list[int]]] = []
+    for label, members in items:
+        if not members:
+            raise ValueError("feature groups must not be empty.")
+        cols = []
+        for m in members:
+            if isinstance(m, str):
+                if m not in index:
+                    raise ValueError(
+                        f"group member {m!r} is not a feature name; names are {names}."
+                    )
+                cols.append(index[m])
+            elif isinstance(m, (int, np.integer)) and 0 <= m < p:
+                cols.append(int(m))
+            else:
+                raise ValueError(f"group member {m!r} is not a column index in [0, {p}).")
+        for c in cols:
+            if owner[c] >= 0:
+                raise ValueError(f"feature {names[c]!r} is in more than one group.")
+            owner[c] = len(players)
+        players.append((label or "+".join(names[c] for c in cols), cols))
+    # Columns not in a group are players of their own, kept in column order.
+    ordered: list[tuple[str, list[int]]] = []
+    seen: set[int] = set()
+    for j in range(p):
+        if owner[j] < 0:
+            ordered.append((names[j], [j]))
+        elif owner[j] not in seen:
+            seen.add(int(owner[j]))
+            ordered.append(players[owner[j]])
+    matrix = np.zeros((len(ordered), p), dtype=bool)
+    for i, (_, cols) in enumerate(ordered):
+        matrix[i, cols] = True
+    return [label for label, _ in ordered], matrix

@@ -1,0 +1,9 @@
+"""Models behind one protocol: ``model(X) -> (n, k)`` float64 array."""
+
+from .base import Model, ModelCallError
+from .callable import CallableModel
+from .onnx import OnnxModel
+from .sklearn import SklearnModel
+from .wrap import wrap
+
+__all__ = ["CallableModel", "Model", "ModelCallError", "OnnxModel", "SklearnModel", "wrap"]

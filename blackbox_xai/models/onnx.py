@@ -1,0 +1,263 @@
+"""ONNX Runtime models behind the prediction-function protocol."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..utils.optional import import_optional, is_dataframe
+from .base import Model
+
+# ONNX TensorProto element types this wrapper feeds, and the numpy dtype of each.
+_NUMPY_OF_ELEM = {
+    1: np.float32,
+    11: np.float64,
+    10: np.float16,
+    7: np.int64,
+    6: np.int32,
+    9: np.bool_,
+    8: np.object_,
+}
+_FLOAT_ELEMS = (1, 10, 11)
+_STRING_ELEM = 8
+
+
+def load_model_bytes(source: Any) -> tuple[bytes, list[str] | None]:
+    """Serialized model and, for a session, its providers, from any accepted source."""
+    if isinstance(source, (bytes, bytearray)):
+        return bytes(source), None
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            with open(source, "rb") as fh:
+                return fh.read(), None
+        except OSError as exc:
+            raise ValueError(f"could not read the ONNX file {os.fspath(source)!r}: {exc}") from exc
+    if type(source).__name__ == "ModelProto":
+        return source.SerializeToString(), None
+    if type(source).__name__ == "InferenceSession":
+        # ORT keeps what the session was built from; it has no public accessor for it.
+        data = getattr(source, "_model_bytes", None)
+        path = getattr(source, "_model_path", None)
+        providers = list(source.get_providers())
+        if data:
+            return bytes(data), providers
+        if path:
+            return load_model_bytes(path)[0], providers
+        raise ValueError(
+            "this InferenceSession keeps neither its model bytes nor its path; pass the model instead."
+        )
+    raise TypeError(
+        "an ONNX model must be given as a path, bytes, onnx.ModelProto or "
+        f"onnxruntime.InferenceSession, got {type(source).__name__}."
+    )
+
+
+def _class_labels(model: Any) -> list[str] | None:
+    for node in model.graph.node:
+        for attr in node.attribute:
+            if attr.name == "classlabels_int64s" and attr.ints:
+                return [str(v) for v in attr.ints]
+            if attr.name == "classlabels_strings" and attr.strings:
+                return [s.decode() for s in attr.strings]
+    return None
+
+
+def _strip_zipmap(model: Any) -> Any:
+    """Make ZipMap's probability tensor the graph output (a list of dicts is slow to read)."""
+    onnx = import_optional("onnx")
+    zipmaps = [n for n in model.graph.node if n.op_type == "ZipMap"]
+    if not zipmaps:
+        return model
+    renamed = {z.output[0]: z.input[0] for z in zipmaps}
+    graph = model.graph
+    keep = [n for n in graph.node if n.op_type != "ZipMap"]
+    outputs = []
+    for out in graph.output:
+        if out.name in renamed:
+            outputs.append(
+                onnx.helper.make_tensor_value_info(renamed[out.name], onnx.TensorProto.FLOAT, None)
+            )
+        else:
+            outputs.append(out)
+    del graph.node[:]
+    graph.node.extend(keep)
+    del graph.output[:]
+    graph.output.extend(outputs)
+    return model
+
+
+class OnnxModel(Model):
+    """An ONNX model run by ONNX Runtime.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, bytes, onnx.ModelProto or onnxruntime.InferenceSession
+        The model.
+    providers : list of str, optional
+        Execution providers, e.g. ``["CUDAExecutionProvider", "CPUExecutionProvider"]``;
+        CPU only by default.
+    output : str, optional
+        Name of the graph output to explain. By default the probability output of a
+        classifier export (ZipMap removed) or the first float output.
+    batch_size : int
+        Largest number of rows in one ``session.run``.
+    intra_op_threads : int, optional
+        Threads ORT may use. None uses ORT's default in the creating process and one
+        thread in a process that unpickled the model (parallel workers), so workers do
+        not oversubscribe the cores.
+    feature_names : sequence of str, optional
+        Input column names.
+
+    Notes
+    -----
+    Pickling keeps the model bytes only; the session is rebuilt on first use.
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        providers: Sequence[str] | None = None,
+        output: str | None = None,
+        batch_size: int | None = 65536,
+        intra_op_threads: int | None = None,
+        feature_names: Sequence[str] | None = None,
+    ) -> None:
+        import_optional("onnxruntime")
+        onnx = import_optional("onnx")
+        raw, session_providers = load_model_bytes(source)
+        try:
+            proto = onnx.load_model_from_string(raw)
+        except Exception as exc:
+            raise ValueError(f"the ONNX model could not be parsed: {exc}") from exc
+        labels = _class_labels(proto)
+        proto = _strip_zipmap(proto)
+        self.model_bytes: bytes = proto.SerializeToString()
+        self.providers = list(providers or session_providers or ["CPUExecutionProvider"])
+        self.intra_op_threads = intra_op_threads
+        self._session: Any = None
+        session = self._get_session()
+        self._inputs = [(i.name, i.type, i.shape) for i in session.get_inputs()]
+        self._input_specs = self._read_input_specs(proto)
+        self.input_kind = "text" if self._input_specs[0][1] == _STRING_ELEM else "array"
+        self.output = self._choose_output(proto, output)
+        k = self._static_output_width(proto)
+        names = (
+            labels
+            if labels is not None and (k is None or len(labels) == k) and len(labels) > 1
+            else None
+        )
+        super().__init__(output_names=names, feature_names=feature_names, batch_size=batch_size)
+
+    # -- session ------------------------------------------------------------------------
+    def _get_session(self) -> Any:
+        if self._session is None:
+            ort = import_optional("onnxruntime")
+            options = ort.SessionOptions()
+            if self.intra_op_threads is not None:
+                options.intra_op_num_threads = int(self.intra_op_threads)
+                options.inter_op_num_threads = 1
+            try:
+                self._session = ort.InferenceSession(
+                    self.model_bytes, sess_options=options, providers=self.providers
+                )
+            except Exception as exc:
+                raise ValueError(f"ONNX Runtime could not load the model: {exc}") from exc
+        return self._session
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_session"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self.intra_op_threads is None:
+            self.intra_op_threads = 1
+
+    # -- graph inspection ---------------------------------------------------------------
+    @staticmethod
+    def _read_input_specs(proto: Any) -> list[tuple[str, int, int | None, int]]:
+        """(name, elem type, width or None, rank) per graph input that is fed."""
+        initializers = {i.name for i in proto.graph.initializer}
+        specs = []
+        for value in proto.graph.input:
+            if value.name in initializers:
+                continue
+            tensor = value.type.tensor_type
+            dims = tensor.shape.dim
+            width = dims[1].dim_value if len(dims) >= 2 and dims[1].HasField("dim_value") else None
+            specs.append((value.name, tensor.elem_type, width, len(dims)))
+        if not specs:
+            raise ValueError("the ONNX model has no inputs to feed.")
+        usable = [
+            s
+            for s in specs
+            if s[1] in _FLOAT_ELEMS or s[1] == _STRING_ELEM or s[1] in _NUMPY_OF_ELEM
+        ]
+        if not any(s[1] in _FLOAT_ELEMS or s[1] == _STRING_ELEM for s in usable):
+            kinds = sorted({s[1] for s in specs})
+            raise ValueError(
+                f"the ONNX model has no float or string input (input element types {kinds}); "
+                "blackbox_xai feeds float rows or strings."
+            )
+        if len(specs) > 1 and any(s[2] is None for s in specs):
+            raise ValueError(
+                "the ONNX model has several inputs, and some have no fixed number of columns; "
+                "cannot split rows into them. Export it with one input."
+            )
+        return specs
+
+    def _choose_output(self, proto: Any, output: str | None) -> str:
+        names = [o.name for o in proto.graph.output]
+        if output is not None:
+            if output not in names:
+                raise ValueError(
+                    f"output {output!r} is not an output of the ONNX model; outputs are {names}."
+                )
+            return output
+        floats = [
+            o.name for o in proto.graph.output if o.type.tensor_type.elem_type in _FLOAT_ELEMS
+        ]
+        if not floats:
+            raise ValueError(f"the ONNX model has no float output to explain; outputs are {names}.")
+        for name in floats:
+            if "prob" in name.lower():
+                return name
+        return floats[0]
+
+    def _static_output_width(self, proto: Any) -> int | None:
+        for out in proto.graph.output:
+            if out.name == self.output:
+                dims = out.type.tensor_type.shape.dim
+                if len(dims) >= 2 and dims[1].HasField("dim_value"):
+                    return int(dims[1].dim_value)
+        return None
+
+    # -- prediction ---------------------------------------------------------------------
+    def _feeds(self, X: Any) -> dict[str, np.ndarray]:
+        if self.input_kind == "text":
+            name, _, _, rank = self._input_specs[0]
+            texts = np.asarray(list(X), dtype=object)
+            return {name: texts.reshape(-1, 1) if rank == 2 else texts}
+        arr = X.to_numpy() if is_dataframe(X) else np.asarray(X)
+        feeds = {}
+        col = 0
+        for name, elem, width, rank in self._input_specs:
+            w = arr.shape[1] - col if width is None else width
+            part = arr[:, col : col + w]
+            col += w
+            dtype = _NUMPY_OF_ELEM.get(elem, np.float32)
+            feeds[name] = np.ascontiguousarray(
+                part.astype(dtype) if dtype is not np.object_ else part.astype(str).astype(object)
+            )
+            if rank == 1:
+                feeds[name] = feeds[name].ravel()
+        if col != arr.shape[1]:
+            raise ValueError(f"the ONNX model takes {col} columns, got {arr.shape[1]}.")
+        return feeds
+
+    def _predict(self, X: Any) -> Any:
+        return self._get_session().run([self.output], self._feeds(X))[0]

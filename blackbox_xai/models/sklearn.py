@@ -1,0 +1,116 @@
+"""scikit-learn estimators and pipelines behind the prediction-function protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import is_classifier
+
+from ..utils.optional import import_optional, is_dataframe
+from .base import Model
+
+_OUTPUTS = ("proba", "log_proba", "decision", "predict")
+
+
+class SklearnModel(Model):
+    """A fitted scikit-learn estimator or pipeline.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        Classifier (``predict_proba`` by default) or regressor (``predict``).
+    output : {"proba", "log_proba", "decision", "predict"}, optional
+        Which method to explain; defaults to ``"proba"`` for classifiers that have
+        ``predict_proba`` and ``"predict"`` otherwise.
+    feature_names, batch_size
+        See :class:`Model`.
+
+    Notes
+    -----
+    A model fitted on a DataFrame (it has ``feature_names_in_``) is called with a
+    DataFrame that has its column names and, once bound by an explainer, its dtypes.
+    """
+
+    def __init__(
+        self,
+        estimator: Any,
+        output: str | None = None,
+        feature_names: Sequence[str] | None = None,
+        batch_size: int | None = None,
+    ) -> None:
+        if not hasattr(estimator, "predict"):
+            raise TypeError(f"{type(estimator).__name__} has no predict method.")
+        self.estimator = estimator
+        self.output = self._choose_output(estimator, output)
+        self._columns: list[str] | None = (
+            [str(c) for c in estimator.feature_names_in_]
+            if hasattr(estimator, "feature_names_in_")
+            else None
+        )
+        self._dtypes: dict[str, Any] | None = None
+        super().__init__(
+            output_names=self._default_output_names(),
+            feature_names=feature_names if feature_names is not None else self._columns,
+            batch_size=batch_size,
+        )
+
+    @staticmethod
+    def _choose_output(estimator: Any, output: str | None) -> str:
+        if output is None:
+            return (
+                "proba"
+                if is_classifier(estimator) and hasattr(estimator, "predict_proba")
+                else "predict"
+            )
+        if output not in _OUTPUTS:
+            raise ValueError(f"output must be one of {_OUTPUTS}, got {output!r}.")
+        method = {
+            "proba": "predict_proba",
+            "log_proba": "predict_proba",
+            "decision": "decision_function",
+        }.get(output, "predict")
+        if not hasattr(estimator, method):
+            raise ValueError(
+                f"output={output!r} needs {type(estimator).__name__}.{method}, which it lacks."
+            )
+        return output
+
+    def _default_output_names(self) -> list[str] | None:
+        classes = getattr(self.estimator, "classes_", None)
+        if classes is None or self.output == "predict":
+            return None
+        names = [str(c) for c in classes]
+        if self.output == "decision" and len(names) == 2:
+            return [names[1]]
+        return names
+
+    def bind_frame_schema(self, columns: Sequence[str], dtypes: Sequence[Any]) -> None:
+        """Use these dtypes when rebuilding DataFrames from arrays."""
+        if self._columns is not None:
+            self._dtypes = dict(zip([str(c) for c in columns], dtypes, strict=True))
+
+    def _as_model_input(self, X: Any) -> Any:
+        if (
+            self._columns is None
+            or is_dataframe(X)
+            or (isinstance(X, list) and X and isinstance(X[0], str))
+        ):
+            return X
+        pd = import_optional("pandas")
+        frame = pd.DataFrame(np.asarray(X), columns=self._columns)
+        if self._dtypes is not None:
+            frame = frame.astype(self._dtypes)
+        return frame
+
+    def _predict(self, X: Any) -> Any:
+        X = self._as_model_input(X)
+        if self.output == "proba":
+            return self.estimator.predict_proba(X)
+        if self.output == "log_proba":
+            # clipping keeps log finite for trees that give exact zeros
+            return np.log(np.clip(self.estimator.predict_proba(X), 1e-12, 1.0))
+        if self.output == "decision":
+            return self.estimator.decision_function(X)
+        return self.estimator.predict(X)

@@ -1,0 +1,61 @@
+"""Self-contained HTML for explanations (no JavaScript, no external assets)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .explanation import Explanation
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}
+table.bx{border-collapse:collapse;margin:.5em 0 1.5em}
+table.bx td,table.bx th{padding:2px 8px;text-align:left;font-size:14px}
+.bar{display:inline-block;height:12px}
+.pos{background:#c0392b}.neg{background:#2471a3}
+.num{font-variant-numeric:tabular-nums;text-align:right}
+"""
+
+
+def explanation_html(
+    expl: Explanation, output: int | str | None = None, max_features: int = 10
+) -> str:
+    """One table per explained row: feature, value, signed bar, attribution."""
+    o = expl.output_index(output)
+    parts = [
+        f"<h3>{html.escape(expl.method)}: attributions to output "
+        f"{html.escape(expl.output_names[o])!s}</h3>"
+    ]
+    scale = max(float(abs(expl.values[..., o]).max()), 1e-300)
+    for row in range(len(expl)):
+        top = expl.top_features(row, o, max_features)
+        parts.append(
+            f"<table class='bx'><caption>row {row}: base value {expl.base_values[row, o]:.4g}, "
+            f"prediction {expl.base_values[row, o] + expl.values[row, ..., o].sum():.4g}</caption>"
+            "<tr><th>feature</th><th class='num'>value</th><th></th><th class='num'>attribution</th></tr>"
+        )
+        names = expl.feature_names or []
+        for name, value in top:
+            data = ""
+            if expl.data is not None and name in names and getattr(expl.data, "ndim", 0) == 2:
+                data = f"{float(expl.data[row, names.index(name)]):.4g}"
+            width = int(120 * abs(value) / scale)
+            cls = "pos" if value > 0 else "neg"
+            parts.append(
+                f"<tr><td>{html.escape(name)}</td><td class='num'>{data}</td>"
+                f"<td><span class='bar {cls}' style='width:{width}px'></span></td>"
+                f"<td class='num'>{value:+.4g}</td></tr>"
+            )
+        parts.append("</table>")
+    return "\n".join(parts)
+
+
+def html_page(title: str, sections: Iterable[str]) -> str:
+    """A complete HTML document around the given fragments."""
+    body = "\n".join(sections)
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>"
+    )

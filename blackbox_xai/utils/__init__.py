@@ -1,0 +1,1 @@
+"""Helpers shared by every layer: validation, seeding, parallel row chunks, optional imports."""

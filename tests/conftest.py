@@ -1,0 +1,11 @@
+"""Shared fixtures: small seeded data sets and fitted models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
