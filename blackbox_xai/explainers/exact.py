@@ -45,7 +45,9 @@ def shapley_from_all_coalitions(v: np.ndarray, d: int) -> np.ndarray:
     for j in range(d):
         without = codes[(codes >> j) & 1 == 0]
         marginal = v[:, without | (1 << j)] - v[:, without]
-        phi[:, j] = np.tensordot(marginal, size_weight[sizes[without]], axes=([1], [0]))
+        # An elementwise product and sum, not BLAS, so a row's value is independent of
+        # how many rows are computed with it.
+        phi[:, j] = (marginal * size_weight[sizes[without]][None, :, None]).sum(axis=1)
     return phi
 
 

@@ -163,7 +163,9 @@ class Tabular(Masker):
             k = pred.shape[1]
             if out is None:
                 out = np.empty((total, k))
-            out[idx] = np.tensordot(pred.reshape(len(idx), n_bg, k), w, axes=([1], [0]))
+            # Not tensordot: BLAS blocking depends on the batch size, and a row's value
+            # must not depend on which rows share its call (n_jobs, chunking).
+            out[idx] = (pred.reshape(len(idx), n_bg, k) * w[None, :, None]).sum(axis=1)
         assert out is not None
         return out.reshape(n, m, -1)
 
@@ -227,7 +229,7 @@ def _groups(groups: GroupsLike, names: list[str]) -> tuple[list[str], np.ndarray
             if owner[c] >= 0:
                 raise ValueError(f"feature {names[c]!r} is in more than one group.")
             owner[c] = len(players)
-        players.append((label or "+".join(names[c] for c in cols), cols))
+        players.append((label or "+".join(names[c] for c in sorted(cols)), cols))
     # Columns not in a group are players of their own, kept in column order.
     ordered: list[tuple[str, list[int]]] = []
     seen: set[int] = set()

@@ -66,27 +66,33 @@ def _class_labels(model: Any) -> list[str] | None:
 
 
 def _strip_zipmap(model: Any) -> Any:
-    """Make ZipMap's probability tensor the graph output (a list of dicts is slow to read)."""
+    """Replace ZipMap by Identity: the output keeps its name but becomes the float tensor.
+
+    A list of dicts per row is slow to read back; the tensor before ZipMap is the same
+    probabilities in class order.
+    """
     onnx = import_optional("onnx")
-    zipmaps = [n for n in model.graph.node if n.op_type == "ZipMap"]
-    if not zipmaps:
-        return model
-    renamed = {z.output[0]: z.input[0] for z in zipmaps}
     graph = model.graph
-    keep = [n for n in graph.node if n.op_type != "ZipMap"]
-    outputs = []
-    for out in graph.output:
-        if out.name in renamed:
-            outputs.append(
-                onnx.helper.make_tensor_value_info(renamed[out.name], onnx.TensorProto.FLOAT, None)
+    zipped = {}
+    for i, node in enumerate(graph.node):
+        if node.op_type == "ZipMap":
+            graph.node[i].CopyFrom(
+                onnx.helper.make_node("Identity", [node.input[0]], [node.output[0]], name=node.name)
             )
-        else:
-            outputs.append(out)
-    del graph.node[:]
-    graph.node.extend(keep)
-    del graph.output[:]
-    graph.output.extend(outputs)
+            zipped[node.output[0]] = True
+    for out in graph.output:
+        if out.name in zipped:
+            out.CopyFrom(onnx.helper.make_tensor_value_info(out.name, onnx.TensorProto.FLOAT, None))
     return model
+
+
+def _lower_ir_version(model_bytes: bytes) -> bytes:
+    onnx = import_optional("onnx")
+    proto = onnx.load_model_from_string(model_bytes)
+    proto.ir_version = onnx.helper.find_min_ir_version_for(
+        list(proto.opset_import), ignore_unknown=True
+    )
+    return bytes(proto.SerializeToString())
 
 
 class OnnxModel(Model):
@@ -138,11 +144,10 @@ class OnnxModel(Model):
         self.providers = list(providers or session_providers or ["CPUExecutionProvider"])
         self.intra_op_threads = intra_op_threads
         self._session: Any = None
-        session = self._get_session()
-        self._inputs = [(i.name, i.type, i.shape) for i in session.get_inputs()]
         self._input_specs = self._read_input_specs(proto)
         self.input_kind = "text" if self._input_specs[0][1] == _STRING_ELEM else "array"
         self.output = self._choose_output(proto, output)
+        self._get_session()  # fail now, not at the first prediction
         k = self._static_output_width(proto)
         names = (
             labels
@@ -164,7 +169,19 @@ class OnnxModel(Model):
                     self.model_bytes, sess_options=options, providers=self.providers
                 )
             except Exception as exc:
-                raise ValueError(f"ONNX Runtime could not load the model: {exc}") from exc
+                if "Unsupported model IR version" not in str(exc):
+                    raise ValueError(f"ONNX Runtime could not load the model: {exc}") from exc
+                # onnx's helpers stamp the newest IR version, which ORT may not know yet;
+                # the lowest IR version that carries the model's opsets loads the same graph.
+                self.model_bytes = _lower_ir_version(self.model_bytes)
+                try:
+                    self._session = ort.InferenceSession(
+                        self.model_bytes, sess_options=options, providers=self.providers
+                    )
+                except Exception as retry_exc:
+                    raise ValueError(
+                        f"ONNX Runtime could not load the model: {retry_exc}"
+                    ) from retry_exc
         return self._session
 
     def __getstate__(self) -> dict[str, Any]:

@@ -1,0 +1,163 @@
+"""ONNX Runtime backend: classifier exports, dtypes, strings, batching, pickling, errors."""
+
+import pickle
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from joblib import Parallel, delayed
+from onnx import TensorProto, helper
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import make_pipeline
+
+import blackbox_xai as bx
+from blackbox_xai.models.convert import sklearn_to_onnx
+
+
+@pytest.fixture(scope="module")
+def forest_onnx(cancer12):
+    X, y = cancer12
+    forest = RandomForestClassifier(n_estimators=10, max_depth=4, random_state=0).fit(X, y)
+    return forest, X
+
+
+@pytest.mark.parametrize("zipmap", [True, False])
+def test_classifier_export_agrees_with_sklearn(forest_onnx, zipmap):
+    forest, X = forest_onnx
+    model = bx.OnnxModel(sklearn_to_onnx(forest, X, zipmap=zipmap))
+    np.testing.assert_allclose(model(X), bx.wrap(forest)(X), atol=1e-5)
+    assert model.output_names == ["0", "1"]
+    assert model.output == ("output_probability" if zipmap else "probabilities")
+
+
+def test_regressor_double_input_is_cast(wine):
+    X, y = wine
+    reg = Ridge().fit(X, y)
+    model = bx.OnnxModel(sklearn_to_onnx(reg, X, double=True))
+    assert model._input_specs[0][1] == 11  # double
+    np.testing.assert_allclose(model(X)[:, 0], reg.predict(X), rtol=1e-12)
+
+
+def test_every_source_kind_loads(forest_onnx, tmp_path):
+    forest, X = forest_onnx
+    raw = sklearn_to_onnx(forest, X)
+    path = tmp_path / "forest.onnx"
+    path.write_bytes(raw)
+    expected = bx.OnnxModel(raw)(X[:5])
+    for source in (
+        str(path),
+        path,
+        onnx.load_model_from_string(raw),
+        ort.InferenceSession(raw, providers=["CPUExecutionProvider"]),
+    ):
+        np.testing.assert_array_equal(bx.wrap(source)(X[:5]), expected)
+
+
+def test_batching_counts_and_matches(forest_onnx):
+    forest, X = forest_onnx
+    model = bx.OnnxModel(sklearn_to_onnx(forest, X), batch_size=100)
+    whole = bx.OnnxModel(sklearn_to_onnx(forest, X))(X)
+    np.testing.assert_array_equal(model(X), whole)
+    assert model.n_calls == 6 and model.n_rows == len(X)
+
+
+def _predict_in_worker(model, X):
+    return model(X), model._session is not None
+
+
+def test_pickled_model_runs_in_joblib_worker(forest_onnx):
+    forest, X = forest_onnx
+    model = bx.OnnxModel(sklearn_to_onnx(forest, X))
+    clone = pickle.loads(pickle.dumps(model))
+    assert clone._session is None and clone.intra_op_threads == 1
+    results = Parallel(n_jobs=2, backend="loky")(
+        delayed(_predict_in_worker)(model, X[i::2]) for i in range(2)
+    )
+    for i, (out, rebuilt) in enumerate(results):
+        assert rebuilt
+        np.testing.assert_allclose(out, forest.predict_proba(X[i::2]), atol=1e-5)
+
+
+def test_text_pipeline_with_string_input():
+    docs = ["good movie", "bad movie", "good plot", "bad plot", "great fun", "awful mess"]
+    pipe = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(docs, [1, 0, 1, 0, 1, 0])
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import StringTensorType
+
+    # The C locale exists on every machine; skl2onnx defaults to en_US.UTF-8.
+    options = {id(pipe.steps[0][1]): {"locale": "C"}}
+    proto = to_onnx(
+        pipe,
+        initial_types=[("text", StringTensorType([None, 1]))],
+        options=options,
+        target_opset={"": 17, "ai.onnx.ml": 3},
+    )
+    model = bx.wrap(proto)
+    assert model.input_kind == "text"
+    np.testing.assert_allclose(
+        model(["good movie", "awful plot"]),
+        pipe.predict_proba(["good movie", "awful plot"]),
+        atol=1e-5,
+    )
+
+
+def test_providers_are_kept_and_passed(forest_onnx):
+    forest, X = forest_onnx
+    model = bx.OnnxModel(sklearn_to_onnx(forest, X), providers=["CPUExecutionProvider"])
+    assert model.providers == ["CPUExecutionProvider"]
+    assert model._get_session().get_providers() == ["CPUExecutionProvider"]
+
+
+def test_output_choice_and_errors(forest_onnx):
+    forest, X = forest_onnx
+    raw = sklearn_to_onnx(forest, X, zipmap=False)
+    with pytest.raises(
+        ValueError,
+        match=r"output 'nope' is not an output of the ONNX model; outputs are \['label', 'probabilities'\]",
+    ):
+        bx.OnnxModel(raw, output="nope")
+
+
+def test_unloadable_bytes_and_missing_file(tmp_path):
+    with pytest.raises(ValueError, match="could not be parsed|could not load"):
+        bx.OnnxModel(b"not an onnx model")
+    with pytest.raises(ValueError, match="could not read the ONNX file"):
+        bx.OnnxModel(str(tmp_path / "missing.onnx"))
+    with pytest.raises(TypeError, match="path, bytes, onnx.ModelProto"):
+        bx.OnnxModel(42)
+
+
+def test_model_without_float_or_string_input_is_refused():
+    node = helper.make_node("Cast", ["x"], ["y"], to=TensorProto.FLOAT)
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.INT64, [None, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])],
+    )
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(ValueError, match=r"no float or string input \(input element types \[7\]\)"):
+        bx.OnnxModel(proto)
+
+
+def _identity_model(ir_version=None):
+    node = helper.make_node("Mul", ["x", "x"], ["y"])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])],
+    )
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    if ir_version is not None:
+        proto.ir_version = ir_version
+    return proto
+
+
+def test_ir_version_newer_than_runtime_is_lowered():
+    model = bx.OnnxModel(_identity_model(ir_version=99))
+    np.testing.assert_allclose(model(np.array([[2.0, 3.0]])), [[4.0, 9.0]])
+    assert onnx.load_model_from_string(model.model_bytes).ir_version == 8
