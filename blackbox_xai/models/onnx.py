@@ -155,6 +155,17 @@ class OnnxModel(Model):
             else None
         )
         super().__init__(output_names=names, feature_names=feature_names, batch_size=batch_size)
+        width = self.n_input_columns
+        if self.input_kind == "array" and width is not None:
+            self.probe(np.zeros((1, width)))
+
+    @property
+    def n_input_columns(self) -> int | None:
+        """Columns the model takes (summed over its inputs), None when not fixed."""
+        widths = [spec[2] for spec in self._input_specs]
+        return (
+            None if any(w is None for w in widths) else int(sum(w for w in widths if w is not None))
+        )
 
     # -- session ------------------------------------------------------------------------
     def _get_session(self) -> Any:

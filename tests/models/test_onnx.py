@@ -28,6 +28,7 @@ def forest_onnx(cancer12):
 def test_classifier_export_agrees_with_sklearn(forest_onnx, zipmap):
     forest, X = forest_onnx
     model = bx.OnnxModel(sklearn_to_onnx(forest, X, zipmap=zipmap))
+    assert model.n_outputs == 2 and model.n_input_columns == 12 and model.n_calls == 0  # probed
     np.testing.assert_allclose(model(X), bx.wrap(forest)(X), atol=1e-5)
     assert model.output_names == ["0", "1"]
     assert model.output == ("output_probability" if zipmap else "probabilities")
