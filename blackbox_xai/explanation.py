@@ -263,18 +263,11 @@ class Explanation:
     def load(cls, path: str | os.PathLike[str]) -> Explanation:
         """Read an ``.npz`` file written by :meth:`save`."""
         with np.load(path, allow_pickle=False) as f:
-            header = json.loads(str(f["header"]))
-            data = f["data"] if "data" in f else header.get("data")
-            return cls(
-                f["values"],
-                f["base_values"],
-                data=data,
-                feature_names=header.get("feature_names"),
-                output_names=header.get("output_names"),
-                stderr=f["stderr"] if "stderr" in f else None,
-                method=header.get("method", ""),
-                meta=header.get("meta"),
+            obj = json.loads(str(f["header"]))
+            obj.update(
+                {name: f[name] for name in ("values", "base_values", "stderr", "data") if name in f}
             )
+        return cls.from_dict(obj)
 
     # -- views --------------------------------------------------------------------------
     def to_html(self, output: int | str | None = None, max_features: int = 10) -> str:
