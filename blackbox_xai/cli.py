@@ -91,14 +91,22 @@ def _read_csv(path: str) -> tuple[np.ndarray, list[str] | None]:
     return rows, header
 
 
-def _load_model(path: str, output: str | None) -> Model:
+def _load_model(path: str, output: str | None, trust: Sequence[str]) -> Model:
     from . import wrap
 
     if path.endswith(".skops"):
-        from .utils.optional import import_optional
-
-        sio = import_optional("skops.io")
-        return wrap(sio.load(path, trusted=sio.get_untrusted_types(file=path)), output=output)
+        try:
+            import skops.io as sio
+        except ImportError as exc:
+            raise SystemExit("error: reading .skops files needs `pip install skops`.") from exc
+        untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(trust))
+        if untrusted:
+            # Loading an unknown type runs its code: the user must name each one.
+            raise SystemExit(
+                f"error: {path} holds types skops does not trust by default: {untrusted}. "
+                "Check them, then pass each with --trust TYPE."
+            )
+        return wrap(sio.load(path, trusted=list(trust)), output=output)
     if not path.endswith(".onnx"):
         raise SystemExit(f"error: {path}: the model must be an .onnx or .skops file.")
     return wrap(path, output=output)
@@ -108,7 +116,7 @@ def _explain(args: argparse.Namespace) -> int:
     from . import ExactShapley, Tabular
     from .report import explanation_html, html_page
 
-    model = _load_model(args.model, args.output)
+    model = _load_model(args.model, args.output, args.trust)
     rows, names = _read_csv(args.data)
     background, bg_names = _read_csv(args.background) if args.background else (rows, names)
     masker = Tabular(
@@ -154,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--n-background", type=int, default=50, help="k-means summary size (default 50)"
     )
     explain.add_argument("--output", help="ONNX graph output to explain (default: probabilities)")
+    explain.add_argument(
+        "--trust", action="append", default=[], help="a type a .skops file may load (repeat)"
+    )
     explain.add_argument(
         "--rows", type=int, default=10, help="explain the first N rows (default 10)"
     )
