@@ -2,5 +2,6 @@
 
 from .base import Explainer
 from .exact import ExactShapley
+from .kernel import KernelShap
 
-__all__ = ["ExactShapley", "Explainer"]
+__all__ = ["ExactShapley", "Explainer", "KernelShap"]
