@@ -13,8 +13,8 @@ from ..utils.parallel import map_row_chunks
 from ..utils.seeding import SeedLike, resolve_seed
 from ..utils.validation import check_positive_int
 from ._coalitions import SIZE_WEIGHTS, PairedDesign, stratum_mass
-from ._convergence import check_tol, converged
 from ._kernel_regression import PairedRegression
+from ._sequential import check_tol, run_rounds
 from .base import Explainer
 from .exact import all_coalitions, shapley_from_all_coalitions
 
@@ -214,7 +214,7 @@ class KernelShap(Explainer):
             rounds = _Rounds(d, weights, entropy, budget, cap)
             block = max(1, _BLOCK_VALUES // cap)
             parts = [
-                self._sampled_rows(model, X[s : min(stop, s + block)], rounds, tol, cap)
+                self._sampled_rows(model, X[s : min(stop, s + block)], rounds, tol)
                 for s in range(start, stop, block)
             ]
             return [np.concatenate(p) for p in zip(*parts, strict=True)]
@@ -291,21 +291,17 @@ class KernelShap(Explainer):
         return [phi, np.concatenate(bases), np.zeros_like(phi), np.full(n, 2**d), np.ones(n, bool)]
 
     def _sampled_rows(
-        self, model: Model, X: np.ndarray, rounds: _Rounds, tol: float | None, cap: int
+        self, model: Model, X: np.ndarray, rounds: _Rounds, tol: float | None
     ) -> list[np.ndarray]:
         """Sequential rounds for a block of rows; each row stops once it converges."""
         n, d = len(X), self.masker.n_players
-        ends = np.zeros((2, d), dtype=bool)
-        ends[1] = True
-        out_phi: np.ndarray | None = None
-        out_se: np.ndarray | None = None
-        evals = np.zeros(n, dtype=np.int64)
-        done = np.zeros(n, dtype=bool)
-        active = np.arange(n)
-        stored: list[np.ndarray] | None = None  # per stratum (rows, pairs, 2, k)
+        ends = np.stack([np.zeros(d, dtype=bool), np.ones(d, dtype=bool)])
+        # Game values per stratum (rows, pairs, side, outputs); rows that stopped keep zeros.
+        stored: list[np.ndarray] = []
         base = delta = np.zeros(0)
-        t = 0
-        while len(active):
+
+        def step(t: int, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            nonlocal stored, base, delta
             new_pairs, regression = rounds.get(t)
             z = np.concatenate([np.concatenate([p, ~p]) for p in new_pairs])
             if t == 0:
@@ -315,29 +311,22 @@ class KernelShap(Explainer):
                 base, delta = v[:, 0], v[:, 1] - v[:, 0]
                 v = v[:, 2:]
                 stored = [np.zeros((n, 0, 2, v.shape[2])) for _ in new_pairs]
-                out_phi = np.zeros((n, d, v.shape[2]))
-                out_se = np.zeros_like(out_phi)
-            assert stored is not None and out_phi is not None and out_se is not None
             start = 0
             for i, p in enumerate(new_pairs):
                 c = len(p)
-                pair_values = np.stack(
-                    [v[:, start : start + c], v[:, start + c : start + 2 * c]], 2
-                )
-                stored[i] = np.concatenate([stored[i], pair_values], axis=1)
+                grown = np.zeros((n, stored[i].shape[1] + c, 2, v.shape[2]))
+                grown[:, : stored[i].shape[1]] = stored[i]
+                grown[active, stored[i].shape[1] :, 0] = v[:, start : start + c]
+                grown[active, stored[i].shape[1] :, 1] = v[:, start + c : start + 2 * c]
+                stored[i] = grown
                 start += 2 * c
-            y = np.concatenate([np.concatenate([s[:, :, 0], s[:, :, 1]], 1) for s in stored], 1)
+            y = np.concatenate(
+                [np.concatenate([s[active, :, 0], s[active, :, 1]], 1) for s in stored], 1
+            )
             y = y - base[active][:, None, :]
             phi = regression.solve(y, delta[active])
-            se = regression.stderr(y, phi)
-            ok = np.ones(len(active), bool) if tol is None else converged(phi, se, tol)
-            finished = ok if tol is not None and rounds.has_next(t) else np.ones_like(ok)
-            rows = active[finished]
-            out_phi[rows], out_se[rows] = phi[finished], se[finished]
-            evals[rows], done[rows] = rounds.evals(t), ok[finished]
-            keep = ~finished
-            active = active[keep]
-            stored = [s[keep] for s in stored]
-            t += 1
-        assert out_phi is not None and out_se is not None
-        return [out_phi, base, out_se, evals, done]
+            return phi, regression.stderr(y, phi)
+
+        phi, se, last, done = run_rounds(n, step, rounds.has_next, tol)
+        evals = np.array([rounds.evals(t) for t in last], dtype=np.int64)
+        return [phi, base, se, evals, done]
