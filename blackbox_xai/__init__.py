@@ -6,7 +6,7 @@ attributions on the resulting games and return an :class:`Explanation`.
 """
 
 from . import maskers, models
-from .explainers import ExactShapley, KernelShap
+from .explainers import ExactShapley, KernelShap, SamplingShapley
 from .explanation import Explanation
 from .maskers import Tabular
 from .models import CallableModel, Model, ModelCallError, OnnxModel, SklearnModel, wrap
@@ -21,6 +21,7 @@ __all__ = [
     "Model",
     "ModelCallError",
     "OnnxModel",
+    "SamplingShapley",
     "SklearnModel",
     "Tabular",
     "__version__",

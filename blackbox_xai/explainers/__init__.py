@@ -3,5 +3,6 @@
 from .base import Explainer
 from .exact import ExactShapley
 from .kernel import KernelShap
+from .sampling import SamplingShapley
 
-__all__ = ["ExactShapley", "Explainer", "KernelShap"]
+__all__ = ["ExactShapley", "Explainer", "KernelShap", "SamplingShapley"]
