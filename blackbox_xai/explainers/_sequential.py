@@ -4,9 +4,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from ..explanation import Explanation
+from ..utils.parallel import map_row_chunks
+
+if TYPE_CHECKING:
+    from ..models import Model
+    from .base import Explainer
 
 
 def check_tol(tol: Any) -> float | None:
@@ -74,3 +81,45 @@ def run_rounds(
         active = active[~finished]
         t += 1
     return phi_out, se_out, last, done
+
+
+#: ``rows(model, start, stop)`` explains rows ``start:stop`` and returns, in order,
+#: values, base values, standard errors and any per-row arrays.
+RowsFn = Callable[["Model", int, int], list[np.ndarray]]
+
+
+def explain_rows(
+    explainer: Explainer,
+    X: np.ndarray,
+    rows: RowsFn,
+    block: int,
+    chunk_size: int | None,
+    meta: Callable[..., dict[str, Any]],
+) -> Explanation:
+    """Run ``rows`` over parallel row chunks, ``block`` rows at a time, into an Explanation.
+
+    ``meta(*per_row_arrays)`` builds the method's metadata; the model call and row
+    counts are added here.
+    """
+    model = explainer.model
+
+    def work(local: Model, start: int, stop: int) -> list[np.ndarray]:
+        parts = [rows(local, s, min(stop, s + block)) for s in range(start, stop, block)]
+        return [np.concatenate(p) for p in zip(*parts, strict=True)]
+
+    calls, n_rows = model.n_calls, model.n_rows
+    parts = map_row_chunks(work, model, len(X), n_jobs=explainer.n_jobs, chunk_size=chunk_size)
+    values, base, stderr, *per_row = (np.concatenate(p) for p in zip(*parts, strict=True))
+    info = meta(*per_row)
+    info["n_model_calls"] = model.n_calls - calls
+    info["n_model_rows"] = model.n_rows - n_rows
+    return Explanation(
+        values,
+        base,
+        data=X,
+        stderr=stderr,
+        feature_names=explainer.masker.player_names,
+        output_names=model.output_names,
+        method=explainer.method,
+        meta=info,
+    )

@@ -9,12 +9,11 @@ import numpy as np
 
 from ..explanation import Explanation
 from ..models import Model
-from ..utils.parallel import map_row_chunks
 from ..utils.seeding import SeedLike, resolve_seed
 from ..utils.validation import check_positive_int
 from ._coalitions import SIZE_WEIGHTS, PairedDesign, stratum_mass
 from ._kernel_regression import PairedRegression
-from ._sequential import check_tol, run_rounds
+from ._sequential import check_tol, explain_rows, run_rounds
 from .base import Explainer
 from .exact import all_coalitions, shapley_from_all_coalitions
 
@@ -208,33 +207,17 @@ class KernelShap(Explainer):
         entropy = resolve_seed(self.seed)
         exact = budget >= 2**d
 
-        def work(model: Model, start: int, stop: int) -> list[np.ndarray]:
+        def rows(model: Model, start: int, stop: int) -> list[np.ndarray]:
             if exact:
                 return self._exact_rows(model, X[start:stop], d)
+            # The design depends on the seed alone: every chunk rebuilds the same one.
             rounds = _Rounds(d, weights, entropy, budget, cap)
-            block = max(1, _BLOCK_VALUES // cap)
-            parts = [
-                self._sampled_rows(model, X[s : min(stop, s + block)], rounds, tol)
-                for s in range(start, stop, block)
-            ]
-            return [np.concatenate(p) for p in zip(*parts, strict=True)]
+            return self._sampled_rows(model, X[start:stop], rounds, tol)
 
-        calls, rows = self.model.n_calls, self.model.n_rows
-        parts = map_row_chunks(work, self.model, len(X), n_jobs=self.n_jobs, chunk_size=chunk_size)
-        values, base, stderr, evals, done = (np.concatenate(p) for p in zip(*parts, strict=True))
-        return Explanation(
-            values,
-            base,
-            data=X,
-            stderr=stderr,
-            feature_names=self.masker.player_names,
-            output_names=self.model.output_names,
-            method=self.method,
-            meta={
+        def meta(evals: np.ndarray, done: np.ndarray) -> dict[str, Any]:
+            return {
                 "seed": entropy,
                 "n_evals": evals.tolist(),
-                "n_model_calls": self.model.n_calls - calls,
-                "n_model_rows": self.model.n_rows - rows,
                 "converged": done.tolist(),
                 "parameters": {
                     "n_players": d,
@@ -245,8 +228,10 @@ class KernelShap(Explainer):
                     "link": self.link,
                     "exact": exact,
                 },
-            },
-        )
+            }
+
+        block = max(1, _BLOCK_VALUES // cap)
+        return explain_rows(self, X, rows, block, chunk_size, meta)
 
     # -- checks -------------------------------------------------------------------------
     def _check_budget(self, n_evals: int | str, d: int) -> int:

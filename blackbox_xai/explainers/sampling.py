@@ -9,10 +9,9 @@ import numpy as np
 from ..explanation import Explanation
 from ..maskers.tabular import Tabular
 from ..models import Model
-from ..utils.parallel import map_row_chunks
 from ..utils.seeding import SeedLike, resolve_seed, row_rng
 from ..utils.validation import check_positive_int
-from ._sequential import check_tol, run_rounds
+from ._sequential import check_tol, explain_rows, run_rounds
 from .base import Explainer
 
 #: How absent features are filled: the masker's game (every background row, averaged)
@@ -150,35 +149,17 @@ class SamplingShapley(Explainer):
                 "use background='mean'."
             )
         entropy = resolve_seed(self.seed)
-        block = max(1, _BLOCK_VALUES // (per_round * 2 * d))
 
-        def work(model: Model, start: int, stop: int) -> list[np.ndarray]:
-            parts = [
-                self._rows(
-                    model, X, s, min(stop, s + block), entropy, per_round, cap, tol, background
-                )
-                for s in range(start, stop, block)
-            ]
-            return [np.concatenate(p) for p in zip(*parts, strict=True)]
+        def rows(model: Model, start: int, stop: int) -> list[np.ndarray]:
+            return self._rows(model, X, start, stop, entropy, per_round, cap, tol, background)
 
-        calls, rows = self.model.n_calls, self.model.n_rows
-        parts = map_row_chunks(work, self.model, len(X), n_jobs=self.n_jobs, chunk_size=chunk_size)
-        values, base, stderr, perms, done = (np.concatenate(p) for p in zip(*parts, strict=True))
         per_perm = d - 1 if background == "mean" else d - 0.5  # "sample": an empty per pair
-        return Explanation(
-            values,
-            base,
-            data=X,
-            stderr=stderr,
-            feature_names=self.masker.player_names,
-            output_names=self.model.output_names,
-            method=self.method,
-            meta={
+
+        def meta(perms: np.ndarray, done: np.ndarray) -> dict[str, Any]:
+            return {
                 "seed": entropy,
                 "n_evals": [int(2 + per_perm * p) for p in perms],
                 "n_permutations": perms.tolist(),
-                "n_model_calls": self.model.n_calls - calls,
-                "n_model_rows": self.model.n_rows - rows,
                 "converged": done.tolist(),
                 "parameters": {
                     "n_players": d,
@@ -187,8 +168,10 @@ class SamplingShapley(Explainer):
                     "max_permutations": cap,
                     "background": background,
                 },
-            },
-        )
+            }
+
+        block = max(1, _BLOCK_VALUES // (per_round * 2 * d))
+        return explain_rows(self, X, rows, block, chunk_size, meta)
 
     def _rows(
         self,
