@@ -41,7 +41,7 @@ import blackbox_xai as bx
 
 BUDGETS = [200, 500, 1000, 2000]
 EXTRA_OURS = [4000]  # only to interpolate our error at shap's wall time
-REPEATS = 2  # seeds per (method, budget); errors and times are averaged
+REPEATS = 3  # seeds per (method, budget); errors and times are averaged
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -270,7 +270,7 @@ def markdown(report: list[dict[str, Any]]) -> str:
 def main() -> None:
     warnings.filterwarnings("ignore")
     t0 = time.perf_counter()
-    report = [run_problem("wine", 8), run_problem("breast_cancer", 5)]
+    report = [run_problem("wine", 16), run_problem("breast_cancer", 10)]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "shapley.json").write_text(json.dumps(report, indent=1))
     text = markdown(report)

@@ -17,18 +17,6 @@ def pairwise(w: np.ndarray, B: np.ndarray):
     return lambda X: X @ w + np.einsum("ni,ij,nj->n", X, B, X)
 
 
-def rough(X: np.ndarray) -> np.ndarray:
-    """Higher-order interactions, two outputs."""
-    return np.stack(
-        [np.sin(X[:, 0] * X[:, 1] * X[:, 2]) + X[:, 3] * X[:, 4] * X[:, 5], np.tanh(X.sum(1))], 1
-    )
-
-
-@pytest.fixture
-def data(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    return rng.normal(size=(6, 8)), rng.normal(size=(5, 8))
-
-
 def test_linear_model_is_exact_at_the_minimum_budget(data) -> None:
     bg, X = data
     w = np.arange(1.0, 9.0)
@@ -48,7 +36,7 @@ def test_pairwise_interactions_are_exact_with_paired_sampling(data, rng) -> None
         np.testing.assert_allclose(expl.values, exact, atol=1e-9)
 
 
-def test_efficiency_holds_exactly_and_all_outputs_come_at_once(data) -> None:
+def test_efficiency_holds_exactly_and_all_outputs_come_at_once(data, rough) -> None:
     bg, X = data
     expl = bx.KernelShap(rough, bg, seed=0).explain(X, n_evals=60)
     assert expl.values.shape == (5, 8, 2)
@@ -57,7 +45,7 @@ def test_efficiency_holds_exactly_and_all_outputs_come_at_once(data) -> None:
     np.testing.assert_allclose(expl.base_values, np.tile(rough(bg).mean(0), (5, 1)), atol=1e-12)
 
 
-def test_estimates_agree_with_exact_values_within_their_standard_errors(data) -> None:
+def test_estimates_agree_with_exact_values_within_their_standard_errors(data, rough) -> None:
     bg, X = data
     exact = bx.ExactShapley(rough, bg).explain(X).values
     expl = bx.KernelShap(rough, bg, seed=0).explain(X, n_evals=120)
@@ -66,7 +54,7 @@ def test_estimates_agree_with_exact_values_within_their_standard_errors(data) ->
     assert np.mean(err <= 2 * expl.stderr) >= 0.9
 
 
-def test_same_seed_same_values_other_seed_other_values(data) -> None:
+def test_same_seed_same_values_other_seed_other_values(data, rough) -> None:
     bg, X = data
     a = bx.KernelShap(rough, bg, seed=7).explain(X, n_evals=60)
     b = bx.KernelShap(rough, bg, seed=7).explain(X, n_evals=60)
@@ -76,14 +64,14 @@ def test_same_seed_same_values_other_seed_other_values(data) -> None:
     assert a.meta["seed"] == 7
 
 
-def test_seed_none_is_recorded_and_replays(data) -> None:
+def test_seed_none_is_recorded_and_replays(data, rough) -> None:
     bg, X = data
     a = bx.KernelShap(rough, bg).explain(X, n_evals=60)
     b = bx.KernelShap(rough, bg, seed=a.meta["seed"]).explain(X, n_evals=60)
     assert np.array_equal(a.values, b.values)
 
 
-def test_results_do_not_depend_on_n_jobs_or_chunking(data) -> None:
+def test_results_do_not_depend_on_n_jobs_or_chunking(data, rough) -> None:
     bg, X = data
     kwargs = {"n_evals": 40, "tol": 0.02, "max_evals": 200}
     one = bx.KernelShap(rough, bg, seed=5, n_jobs=1).explain(X, **kwargs)
@@ -108,7 +96,7 @@ def test_standard_error_shrinks_like_one_over_sqrt_budget(rng) -> None:
     assert 1.7 < small / large < 2.4
 
 
-def test_tol_stops_early_on_an_easy_model_and_not_on_a_hard_one(data) -> None:
+def test_tol_stops_early_on_an_easy_model_and_not_on_a_hard_one(data, rough) -> None:
     bg, X = data
     easy = bx.KernelShap(linear(np.ones(8)), bg, seed=0).explain(
         X, n_evals=40, tol=0.01, max_evals=200
@@ -121,7 +109,7 @@ def test_tol_stops_early_on_an_easy_model_and_not_on_a_hard_one(data) -> None:
     assert all(n <= 200 for n in hard.meta["n_evals"])
 
 
-def test_rows_that_stop_meet_the_rule(data) -> None:
+def test_rows_that_stop_meet_the_rule(data, rough) -> None:
     bg, X = data
     expl = bx.KernelShap(rough, bg, seed=2).explain(X, n_evals=40, tol=0.05, max_evals=240)
     for i, ok in enumerate(expl.meta["converged"]):
@@ -130,7 +118,7 @@ def test_rows_that_stop_meet_the_rule(data) -> None:
             assert np.all(expl.stderr[i].max(axis=0) <= 0.05 * spread)
 
 
-def test_budget_covering_every_coalition_is_exact(data) -> None:
+def test_budget_covering_every_coalition_is_exact(data, rough) -> None:
     bg, X = data
     exact = bx.ExactShapley(rough, bg).explain(X)
     expl = bx.KernelShap(rough, bg, seed=0).explain(X, n_evals=256)
@@ -140,7 +128,7 @@ def test_budget_covering_every_coalition_is_exact(data) -> None:
     assert auto.meta["n_evals"] == [256] * len(X)
 
 
-def test_exhausting_every_pair_by_rounds_gives_exact_values(data) -> None:
+def test_exhausting_every_pair_by_rounds_gives_exact_values(data, rough) -> None:
     bg, X = data
     exact = bx.ExactShapley(rough, bg).explain(X).values
     expl = bx.KernelShap(rough, bg, seed=0).explain(X, n_evals=100, tol=1e-9, max_evals=256)
@@ -149,7 +137,7 @@ def test_exhausting_every_pair_by_rounds_gives_exact_values(data) -> None:
     np.testing.assert_allclose(expl.stderr, 0.0, atol=1e-12)
 
 
-def test_feature_groups_are_players_and_sum_to_the_ungrouped_total(data) -> None:
+def test_feature_groups_are_players_and_sum_to_the_ungrouped_total(data, rough) -> None:
     bg, X = data
     groups = [[0, 1], [2, 3, 4]]
     w = np.arange(1.0, 9.0)
@@ -189,7 +177,7 @@ def test_logit_link_warns_when_probabilities_reach_zero_or_one(data) -> None:
         bx.KernelShap(step, bg, link="logit", seed=0).explain(X, n_evals=40)
 
 
-def test_budget_below_the_minimum_names_the_minimum(data) -> None:
+def test_budget_below_the_minimum_names_the_minimum(data, rough) -> None:
     bg, X = data
     explainer = bx.KernelShap(rough, bg, seed=0)
     assert explainer.min_evals() == 18  # empty, full and 8 pairs for 8 players
@@ -209,12 +197,12 @@ def test_budget_below_the_minimum_names_the_minimum(data) -> None:
         ({"n_evals": 40, "tol": 0.1, "max_evals": 30}, ValueError, "must be >= n_evals=40"),
     ],
 )
-def test_bad_arguments_say_what_to_pass(data, kwargs, error, match) -> None:
+def test_bad_arguments_say_what_to_pass(data, kwargs, error, match, rough) -> None:
     bg, X = data
     with pytest.raises(error, match=match):
         bx.KernelShap(rough, bg, seed=0).explain(X, **kwargs)
 
 
-def test_unknown_link_is_refused(data) -> None:
+def test_unknown_link_is_refused(data, rough) -> None:
     with pytest.raises(ValueError, match="link must be one of"):
         bx.KernelShap(rough, data[0], link="probit")

@@ -8,18 +8,6 @@ import pytest
 import blackbox_xai as bx
 
 
-def rough(X: np.ndarray) -> np.ndarray:
-    """Higher-order interactions, two outputs."""
-    return np.stack(
-        [np.sin(X[:, 0] * X[:, 1] * X[:, 2]) + X[:, 3] * X[:, 4] * X[:, 5], np.tanh(X.sum(1))], 1
-    )
-
-
-@pytest.fixture
-def data(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    return rng.normal(size=(6, 8)), rng.normal(size=(5, 8))
-
-
 def test_one_antithetic_pair_is_exact_for_pairwise_interactions(data, rng) -> None:
     bg, X = data
     w, B = rng.normal(size=8), np.triu(rng.normal(size=(8, 8)), 1)
@@ -36,14 +24,14 @@ def test_one_antithetic_pair_is_exact_for_pairwise_interactions(data, rng) -> No
     assert expl.meta["n_model_rows"] == len(X) * len(bg) * (2 + 4 * 7)
 
 
-def test_efficiency_holds_exactly_for_every_output(data) -> None:
+def test_efficiency_holds_exactly_for_every_output(data, rough) -> None:
     bg, X = data
     expl = bx.SamplingShapley(rough, bg, seed=0).explain(X, n_permutations=10)
     assert expl.values.shape == (5, 8, 2)
     np.testing.assert_allclose(expl.values.sum(1) + expl.base_values, rough(X), atol=1e-12)
 
 
-def test_estimates_agree_with_exact_values_within_their_standard_errors(data) -> None:
+def test_estimates_agree_with_exact_values_within_their_standard_errors(data, rough) -> None:
     bg, X = data
     exact = bx.ExactShapley(rough, bg).explain(X).values
     expl = bx.SamplingShapley(rough, bg, seed=0).explain(X, n_permutations=40)
@@ -52,7 +40,7 @@ def test_estimates_agree_with_exact_values_within_their_standard_errors(data) ->
     assert np.mean(err <= 2 * expl.stderr) >= 0.9
 
 
-def test_one_background_row_per_pair_is_unbiased_and_cheaper(data) -> None:
+def test_one_background_row_per_pair_is_unbiased_and_cheaper(data, rough) -> None:
     bg, X = data
     exact = bx.ExactShapley(rough, bg).explain(X).values
     expl = bx.SamplingShapley(rough, bg, seed=0).explain(X, n_permutations=400, background="sample")
@@ -61,7 +49,7 @@ def test_one_background_row_per_pair_is_unbiased_and_cheaper(data) -> None:
     assert expl.meta["n_model_rows"] == len(X) * (2 * len(bg) + 400 * 15 // 2)
 
 
-def test_same_seed_same_values_and_n_jobs_does_not_matter(data) -> None:
+def test_same_seed_same_values_and_n_jobs_does_not_matter(data, rough) -> None:
     bg, X = data
     kwargs = {"n_permutations": 6, "tol": 0.1, "max_permutations": 30}
     one = bx.SamplingShapley(rough, bg, seed=4, n_jobs=1).explain(X, **kwargs)
@@ -75,14 +63,14 @@ def test_same_seed_same_values_and_n_jobs_does_not_matter(data) -> None:
     assert not np.allclose(one.values, other.values)
 
 
-def test_standard_error_shrinks_like_one_over_sqrt_permutations(data) -> None:
+def test_standard_error_shrinks_like_one_over_sqrt_permutations(data, rough) -> None:
     bg, X = data
     small = bx.SamplingShapley(rough, bg, seed=0).explain(X, n_permutations=20).stderr.mean()
     large = bx.SamplingShapley(rough, bg, seed=0).explain(X, n_permutations=80).stderr.mean()
     assert 1.6 < small / large < 2.5
 
 
-def test_tol_stops_early_on_an_easy_model(data) -> None:
+def test_tol_stops_early_on_an_easy_model(data, rough) -> None:
     bg, X = data
     easy = bx.SamplingShapley(lambda Z: Z @ np.ones(8), bg, seed=0).explain(
         X, n_permutations=4, tol=0.01
@@ -118,7 +106,7 @@ def test_feature_groups_are_single_players(data) -> None:
         ({"tol": 0.0}, ValueError, "tol must be positive"),
     ],
 )
-def test_bad_arguments_say_what_to_pass(data, kwargs, error, match) -> None:
+def test_bad_arguments_say_what_to_pass(data, kwargs, error, match, rough) -> None:
     bg, X = data
     with pytest.raises(error, match=match):
         bx.SamplingShapley(rough, bg, seed=0).explain(X, **kwargs)
