@@ -6,7 +6,7 @@ attributions on the resulting games and return an :class:`Explanation`.
 """
 
 from . import maskers, models
-from .explainers import ExactShapley
+from .explainers import ExactShapley, KernelShap, SamplingShapley
 from .explanation import Explanation
 from .maskers import Tabular
 from .models import CallableModel, Model, ModelCallError, OnnxModel, SklearnModel, wrap
@@ -17,9 +17,11 @@ __all__ = [
     "CallableModel",
     "ExactShapley",
     "Explanation",
+    "KernelShap",
     "Model",
     "ModelCallError",
     "OnnxModel",
+    "SamplingShapley",
     "SklearnModel",
     "Tabular",
     "__version__",

@@ -2,5 +2,7 @@
 
 from .base import Explainer
 from .exact import ExactShapley
+from .kernel import KernelShap
+from .sampling import SamplingShapley
 
-__all__ = ["ExactShapley", "Explainer"]
+__all__ = ["ExactShapley", "Explainer", "KernelShap", "SamplingShapley"]

@@ -208,6 +208,27 @@ class Tabular(Masker):
             return np.empty((n, m, model.n_outputs or 0))
         return out.reshape(n, m, -1)
 
+    def one_background_values(
+        self, model: Model, X: np.ndarray, Z: np.ndarray, background_rows: np.ndarray
+    ) -> np.ndarray:
+        """Values ``(n, m, k)`` of coalitions ``Z (n, m, d)`` with one background row each.
+
+        Coalition ``(i, c)`` is ``f(x_i on S, background[background_rows[i, c]] elsewhere)``:
+        one model row per coalition instead of one per background row (the classic
+        Strumbelj-Kononenko sampling estimator).
+        """
+        X = np.asarray(X, dtype=np.float64)
+        masks = self.feature_masks(Z)
+        n = X.shape[0]
+        if masks.ndim != 3 or masks.shape[0] != n or np.shape(background_rows) != masks.shape[:2]:
+            raise ValueError(
+                f"Z must have shape (n, m, d) and background_rows (n, m) with n={n}; "
+                f"got {np.shape(Z)} and {np.shape(background_rows)}."
+            )
+        m = masks.shape[1]
+        inputs = np.where(masks, X[:, None, :], self.data[background_rows])
+        return model(inputs.reshape(n * m, self.n_features)).reshape(n, m, -1)
+
 
 def _summarize(
     data: np.ndarray, w: np.ndarray, how: str, n_summary: int, seed: int
