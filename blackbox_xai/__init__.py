@@ -7,8 +7,10 @@ attributions on the resulting games and return an :class:`Explanation`.
 
 from . import maskers, models
 from .explainers import ExactShapley
+from .explainers.lime import Lime
 from .explanation import Explanation
 from .maskers import Tabular
+from .maskers.lime_tabular import LimeTabular
 from .models import CallableModel, Model, ModelCallError, OnnxModel, SklearnModel, wrap
 
 __version__ = "0.1.0"
@@ -17,6 +19,8 @@ __all__ = [
     "CallableModel",
     "ExactShapley",
     "Explanation",
+    "Lime",
+    "LimeTabular",
     "Model",
     "ModelCallError",
     "OnnxModel",

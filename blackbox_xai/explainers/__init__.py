@@ -2,5 +2,6 @@
 
 from .base import Explainer
 from .exact import ExactShapley
+from .lime import Lime
 
-__all__ = ["ExactShapley", "Explainer"]
+__all__ = ["ExactShapley", "Explainer", "Lime"]
