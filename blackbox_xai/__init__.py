@@ -8,6 +8,7 @@ attributions on the resulting games and return an :class:`Explanation`.
 from . import maskers, models
 from .explainers import ExactShapley
 from .explainers.lime import Lime
+from .explainers.surrogate import GlobalSurrogate, SurrogateFidelity
 from .explanation import Explanation
 from .maskers import Tabular
 from .maskers.lime_tabular import LimeTabular
@@ -19,12 +20,14 @@ __all__ = [
     "CallableModel",
     "ExactShapley",
     "Explanation",
+    "GlobalSurrogate",
     "Lime",
     "LimeTabular",
     "Model",
     "ModelCallError",
     "OnnxModel",
     "SklearnModel",
+    "SurrogateFidelity",
     "Tabular",
     "__version__",
     "maskers",

@@ -3,5 +3,6 @@
 from .base import Explainer
 from .exact import ExactShapley
 from .lime import Lime
+from .surrogate import GlobalSurrogate
 
-__all__ = ["ExactShapley", "Explainer", "Lime"]
+__all__ = ["ExactShapley", "Explainer", "GlobalSurrogate", "Lime"]

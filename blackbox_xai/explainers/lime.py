@@ -23,6 +23,7 @@ from ._lime_design import (
 )
 from ._lime_select import SELECTIONS, select_features
 from ._ridge import RidgeFit, weighted_r2, weighted_ridge
+from ._targets import output_indices
 from .base import Explainer
 from .exact import all_coalitions
 
@@ -233,7 +234,7 @@ class Lime(Explainer):
             else check_positive_int(n_holdout, "n_holdout")
         )
         self.game.probe(self.model, X)
-        targets = _target_indices(target, self.model.output_names or [])
+        targets = output_indices(target, self.model.output_names or [])
         entropy = resolve_seed(self.seed)
         n_replicates = max(1, n_samples // 2**d) if exact and replicates else 1
         setup = _Setup(
@@ -403,25 +404,6 @@ class _Setup:
     alpha: float
     targets: list[int]
     entropy: int
-
-
-def _target_indices(target: int | str | None, names: list[str]) -> list[int]:
-    """Output indices to explain: all for None, else the one named or indexed."""
-    k = len(names)
-    if target is None:
-        return list(range(k))
-    if isinstance(target, str):
-        if target not in names:
-            raise ValueError(f"target={target!r} is not an output name; the outputs are {names}.")
-        return [names.index(target)]
-    if isinstance(target, (bool, np.bool_)) or not isinstance(target, (int, np.integer)):
-        raise TypeError(f"target must be an int, an output name or None, got {target!r}.")
-    if not -k <= target < k:
-        raise ValueError(
-            f"target={target} is out of range: the model has {k} output(s) {names}; pass an "
-            f"index in [0, {k}), an output name, or None for all outputs."
-        )
-    return [int(target) % k]
 
 
 def _predicted_classes(model: Model, data: Any) -> np.ndarray:
