@@ -177,8 +177,10 @@ class Lime(Explainer):
         alpha : float
             Ridge penalty (lime's default 1, on kernel weights that are at most 1 each).
         exact : bool, optional
-            Enumerate all ``2**d`` masks (default: when ``2**d <= n_samples`` and every
-            interpretable feature is binary) or always sample.
+            Enumerate all ``2**d`` masks, or always sample. By default masks are
+            enumerated when every interpretable feature is binary and they fit the budget:
+            ``2**d <= n_samples``, or for ``LimeTabular`` ``2**d * MIN_REPLICATES <=
+            n_samples`` (each mask then averages ``n_samples // 2**d`` fixed draws).
         n_holdout : int, optional
             Fresh samples per row for the held-out fidelity; ``n_samples // 10`` by default.
         chunk_size : int, optional
@@ -193,6 +195,65 @@ class Lime(Explainer):
             ``local_prediction`` (the surrogate at the row itself).
         """
         X = self.masker.validate(X)
+        setup = self._setup(
+            X, n_samples, n_features, target, feature_selection, alpha, exact, n_holdout
+        )
+        calls, rows = self.model.n_calls, self.model.n_rows
+        parts = map_row_chunks(
+            lambda model, start, stop: self._explain_rows(model, X, start, stop, setup),
+            self.model,
+            len(X),
+            n_jobs=self.n_jobs,
+            chunk_size=chunk_size,
+        )
+        fits = [fit for part in parts for fit in part]
+        names = self.masker.player_names
+        per_mask = 2**self.masker.n_players * setup.n_replicates
+        n_evals = (per_mask if setup.exact else setup.n_samples) + setup.n_holdout
+        return Explanation(
+            np.stack([f.fit.coef for f in fits]),
+            np.stack([f.fit.intercept for f in fits]),
+            stderr=np.stack([f.fit.stderr for f in fits]),
+            data=X,
+            feature_names=names,
+            output_names=[(self.model.output_names or [])[t] for t in setup.targets],
+            method=self.method,
+            meta={
+                "seed": setup.entropy,
+                "n_evals": [n_evals] * len(X),
+                "n_model_calls": self.model.n_calls - calls,
+                "n_model_rows": self.model.n_rows - rows,
+                "converged": [True] * len(X),
+                "r2": np.stack([f.fit.r2 for f in fits]).tolist(),
+                "holdout_r2": np.stack([f.holdout_r2 for f in fits]).tolist(),
+                "local_prediction": np.stack([f.local_prediction for f in fits]).tolist(),
+                "selected": [[[names[j] for j in s] for s in f.selected] for f in fits],
+                "parameters": {
+                    "n_samples": setup.n_samples,
+                    "n_features": setup.n_features,
+                    "feature_selection": setup.selection,
+                    "alpha": setup.alpha,
+                    "kernel_width": self.kernel_width,
+                    "exact": setup.exact,
+                    "n_replicates": setup.n_replicates,
+                    "n_holdout": setup.n_holdout,
+                    "target": target,
+                },
+            },
+        )
+
+    def _setup(
+        self,
+        X: Any,
+        n_samples: int,
+        n_features: int | None,
+        target: int | str | None,
+        selection: str,
+        alpha: float,
+        exact: bool | None,
+        n_holdout: int | None,
+    ) -> _Setup:
+        """Check the arguments of ``explain`` and settle the sampling plan."""
         d = self.masker.n_players
         n_samples = check_positive_int(n_samples, "n_samples")
         if n_samples < d + 2:
@@ -208,10 +269,8 @@ class Lime(Explainer):
                     f"n_features={n_features} is more than the {d} interpretable features; "
                     f"pass at most {d} (or None for all)."
                 )
-        if feature_selection not in SELECTIONS:
-            raise ValueError(
-                f"feature_selection must be one of {SELECTIONS}, got {feature_selection!r}."
-            )
+        if selection not in SELECTIONS:
+            raise ValueError(f"feature_selection must be one of {SELECTIONS}, got {selection!r}.")
         if not (isinstance(alpha, (int, float)) and isfinite(alpha) and alpha >= 0):
             raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
         if exact and not self.game.binary:
@@ -228,152 +287,99 @@ class Lime(Explainer):
         if exact is None:
             # A tabular mask's value averages draws: enumerate only with enough of them.
             exact = self.game.binary and 2**d * (MIN_REPLICATES if replicates else 1) <= n_samples
-        n_holdout = (
-            max(1, n_samples // 10)
-            if n_holdout is None
-            else check_positive_int(n_holdout, "n_holdout")
-        )
         self.game.probe(self.model, X)
-        targets = output_indices(target, self.model.output_names or [])
-        entropy = resolve_seed(self.seed)
-        n_replicates = max(1, n_samples // 2**d) if exact and replicates else 1
-        setup = _Setup(
+        return _Setup(
             exact=bool(exact),
             n_samples=n_samples,
-            n_holdout=n_holdout,
-            n_replicates=n_replicates,
+            n_holdout=max(1, n_samples // 10)
+            if n_holdout is None
+            else check_positive_int(n_holdout, "n_holdout"),
+            n_replicates=max(1, n_samples // 2**d) if exact and replicates else 1,
             n_features=n_features,
-            selection=feature_selection,
+            selection=selection,
             alpha=float(alpha),
-            targets=targets,
-            entropy=entropy,
-        )
-        calls, rows = self.model.n_calls, self.model.n_rows
-        parts = map_row_chunks(
-            lambda model, start, stop: self._explain_rows(model, X, start, stop, setup),
-            self.model,
-            len(X),
-            n_jobs=self.n_jobs,
-            chunk_size=chunk_size,
-        )
-        fits = [fit for part in parts for fit in part]
-        coef = np.stack([f[0].coef for f in fits])
-        names = self.masker.player_names
-        n_evals = 2**d * setup.n_replicates + n_holdout if exact else n_samples + n_holdout
-        return Explanation(
-            coef,
-            np.stack([f[0].intercept for f in fits]),
-            stderr=np.stack([f[0].stderr for f in fits]),
-            data=X,
-            feature_names=names,
-            output_names=[(self.model.output_names or [])[t] for t in targets],
-            method=self.method,
-            meta={
-                "seed": entropy,
-                "n_evals": [n_evals] * len(X),
-                "n_model_calls": self.model.n_calls - calls,
-                "n_model_rows": self.model.n_rows - rows,
-                "converged": [True] * len(X),
-                "r2": np.stack([f[0].r2 for f in fits]).tolist(),
-                "holdout_r2": np.stack([f[1] for f in fits]).tolist(),
-                "local_prediction": np.stack([f[2] for f in fits]).tolist(),
-                "selected": [[[names[j] for j in s] for s in f[3]] for f in fits],
-                "parameters": {
-                    "n_samples": n_samples,
-                    "n_features": n_features,
-                    "feature_selection": feature_selection,
-                    "alpha": float(alpha),
-                    "kernel_width": self.kernel_width,
-                    "exact": bool(exact),
-                    "n_replicates": setup.n_replicates,
-                    "n_holdout": n_holdout,
-                    "target": target,
-                },
-            },
+            targets=output_indices(target, self.model.output_names or []),
+            entropy=resolve_seed(self.seed),
         )
 
     def _explain_rows(
         self, model: Model, X: Any, start: int, stop: int, setup: _Setup
-    ) -> list[tuple[RidgeFit, np.ndarray, np.ndarray, list[np.ndarray]]]:
+    ) -> list[_RowFit]:
         """Fit rows ``start:stop`` in blocks; one model call (or two) per block."""
         d = self.masker.n_players
-        game = self.game
-        per_row = (
-            2**d * setup.n_replicates + setup.n_holdout
-            if setup.exact
-            else setup.n_samples + setup.n_holdout
-        )
+        per_row = (2**d * setup.n_replicates if setup.exact else setup.n_samples) + setup.n_holdout
         block = max(1, _BLOCK_CELLS // (per_row * getattr(self.masker, "n_features", d)))
-        Z_all = all_coalitions(d) if setup.exact else None
         out = []
         for s in range(start, stop, block):
             e = min(stop, s + block)
-            Xb = X[s:e]
             rngs = [row_rng(setup.entropy, i) for i in range(s, e)]
-            if setup.exact:
-                assert Z_all is not None
-                U_hold = np.stack([r.random((setup.n_holdout, d)) for r in rngs])
-                Y = game.expected_values(model, Xb, Z_all, setup.n_replicates)
-                F = np.broadcast_to(Z_all.astype(np.float64), (e - s, *Z_all.shape))
-                prob = mask_probabilities(Z_all, game.presence(Xb))
-                pi = kernel_weights((~Z_all).sum(axis=1).astype(np.float64), self.kernel_width)
-                w = setup.n_samples * prob * pi
-                w2 = np.zeros_like(w)  # enumerated, not drawn: no sampling error
-                Fh, dh, ch, Yh = game.draw(model, Xb, U_hold)
-            else:
-                U = np.stack(
-                    [
-                        np.concatenate(
-                            [
-                                stratified_uniforms(r, setup.n_samples, d),
-                                r.random((setup.n_holdout, d)),
-                            ]
-                        )
-                        for r in rngs
-                    ]
-                )
-                m = setup.n_samples
-                if game.merges:  # merge the fit's and the hold-out's duplicates apart
-                    F, dist2, c, Y = game.draw(model, Xb, U[:, :m])
-                    Fh, dh, ch, Yh = game.draw(model, Xb, U[:, m:])
-                else:  # one model call for both, split by position
-                    Fa, da, _, Ya = game.draw(model, Xb, U)
-                    F, dist2, c, Y = Fa[:, :m], da[:, :m], None, Ya[:, :m]
-                    Fh, dh, ch, Yh = Fa[:, m:], da[:, m:], None, Ya[:, m:]
-                pi = kernel_weights(dist2, self.kernel_width)
-                w, w2 = (pi, pi**2) if c is None else (c * pi, c * pi**2)
-            wh = kernel_weights(dh, self.kernel_width) * (1.0 if ch is None else ch)
-            f_inst = game.instance_features(Xb)
+            draw = self._enumerated if setup.exact else self._sampled
+            fit_set, hold_set = draw(model, X[s:e], rngs, setup)
+            f_inst = self.game.instance_features(X[s:e])
             for i in range(e - s):
                 out.append(
-                    self._fit_row(
-                        F[i],
-                        Y[i][:, setup.targets],
-                        w[i],
-                        w2[i],
-                        f_inst[i],
-                        setup,
-                        holdout=(Fh[i], Yh[i][:, setup.targets], wh[i]),
-                    )
+                    self._fit_row(fit_set.row(i, setup), hold_set.row(i, setup), f_inst[i], setup)
                 )
         return out
 
+    def _enumerated(
+        self, model: Model, Xb: Any, rngs: list[np.random.Generator], setup: _Setup
+    ) -> tuple[_Samples, _Samples]:
+        """Every mask, weighted by its probability times its kernel weight; fresh hold-out."""
+        d = self.masker.n_players
+        Z = all_coalitions(d)
+        Y = self.game.expected_values(model, Xb, Z, setup.n_replicates)
+        prob = mask_probabilities(Z, self.game.presence(Xb))
+        pi = kernel_weights((~Z).sum(axis=1).astype(np.float64), self.kernel_width)
+        w = setup.n_samples * prob * pi
+        F = np.broadcast_to(Z.astype(np.float64), (len(w), *Z.shape))
+        # Enumerated, not drawn: no sampling error, so zero squared draw weights.
+        fit_set = _Samples(F, Y, w, np.zeros_like(w))
+        U_hold = np.stack([r.random((setup.n_holdout, d)) for r in rngs])
+        return fit_set, self._weighted(*self.game.draw(model, Xb, U_hold))
+
+    def _sampled(
+        self, model: Model, Xb: Any, rngs: list[np.random.Generator], setup: _Setup
+    ) -> tuple[_Samples, _Samples]:
+        """Quasi-random draws for the fit, independent ones for the hold-out."""
+        d, m = self.masker.n_players, setup.n_samples
+        U = np.stack(
+            [
+                np.concatenate([stratified_uniforms(r, m, d), r.random((setup.n_holdout, d))])
+                for r in rngs
+            ]
+        )
+        if self.game.merges:  # merge the fit's and the hold-out's duplicate masks apart
+            return (
+                self._weighted(*self.game.draw(model, Xb, U[:, :m])),
+                self._weighted(*self.game.draw(model, Xb, U[:, m:])),
+            )
+        F, dist2, _, Y = self.game.draw(model, Xb, U)  # one model call, split by position
+        return (
+            self._weighted(F[:, :m], dist2[:, :m], None, Y[:, :m]),
+            self._weighted(F[:, m:], dist2[:, m:], None, Y[:, m:]),
+        )
+
+    def _weighted(
+        self, F: np.ndarray, dist2: np.ndarray, counts: np.ndarray | None, Y: np.ndarray
+    ) -> _Samples:
+        """Draws with kernel weights (times their multiplicity when merged)."""
+        pi = kernel_weights(dist2, self.kernel_width)
+        if counts is None:
+            return _Samples(F, Y, pi, pi**2)
+        return _Samples(F, Y, counts * pi, counts * pi**2)
+
     @staticmethod
     def _fit_row(
-        F: np.ndarray,
-        Y: np.ndarray,
-        w: np.ndarray,
-        w2: np.ndarray,
-        f_inst: np.ndarray,
-        setup: _Setup,
-        holdout: tuple[np.ndarray, np.ndarray, np.ndarray],
-    ) -> tuple[RidgeFit, np.ndarray, np.ndarray, list[np.ndarray]]:
-        """The surrogate of one row: (fit, held-out R^2, local prediction, selections)."""
+        fit_set: _Samples, hold_set: _Samples, f_inst: np.ndarray, setup: _Setup
+    ) -> _RowFit:
+        """The surrogate of one row, its held-out fidelity and its selected features."""
+        F, Y, w, w2 = fit_set.F, fit_set.Y, fit_set.w, fit_set.w2
         d, k = F.shape[1], Y.shape[1]
-        n_obs = 0 if setup.exact else setup.n_samples
+        n_obs = None if setup.exact else setup.n_samples
         nf = setup.n_features
         if nf is None or nf >= d or setup.selection == "none":
-            fit = weighted_ridge(F, Y, w, setup.alpha, w2, n_obs or None)
+            fit = weighted_ridge(F, Y, w, setup.alpha, w2, n_obs)
             selected = [np.arange(d)] * k
         else:
             coef, se = np.zeros((d, k)), np.zeros((d, k))
@@ -381,14 +387,45 @@ class Lime(Explainer):
             selected = []
             for o in range(k):
                 sel = select_features(F, Y[:, o], w, nf, setup.selection, setup.alpha, f_inst)
-                part = weighted_ridge(F[:, sel], Y[:, [o]], w, setup.alpha, w2, n_obs or None)
+                part = weighted_ridge(F[:, sel], Y[:, [o]], w, setup.alpha, w2, n_obs)
                 coef[sel, o], se[sel, o] = part.coef[:, 0], part.stderr[:, 0]
                 intercept[o], r2[o] = part.intercept[0], part.r2[0]
                 selected.append(sel)
             fit = RidgeFit(coef=coef, intercept=intercept, stderr=se, r2=r2)
-        Fh, Yh, wh = holdout
-        holdout_r2 = weighted_r2(Yh, fit.predict(Fh), wh)
-        return fit, holdout_r2, fit.predict(f_inst[None])[0], selected
+        return _RowFit(
+            fit=fit,
+            holdout_r2=weighted_r2(hold_set.Y, fit.predict(hold_set.F), hold_set.w),
+            local_prediction=fit.predict(f_inst[None])[0],
+            selected=selected,
+        )
+
+
+@dataclass(frozen=True)
+class _Samples:
+    """A block's samples: features ``F (n, m, d)``, outputs ``Y (n, m, k)``, weights ``(n, m)``.
+
+    ``w`` weights the regression; ``w2`` sums the squared weights of the draws behind each
+    sample (for the standard errors).
+    """
+
+    F: np.ndarray
+    Y: np.ndarray
+    w: np.ndarray
+    w2: np.ndarray
+
+    def row(self, i: int, setup: _Setup) -> _Samples:
+        """Row ``i``'s samples, with only the explained outputs."""
+        return _Samples(self.F[i], self.Y[i][:, setup.targets], self.w[i], self.w2[i])
+
+
+@dataclass(frozen=True)
+class _RowFit:
+    """One explained row: its surrogate, held-out R^2 (k,), prediction at the row (k,)."""
+
+    fit: RidgeFit
+    holdout_r2: np.ndarray
+    local_prediction: np.ndarray
+    selected: list[np.ndarray]
 
 
 @dataclass(frozen=True)
