@@ -117,7 +117,7 @@ class GlobalSurrogate:
         Most leaves (rules) of a tree; None: no limit for ``"tree"``, 8 for ``"rules"``.
     seed : int, optional
         Seed of the tree's tie-breaking and of the augmentation draws.
-    fit : {"output", "logit", "label"}
+    fit_to : {"output", "logit", "label"}
         What the surrogate reproduces: the model's outputs as they are, their logits
         (probabilities clipped to ``[logit_clip, 1 - logit_clip]``), or the predicted
         class (argmax of the outputs). There is no automatic choice.
@@ -153,14 +153,14 @@ class GlobalSurrogate:
         max_rules: int | None = None,
         seed: SeedLike = None,
         *,
-        fit: str = "output",
+        fit_to: str = "output",
         target: int | str | list[int | str] | tuple[int | str, ...] | None = None,
         logit_clip: float = LOGIT_CLIP,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}.")
-        if fit not in FITS:
-            raise ValueError(f"fit must be one of {FITS}, got {fit!r}.")
+        if fit_to not in FITS:
+            raise ValueError(f"fit_to must be one of {FITS}, got {fit_to!r}.")
         if not 0 < logit_clip < 0.5:
             raise ValueError(f"logit_clip must be in (0, 0.5), got {logit_clip!r}.")
         self.model: Model = wrap(model)
@@ -170,7 +170,7 @@ class GlobalSurrogate:
             None if max_rules is None else check_positive_int(max_rules, "max_rules", 2)
         )
         self.seed = seed
-        self.fit_to = fit
+        self.fit_to = fit_to
         self.target = target
         self.logit_clip = float(logit_clip)
 
@@ -234,16 +234,16 @@ class GlobalSurrogate:
         if self.fit_to == "label":
             if k < 2:
                 raise ValueError(
-                    "fit='label' fits the predicted class (argmax of the outputs), but the model "
-                    "has a single output; use fit='output' (regression) instead."
+                    "fit_to='label' fits the predicted class (argmax of the outputs), but the model "
+                    "has a single output; use fit_to='output' (regression) instead."
                 )
             self.classes_ = list(names)
             self.outputs_ = list(range(k))
             return
         if self.fit_to == "logit" and (outputs.min() < 0 or outputs.max() > 1):
             raise ValueError(
-                "fit='logit' needs probabilities in [0, 1], but the model returned values in "
-                f"[{outputs.min():.4g}, {outputs.max():.4g}]; use fit='output'."
+                "fit_to='logit' needs probabilities in [0, 1], but the model returned values in "
+                f"[{outputs.min():.4g}, {outputs.max():.4g}]; use fit_to='output'."
             )
         targets = list(self.target) if isinstance(self.target, (list, tuple)) else [self.target]
         self.outputs_ = [o for t in targets for o in output_indices(t, names)]

@@ -88,7 +88,7 @@ def classifier() -> tuple[LogisticRegression, np.ndarray]:
 
 def test_label_fit_reports_agreement_and_macro_f1() -> None:
     model, X = classifier()
-    surrogate = bx.GlobalSurrogate(model, max_depth=4, fit="label", seed=0).fit(X[:400])
+    surrogate = bx.GlobalSurrogate(model, max_depth=4, fit_to="label", seed=0).fit(X[:400])
     fid = surrogate.fidelity(X[400:])
     assert set(fid.held_out) == {"agreement", "macro_f1"}
     assert fid.held_out["agreement"] > 0.85
@@ -101,7 +101,7 @@ def test_label_fit_reports_agreement_and_macro_f1() -> None:
 def test_logit_fit_is_exact_for_a_logistic_model_with_a_linear_surrogate() -> None:
     # logit(p) of a logistic regression is linear in x: the linear surrogate is exact.
     model, X = classifier()
-    surrogate = bx.GlobalSurrogate(model, kind="linear", fit="logit", target=1).fit(X[:300])
+    surrogate = bx.GlobalSurrogate(model, kind="linear", fit_to="logit", target=1).fit(X[:300])
     fid = surrogate.fidelity(X[300:])
     assert fid.held_out["r2"] == pytest.approx(1.0, abs=1e-9)
     np.testing.assert_allclose(surrogate.estimator_.coef_, model.coef_[0], rtol=1e-6)
@@ -126,20 +126,20 @@ def test_augmentation_adds_mixed_rows_but_fidelity_uses_real_rows(depth3_tree) -
             r"kind must be one of \('tree', 'linear', 'rules'\)",
         ),
         (
-            lambda m: bx.GlobalSurrogate(m, fit="proba"),
-            r"fit must be one of \('output', 'logit', 'label'\)",
+            lambda m: bx.GlobalSurrogate(m, fit_to="proba"),
+            r"fit_to must be one of \('output', 'logit', 'label'\)",
         ),
         (
             lambda m: bx.GlobalSurrogate(m).fit(grid_rows(0, 1)),
             r"X has 1 row; a surrogate needs at least two rows",
         ),
         (
-            lambda m: bx.GlobalSurrogate(m, fit="label").fit(grid_rows(0, 50)),
-            r"fit='label' fits the predicted class.*single output",
+            lambda m: bx.GlobalSurrogate(m, fit_to="label").fit(grid_rows(0, 50)),
+            r"fit_to='label' fits the predicted class.*single output",
         ),
         (
-            lambda m: bx.GlobalSurrogate(m, fit="logit").fit(grid_rows(0, 50)),
-            r"fit='logit' needs probabilities in \[0, 1\]",
+            lambda m: bx.GlobalSurrogate(m, fit_to="logit").fit(grid_rows(0, 50)),
+            r"fit_to='logit' needs probabilities in \[0, 1\]",
         ),
         (
             lambda m: bx.GlobalSurrogate(m, target=3).fit(grid_rows(0, 50)),
@@ -172,5 +172,9 @@ def test_a_classifier_tree_of_a_tree_classifier_is_exact() -> None:
     X = grid_rows(0, 1000)
     y = ((X[:, 0] > 2) & (X[:, 3] <= 1)).astype(int)
     model = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y)
-    fid = bx.GlobalSurrogate(model, max_depth=2, fit="label", seed=0).fit(X[:500]).fidelity(X[500:])
+    fid = (
+        bx.GlobalSurrogate(model, max_depth=2, fit_to="label", seed=0)
+        .fit(X[:500])
+        .fidelity(X[500:])
+    )
     assert fid.held_out == {"agreement": 1.0, "macro_f1": 1.0}
