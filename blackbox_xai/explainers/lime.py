@@ -15,12 +15,8 @@ from ..models import Model, wrap
 from ..utils.parallel import map_row_chunks
 from ..utils.seeding import SeedLike, resolve_seed, row_rng
 from ..utils.validation import check_positive_int
-from ._lime_design import (
-    kernel_weights,
-    mask_probabilities,
-    merge_duplicates,
-    stratified_uniforms,
-)
+from ._lime_design import kernel_weights, mask_probabilities, stratified_uniforms
+from ._lime_game import MaskerGame
 from ._lime_select import SELECTIONS, select_features
 from ._ridge import RidgeFit, weighted_r2, weighted_ridge
 from ._targets import output_indices
@@ -35,42 +31,6 @@ MIN_REPLICATES = 8
 
 #: Model-input cells (samples x columns) built at once per block of rows (~32 MiB).
 _BLOCK_CELLS = 2**20
-
-
-class _MaskerGame:
-    """LIME on any masker's game: a mask's output is the masker's value ``v(z)``.
-
-    Each feature is present with probability 1/2; identical masks of a row are merged
-    into one model evaluation with a count, as the game is deterministic.
-    """
-
-    binary = True
-    merges = True
-
-    def __init__(self, masker: Masker) -> None:
-        self.masker = masker
-
-    def probe(self, model: Model, X: Any) -> None:
-        if model.n_outputs is None:
-            calls, rows = model.n_calls, model.n_rows
-            self.masker.coalition_values(model, X[:1], np.ones((1, self.masker.n_players), bool))
-            model.n_calls, model.n_rows = calls, rows
-
-    def presence(self, X: Any) -> np.ndarray:
-        return np.full((len(X), self.masker.n_players), 0.5)
-
-    def instance_features(self, X: Any) -> np.ndarray:
-        return np.ones((len(X), self.masker.n_players))
-
-    def draw(
-        self, model: Model, X: Any, U: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
-        Z, counts = merge_duplicates(U < 0.5)
-        Y = self.masker.coalition_values(model, X, Z)
-        return Z.astype(np.float64), (~Z).sum(axis=-1).astype(np.float64), counts, Y
-
-    def expected_values(self, model: Model, X: Any, Z: np.ndarray, n_replicates: int) -> np.ndarray:
-        return self.masker.coalition_values(model, X, Z)
 
 
 class Lime(Explainer):
@@ -142,7 +102,7 @@ class Lime(Explainer):
                 labels = _predicted_classes(model, rep)
             rep = LimeTabular(rep, discretizer, categorical, labels)
         super().__init__(model, rep, seed=seed, n_jobs=n_jobs)
-        self.game = rep if isinstance(rep, LimeTabular) else _MaskerGame(rep)
+        self.game = rep if isinstance(rep, LimeTabular) else MaskerGame(rep)
         d = self.masker.n_players
         if kernel_width is not None and not (isfinite(kernel_width) and kernel_width > 0):
             raise ValueError(f"kernel_width must be a positive number, got {kernel_width!r}.")
