@@ -3,6 +3,16 @@
 from .base import Explainer
 from .exact import ExactShapley
 from .kernel import KernelShap
+from .lime import Lime
 from .sampling import SamplingShapley
+from .surrogate import GlobalSurrogate, SurrogateFidelity
 
-__all__ = ["ExactShapley", "Explainer", "KernelShap", "SamplingShapley"]
+__all__ = [
+    "ExactShapley",
+    "Explainer",
+    "GlobalSurrogate",
+    "KernelShap",
+    "Lime",
+    "SamplingShapley",
+    "SurrogateFidelity",
+]

@@ -189,6 +189,7 @@ class Tabular(Masker):
         masks = self.feature_masks(Z)
         B, w = self.data, self.weights
         n_bg = B.shape[0]
+        uniform = bool(np.all(w == w[0]))
         total = n * m
         step = self.pairs_per_call()
         out: np.ndarray | None = None
@@ -202,8 +203,10 @@ class Tabular(Masker):
             if out is None:
                 out = np.empty((total, k))
             # Not tensordot: BLAS blocking depends on the batch size, and a row's value
-            # must not depend on which rows share its call (n_jobs, chunking).
-            out[idx] = (pred.reshape(len(idx), n_bg, k) * w[None, :, None]).sum(axis=1)
+            # must not depend on which rows share its call (n_jobs, chunking). A plain
+            # mean for equal weights keeps v(full) = f(x) exact (mean of equal numbers).
+            block = pred.reshape(len(idx), n_bg, k)
+            out[idx] = block.mean(axis=1) if uniform else (block * w[None, :, None]).sum(axis=1)
         if out is None:  # no rows or no coalitions: nothing to evaluate
             return np.empty((n, m, model.n_outputs or 0))
         return out.reshape(n, m, -1)

@@ -132,3 +132,11 @@ def test_empty_inputs_and_sparse_weights():
     np.testing.assert_array_equal(sampled.data, data[[2, 7]])
     with pytest.raises(ValueError, match=r"feature group \[0, 0\] lists a column twice"):
         bx.Tabular(np.zeros((2, 2)), groups=[[0, 0]])
+
+
+def test_full_coalition_value_is_exactly_the_prediction(rng):
+    bg = rng.normal(size=(6, 3))
+    x = rng.normal(size=(1, 3))
+    model = bx.wrap(lambda X: np.full(len(X), 0.1) + X[:, 0] * 0)
+    v = bx.Tabular(bg).coalition_values(model, x, np.ones((1, 3), dtype=bool))
+    assert v[0, 0, 0] == model(x)[0, 0]
