@@ -189,7 +189,6 @@ class Tabular(Masker):
         masks = self.feature_masks(Z)
         B, w = self.data, self.weights
         n_bg = B.shape[0]
-        uniform = bool(np.all(w == w[0]))
         total = n * m
         step = self.pairs_per_call()
         out: np.ndarray | None = None
@@ -197,16 +196,20 @@ class Tabular(Masker):
             idx = np.arange(start, min(total, start + step))
             rows, coals = np.divmod(idx, m)
             mask = masks[coals] if shared else masks[rows, coals]
-            inputs = np.where(mask[:, None, :], X[rows][:, None, :], B[None, :, :])
-            pred = model(inputs.reshape(-1, self.n_features))
+            # A full coalition's inputs are n_bg copies of x: one model row gives its
+            # value exactly (an average of equal numbers need not round back to them).
+            full = mask.all(axis=1)
+            part = ~full
+            inputs = np.where(mask[part, None, :], X[rows[part]][:, None, :], B[None, :, :])
+            pred = model(np.concatenate([inputs.reshape(-1, self.n_features), X[rows[full]]]))
             k = pred.shape[1]
             if out is None:
                 out = np.empty((total, k))
             # Not tensordot: BLAS blocking depends on the batch size, and a row's value
-            # must not depend on which rows share its call (n_jobs, chunking). A plain
-            # mean for equal weights keeps v(full) = f(x) exact (mean of equal numbers).
-            block = pred.reshape(len(idx), n_bg, k)
-            out[idx] = block.mean(axis=1) if uniform else (block * w[None, :, None]).sum(axis=1)
+            # must not depend on which rows share its call (n_jobs, chunking).
+            block = pred[: part.sum() * n_bg].reshape(-1, n_bg, k)
+            out[idx[part]] = (block * w[None, :, None]).sum(axis=1)
+            out[idx[full]] = pred[part.sum() * n_bg :]
         if out is None:  # no rows or no coalitions: nothing to evaluate
             return np.empty((n, m, model.n_outputs or 0))
         return out.reshape(n, m, -1)

@@ -47,7 +47,7 @@ def test_efficiency_for_a_random_forest(cancer12, cancer_forest):
     np.testing.assert_allclose(expl.base_values, np.tile(expected, (3, 1)), atol=1e-12)
     assert expl.values.shape == (3, 12, 2) and expl.output_names == ["0", "1"]
     assert expl.meta["n_evals"] == [4096] * 3
-    assert expl.meta["n_model_rows"] == 3 * 4096 * 30
+    assert expl.meta["n_model_rows"] == 3 * (4095 * 30 + 1)  # the full coalition is f(x)
 
 
 def test_symmetric_features_share_and_dummy_gets_zero(rng):
@@ -78,7 +78,7 @@ def test_n_jobs_and_chunks_give_identical_values(cancer12, cancer_forest):
     two = bx.ExactShapley(model, masker, n_jobs=2).explain(X[200:205], chunk_size=2)
     np.testing.assert_array_equal(one.values, two.values)
     np.testing.assert_array_equal(one.base_values, two.base_values)
-    assert model.n_rows == 5 * 4096 * 10 and model.n_calls == 3
+    assert model.n_rows == 5 * (4095 * 10 + 1) and model.n_calls == 3
 
 
 def test_more_than_twenty_players_is_refused():

@@ -21,7 +21,9 @@ def test_one_antithetic_pair_is_exact_for_pairwise_interactions(data, rng) -> No
     np.testing.assert_allclose(expl.stderr, 0.0, atol=1e-10)
     # delta evaluation: d - 1 new coalitions per permutation, empty and full once
     assert expl.meta["n_evals"] == [2 + 4 * 7] * len(X)
-    assert expl.meta["n_model_rows"] == len(X) * len(bg) * (2 + 4 * 7)
+    assert expl.meta["n_model_rows"] == len(X) * (
+        len(bg) * (1 + 4 * 7) + 1
+    )  # full coalition: 1 row
 
 
 def test_efficiency_holds_exactly_for_every_output(data, rough) -> None:
@@ -45,8 +47,8 @@ def test_one_background_row_per_pair_is_unbiased_and_cheaper(data, rough) -> Non
     exact = bx.ExactShapley(rough, bg).explain(X).values
     expl = bx.SamplingShapley(rough, bg, seed=0).explain(X, n_permutations=400, background="sample")
     assert np.mean(np.abs(expl.values - exact) <= 2.5 * expl.stderr) >= 0.9
-    # one model row per coalition (plus the background for the empty and full ones)
-    assert expl.meta["n_model_rows"] == len(X) * (2 * len(bg) + 400 * 15 // 2)
+    # one model row per coalition (plus the background for the empty one, f(x) for the full)
+    assert expl.meta["n_model_rows"] == len(X) * (len(bg) + 1 + 400 * 15 // 2)
 
 
 def test_same_seed_same_values_and_n_jobs_does_not_matter(data, rough) -> None:
