@@ -6,7 +6,8 @@ attributions on the resulting games and return an :class:`Explanation`.
 """
 
 from . import maskers, models
-from .explainers import ExactShapley
+from .anchor_explanation import AnchorExplanation
+from .explainers import Anchors, ExactShapley
 from .explanation import Explanation
 from .maskers import Tabular
 from .models import CallableModel, Model, ModelCallError, OnnxModel, SklearnModel, wrap
@@ -14,6 +15,8 @@ from .models import CallableModel, Model, ModelCallError, OnnxModel, SklearnMode
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnchorExplanation",
+    "Anchors",
     "CallableModel",
     "ExactShapley",
     "Explanation",
