@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
 import numpy as np
 
 from .explanation import _jsonable
+from .json_io import JsonRoundTrip
 
 _FORMAT = "blackbox_xai.AnchorExplanation"
 
 
-class AnchorExplanation:
+class AnchorExplanation(JsonRoundTrip):
     """An anchor: a rule under which the model keeps its prediction for a row.
 
     Parameters
@@ -115,14 +114,6 @@ class AnchorExplanation:
             }
         )
 
-    def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
-        """JSON text (written to ``path`` too when given)."""
-        text = json.dumps(self.to_dict())
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        return text
-
     @classmethod
     def from_dict(cls, obj: dict[str, Any]) -> AnchorExplanation:
         """Inverse of :meth:`to_dict`."""
@@ -131,12 +122,3 @@ class AnchorExplanation:
         fields = {k: v for k, v in obj.items() if k != "format"}
         fields["precision_bounds"] = tuple(fields["precision_bounds"])
         return cls(**fields)
-
-    @classmethod
-    def from_json(cls, text_or_path: str | os.PathLike[str]) -> AnchorExplanation:
-        """Read JSON text or a file written by :meth:`to_json`."""
-        text = os.fspath(text_or_path)
-        if not text.lstrip().startswith("{"):
-            with open(text, encoding="utf-8") as fh:
-                text = fh.read()
-        return cls.from_dict(json.loads(text))
