@@ -37,10 +37,10 @@ def explanation_html(
             "<tr><th>feature</th><th class='num'>value</th><th></th><th class='num'>attribution</th></tr>"
         )
         names = expl.feature_names or []
+        # Data columns line up with features only without multi-column groups.
+        show_data = getattr(expl.data, "shape", (0, -1))[-1] == len(names)
         for name, value in top:
-            data = ""
-            if expl.data is not None and name in names and getattr(expl.data, "ndim", 0) == 2:
-                data = f"{float(expl.data[row, names.index(name)]):.4g}"
+            data = f"{float(expl.data[row, names.index(name)]):.4g}" if show_data else ""
             width = int(120 * abs(value) / scale)
             cls = "pos" if value > 0 else "neg"
             parts.append(

@@ -96,7 +96,7 @@ class QuantileBins:
                 unseen = cats[pos] != X[:, j]
                 if unseen.any():
                     raise ValueError(
-                        f"categorical feature {self.feature_names[j]!r} has value {X[unseen, j][0].item()!r}, "
+                        f"categorical feature {self.feature_names[j]!r} has value {float(X[unseen, j][0])!r}, "
                         f"not seen in the training data (seen: {cats.tolist()})."
                     )
                 out[:, j] = pos

@@ -1,0 +1,55 @@
+"""Helpers shared by the benchmark scripts: timed model functions and result files."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+class TimedModel:
+    """A prediction function that records the time spent inside it and the rows it saw."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+        self.seconds = 0.0
+        self.rows = 0
+
+    def __call__(self, X: Any) -> Any:
+        start = time.perf_counter()
+        out = self.fn(X)
+        self.seconds += time.perf_counter() - start
+        self.rows += len(X)
+        return out
+
+    def reset(self) -> None:
+        self.seconds, self.rows = 0.0, 0
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub-style table; floats with 4 significant digits."""
+
+    def cell(v: Any) -> str:
+        return f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_results(name: str, payload: dict[str, Any], table: str) -> None:
+    """Write ``results/NAME.json`` and ``results/NAME.md`` (with the machine described)."""
+    RESULTS.mkdir(exist_ok=True)
+    payload = {
+        "machine": f"{platform.machine()} {platform.processor() or ''} python {platform.python_version()}",
+        **payload,
+    }
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2, default=float))
+    (RESULTS / f"{name}.md").write_text(f"# {name}\n\n{table}\n")
