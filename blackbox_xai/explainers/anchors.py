@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Generator, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -109,6 +110,15 @@ class Anchors(Explainer):
         n_reference: int = 10_000,
         n_jobs: int | None = None,
     ) -> None:
+        _check_unit_interval("threshold", threshold, closed=True)
+        _check_unit_interval("delta", delta)
+        _check_unit_interval("tau", tau)
+        self.threshold = float(threshold)
+        self.delta = float(delta)
+        self.tau = float(tau)
+        self.beam_size = check_positive_int(beam_size, "beam_size")
+        self.target = Target(output_kind, tolerance)
+        n_reference = check_positive_int(n_reference, "n_reference")
         if isinstance(masker_or_data, Masker) and not isinstance(masker_or_data, Tabular):
             raise TypeError(
                 f"Anchors explains tabular data; got a {type(masker_or_data).__name__} "
@@ -125,14 +135,6 @@ class Anchors(Explainer):
                 names = None if is_dataframe(masker_or_data) else model.feature_names
                 masker_or_data = Tabular(masker_or_data, feature_names=names)
         super().__init__(model, masker_or_data, seed=seed, n_jobs=n_jobs)
-        _check_unit_interval("threshold", threshold, closed=True)
-        _check_unit_interval("delta", delta)
-        _check_unit_interval("tau", tau)
-        self.threshold = float(threshold)
-        self.delta = float(delta)
-        self.tau = float(tau)
-        self.beam_size = check_positive_int(beam_size, "beam_size")
-        self.target = Target(output_kind, tolerance)
         masker: Tabular = self.masker  # type: ignore[assignment]
         names = masker.feature_names
         unknown = [c for c in categorical or [] if isinstance(c, str) and c not in names]
@@ -143,7 +145,6 @@ class Anchors(Explainer):
         self.categorical = [names.index(c) if isinstance(c, str) else c for c in categorical or []]
         data = masker.data
         self.bins_ = QuantileBins(data, bins, self.categorical, names)
-        n_reference = check_positive_int(n_reference, "n_reference")
         if len(data) > n_reference:
             pick = np.random.default_rng(resolve_seed(seed)).choice(len(data), n_reference, False)
             data = data[np.sort(pick)]
@@ -176,10 +177,22 @@ class Anchors(Explainer):
     def explain_many(
         self, X: Any, max_model_calls: int | None = None, *, chunk_size: int | None = None
     ) -> list[AnchorExplanation]:
-        """Anchors of several rows; their bandit rounds share model calls.
+        """Anchors of several rows; the rows' bandit rounds share model calls.
 
-        Row ``i`` draws from its own stream (``row_rng(seed, i)``), so results do
-        not depend on ``n_jobs`` or ``chunk_size``; ``max_model_calls`` is per row.
+        Parameters
+        ----------
+        X : array-like or DataFrame (n, p)
+        max_model_calls : int, optional
+            Budget of model calls per row (see :meth:`explain`).
+        chunk_size : int, optional
+            Rows per parallel task (``n_jobs``); results do not depend on it.
+
+        Returns
+        -------
+        list of AnchorExplanation
+            Row ``i`` draws from its own stream (``row_rng(seed, i)``), so results do
+            not depend on ``n_jobs`` or ``chunk_size``; its ``n_model_calls`` counts
+            the (shared) calls it took part in.
         """
         X = self._check_rows(X)
         limit = (
@@ -189,12 +202,7 @@ class Anchors(Explainer):
         )
         entropy = resolve_seed(self.seed)
 
-        def work(model: Model, start: int, stop: int) -> list[AnchorExplanation]:
-            searches = [
-                self._search_row(model, X[i], i, entropy, limit) for i in range(start, stop)
-            ]
-            return _drive(model, searches, self._max_rows)
-
+        work = partial(_explain_rows, self, X, entropy, limit)
         parts = map_row_chunks(work, self.model, len(X), n_jobs=self.n_jobs, chunk_size=chunk_size)
         return [e for part in parts for e in part]
 
@@ -336,6 +344,21 @@ class Anchors(Explainer):
                 },
             },
         )
+
+
+def _explain_rows(
+    explainer: Anchors,
+    X: np.ndarray,
+    entropy: int,
+    limit: int | None,
+    model: Model,
+    start: int,
+    stop: int,
+) -> list[AnchorExplanation]:
+    """Anchors of rows ``start:stop``, their rounds sharing model calls (a module-level
+    function so every joblib backend can pickle it)."""
+    searches = [explainer._search_row(model, X[i], i, entropy, limit) for i in range(start, stop)]
+    return _drive(model, searches, explainer._max_rows)
 
 
 def _check_unit_interval(name: str, value: Any, closed: bool = False) -> None:

@@ -179,6 +179,22 @@ def test_model_calls_and_rows_are_counted(noisy_data: np.ndarray) -> None:
     assert e.n_model_rows <= 2001
 
 
+def test_rows_explained_together_share_each_round_s_model_call(noisy_data: np.ndarray) -> None:
+    X = noisy_data[:3000]
+    model = bx.wrap(_noisy)
+    together = bx.Anchors(model, X, seed=0).explain_many(X[:5])
+    # Every row asks at most once per round, and each round is one call for all rows.
+    assert model.n_calls == max(e.n_model_calls for e in together)
+    assert model.n_rows == sum(e.n_model_rows for e in together)
+    # A memory budget smaller than a round splits the call, never the results.
+    small = bx.wrap(_noisy)
+    with pytest.warns(UserWarning, match="the background has 3000 rows"):
+        tabular = bx.Tabular(X, memory_budget_mb=0.01)
+    split = bx.Anchors(small, tabular, seed=0).explain_many(X[:5])
+    assert [e.to_dict() for e in split] == [e.to_dict() for e in together]
+    assert small.n_calls > model.n_calls
+
+
 def test_json_round_trip(one_feature: Any, tmp_path: Any) -> None:
     X, f = one_feature
     e = bx.Anchors(f, X, seed=0).explain(X[1])
