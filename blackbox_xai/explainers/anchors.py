@@ -80,6 +80,20 @@ class Anchors(Explainer):
     n_jobs : int, optional
         joblib workers over row chunks in :meth:`explain_many`.
 
+    Attributes
+    ----------
+    bins_ : QuantileBins
+        Bins of the training rows, from which predicates are made.
+    reference_ : ndarray (n_ref, p)
+        Training rows that samples are drawn from and coverage is counted on.
+    reference_bins_ : int ndarray (n_ref, p)
+        Their bins.
+
+    Notes
+    -----
+    The model is taken to be a deterministic function: each reference row is sent to
+    it at most once per explained row, however often it is drawn.
+
     Examples
     --------
     >>> import numpy as np, blackbox_xai as bx

@@ -114,6 +114,7 @@ def test_the_beam_keeps_the_beam_size_most_precise_predicates() -> None:
         assert len(arms) == 4
         top = _drive(ex.model, [search.best_arms(arms)], 10**6)[0]  # type: ignore[list-item]
         assert sorted(int(predicates.feature[a.anchor[0]]) for a in top) == list(range(beam_size))
+        assert predicates.describe(top[0].anchor) == (["x0 = 1"], [0])
 
 
 # -- reproducibility and honesty ---------------------------------------------------------
