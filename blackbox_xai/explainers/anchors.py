@@ -36,9 +36,10 @@ class Anchors(Explainer):
     *precision*) at least ``threshold``; among such rules of the smallest size the
     search keeps the one satisfied by most training rows (the *coverage*).
 
-    Samples under an anchor take its constrained columns together from a training
-    row satisfying it and the other columns from an independent training row.
-    Coverage is counted on the training rows, without model calls. The beam search
+    Samples under an anchor are training rows that satisfy it (its conditional
+    distribution on the training data), drawn without replacement, so an anchor
+    whose rows have all been drawn knows its precision exactly. Coverage is counted
+    on the training rows, without model calls. The beam search
     of Ribeiro et al. (2018, Algorithm 2) picks the ``beam_size`` most precise
     candidates of each size with KL-LUCB (Kaufmann & Kalyanakrishnan, 2013), using
     exact KL confidence bounds; every bandit round, for all candidate arms at once,
