@@ -6,7 +6,9 @@ attributions on the resulting games and return an :class:`Explanation`.
 """
 
 from . import maskers, models
+from .anchor_explanation import AnchorExplanation
 from .explainers import (
+    Anchors,
     ExactShapley,
     GlobalSurrogate,
     KernelShap,
@@ -22,6 +24,8 @@ from .models import CallableModel, Model, ModelCallError, OnnxModel, SklearnMode
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnchorExplanation",
+    "Anchors",
     "CallableModel",
     "ExactShapley",
     "Explanation",

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .json_io import JsonRoundTrip
 from .utils.optional import import_optional
 
 _FORMAT_VERSION = 1
@@ -35,7 +36,7 @@ def _rows_of(value: Any, idx: np.ndarray, n: int) -> Any:
     return value
 
 
-class Explanation:
+class Explanation(JsonRoundTrip):
     """Attributions for ``n`` rows, ``d`` features and ``k`` model outputs.
 
     Parameters
@@ -235,14 +236,6 @@ class Explanation:
             }
         )
 
-    def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
-        """JSON text (written to ``path`` too when given). Floats keep full precision."""
-        text = json.dumps(self.to_dict())
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        return text
-
     @classmethod
     def from_dict(cls, obj: dict[str, Any]) -> Explanation:
         """Inverse of :meth:`to_dict`."""
@@ -266,15 +259,6 @@ class Explanation:
             method=obj.get("method", ""),
             meta=obj.get("meta"),
         )
-
-    @classmethod
-    def from_json(cls, text_or_path: str | os.PathLike[str]) -> Explanation:
-        """Read JSON text or a JSON file written by :meth:`to_json`."""
-        text = os.fspath(text_or_path)
-        if not text.lstrip().startswith("{"):
-            with open(text, encoding="utf-8") as fh:
-                text = fh.read()
-        return cls.from_dict(json.loads(text))
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write an ``.npz`` file (arrays stored binary, exact)."""

@@ -1,5 +1,6 @@
 """Estimators on masker games, one class per method."""
 
+from .anchors import Anchors
 from .base import Explainer
 from .exact import ExactShapley
 from .kernel import KernelShap
@@ -8,6 +9,7 @@ from .sampling import SamplingShapley
 from .surrogate import GlobalSurrogate, SurrogateFidelity
 
 __all__ = [
+    "Anchors",
     "ExactShapley",
     "Explainer",
     "GlobalSurrogate",

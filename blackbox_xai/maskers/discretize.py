@@ -142,14 +142,29 @@ class QuantileBins:
 
     def describe(self, j: int, b: int, fmt: str = ".4g") -> str:
         """Readable predicate of bin ``b`` of feature ``j``, e.g. ``"worst radius <= 13.2"``."""
+        return self.describe_range(j, b, b, fmt)
+
+    def describe_range(self, j: int, lo: int, hi: int, fmt: str = ".4g") -> str:
+        """Readable predicate of bins ``lo..hi`` (inclusive) of feature ``j``.
+
+        Open ends are left out: bins ``0..b`` of a numeric feature read
+        ``"name <= edge"``, bins ``b..last`` read ``"name > edge"``. A categorical
+        feature takes a single value, so ``lo`` must equal ``hi`` there.
+        """
         name = self.feature_names[j]
+        if not 0 <= lo <= hi < self.n_bins_[j]:
+            raise ValueError(
+                f"bins {lo}..{hi} are not a range of the {self.n_bins_[j]} bins of {name!r}."
+            )
         if j in self.categories_:
-            return f"{name} = {self.categories_[j][b]:{fmt}}"
+            if lo != hi:
+                raise ValueError(f"categorical feature {name!r} takes one value, not a range.")
+            return f"{name} = {self.categories_[j][lo]:{fmt}}"
         edges = self.edges_[j]
-        if len(edges) == 0:
+        if lo == 0 and hi == len(edges):
             return f"{name} = any"
-        if b == 0:
-            return f"{name} <= {edges[0]:{fmt}}"
-        if b == len(edges):
-            return f"{name} > {edges[-1]:{fmt}}"
-        return f"{edges[b - 1]:{fmt}} < {name} <= {edges[b]:{fmt}}"
+        if lo == 0:
+            return f"{name} <= {edges[hi]:{fmt}}"
+        if hi == len(edges):
+            return f"{name} > {edges[lo - 1]:{fmt}}"
+        return f"{edges[lo - 1]:{fmt}} < {name} <= {edges[hi]:{fmt}}"
