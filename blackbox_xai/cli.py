@@ -18,21 +18,22 @@ def _demo(args: argparse.Namespace) -> int:
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.model_selection import train_test_split
 
-    from . import ExactShapley, OnnxModel, Tabular, wrap
+    from . import Anchors, KernelShap, OnnxModel, Tabular, wrap
     from .models.convert import sklearn_to_onnx
-    from .report import explanation_html, html_page
+    from .report import anchors_html, explanation_html, html_page
 
     data = load_breast_cancer()
-    n_feat = 12  # exact enumeration: 2**12 coalitions per row
-    X, y = data.data[:, :n_feat], data.target
-    names = [str(n) for n in data.feature_names[:n_feat]]
+    X, y = data.data, data.target
+    names = [str(n) for n in data.feature_names]
     X_train, X_test, y_train, _ = train_test_split(
         X, y, test_size=0.25, random_state=args.seed, stratify=y
     )
     forest = RandomForestClassifier(n_estimators=100, max_depth=6, random_state=args.seed).fit(
         X_train, y_train
     )
-    print(f"trained a random forest on breast cancer ({X_train.shape[0]} rows, {n_feat} features)")
+    print(
+        f"trained a random forest on breast cancer ({X_train.shape[0]} rows, {X.shape[1]} features)"
+    )
 
     model: Model
     try:
@@ -46,29 +47,41 @@ def _demo(args: argparse.Namespace) -> int:
     masker = Tabular(
         X_train, feature_names=names, summarize="kmeans", n_summary=args.background, seed=args.seed
     )
-    explainer = ExactShapley(model, masker)
     rows = X_test[: args.rows]
     start = time.perf_counter()
-    expl = explainer.explain(rows)
+    expl = KernelShap(model, masker, seed=args.seed).explain(rows, n_evals=args.n_evals)
     elapsed = time.perf_counter() - start
     o = expl.output_index(None)
+    label = data.target_names[int(expl.output_names[o])] if expl.output_names[o].isdigit() else ""
     print(
-        f"\nexact Shapley values for {len(rows)} rows against {masker.data.shape[0]} background rows "
-        f"({expl.meta['n_model_rows']} model rows, {elapsed:.2f} s); output {expl.output_names[o]!r} "
-        f"({data.target_names[int(expl.output_names[o])] if expl.output_names[o].isdigit() else ''})\n"
+        f"\nKernel SHAP values for {len(rows)} rows ({args.n_evals} coalitions each, "
+        f"{masker.data.shape[0]} background rows, {expl.meta['n_model_rows']} model rows, "
+        f"{elapsed:.2f} s); output {expl.output_names[o]!r} ({label}); +- is one standard error\n"
     )
+    anchors = Anchors(model, X_train, seed=args.seed).explain_many(rows)
+    assert expl.stderr is not None
     for r in range(len(rows)):
         pred = expl.base_values[r, o] + expl.values[r, :, o].sum()
         print(f"row {r}: E f = {expl.base_values[r, o]:.3f}  ->  f(x) = {pred:.3f}")
         for name, value in expl.top_features(r, o, 5):
-            print(f"    {name:<24} {value:+.4f}")
+            se = expl.stderr[r, names.index(name), o]
+            print(f"    {name:<24} {value:+.4f} +- {se:.4f}")
+        anchor = anchors[r]
+        rule = " AND ".join(anchor.rule) or "(always)"
+        print(
+            f"    anchor: IF {rule} THEN class {anchor.predicted} "
+            f"(precision {anchor.precision:.2f}, coverage {anchor.coverage:.2f})"
+        )
     os.makedirs(args.out, exist_ok=True)
     json_path = os.path.join(args.out, "explanation.json")
     html_path = os.path.join(args.out, "report.html")
     expl.to_json(json_path)
     with open(html_path, "w", encoding="utf-8") as fh:
         fh.write(
-            html_page("blackbox_xai demo: breast cancer random forest", [explanation_html(expl)])
+            html_page(
+                "blackbox_xai demo: breast cancer random forest",
+                [explanation_html(expl), anchors_html(anchors)],
+            )
         )
     print(f"\nwrote {json_path} and {html_path}")
     return 0
@@ -147,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="train, export to ONNX and explain a model on bundled data")
     demo.add_argument("--rows", type=int, default=5, help="rows to explain (default 5)")
     demo.add_argument("--background", type=int, default=50, help="background rows (default 50)")
+    demo.add_argument("--n-evals", type=int, default=1000, help="coalitions per row (default 1000)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument(
         "--out", default="blackbox_xai_demo", help="folder for the JSON and HTML report"

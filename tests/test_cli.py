@@ -7,16 +7,23 @@ from blackbox_xai.cli import main
 
 
 def test_demo_writes_json_and_html(tmp_path, capsys):
-    assert main(["demo", "--rows", "2", "--background", "8", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            ["demo", "--rows", "2", "--background", "8", "--n-evals", "200", "--out", str(tmp_path)]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
-    assert "max |ONNX - sklearn|" in printed and "exact Shapley values for 2 rows" in printed
+    assert "max |ONNX - sklearn|" in printed and "Kernel SHAP values for 2 rows" in printed
+    assert printed.count("anchor: IF") == 2
     expl = bx.Explanation.from_json(tmp_path / "explanation.json")
-    assert expl.values.shape == (2, 12, 2)
+    assert expl.values.shape == (2, 30, 2) and expl.stderr is not None
     # Efficiency: the report's numbers add up to the model's prediction.
     total = expl.values.sum(axis=1) + expl.base_values
     assert abs(total.sum(axis=1) - 1).max() < 1e-5
-    assert "<table" in (tmp_path / "report.html").read_text()
-    assert json.loads((tmp_path / "explanation.json").read_text())["method"] == "exact_shapley"
+    html = (tmp_path / "report.html").read_text()
+    assert "<table" in html and "<h3>Anchors</h3>" in html
+    assert json.loads((tmp_path / "explanation.json").read_text())["method"] == "kernel_shap"
 
 
 def test_explain_reads_onnx_and_csv(tmp_path, cancer12, cancer_forest, capsys):
