@@ -37,6 +37,22 @@ def _entropy_edges(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.unique(tree.tree_.threshold[tree.tree_.feature >= 0])
 
 
+def _below_max(edges: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``edges`` with an edge at the maximum of ``x`` moved to the largest value below it.
+
+    An edge at the maximum would leave the top bin empty; dropping it would merge the
+    values tied at the maximum into the bin below, and a feature that is mostly at its
+    maximum (a 0/1 feature with 80% ones) would end with one bin although it varies.
+    Moving the edge makes the ties at the maximum the top bin, as ties at the minimum
+    are the bottom bin.
+    """
+    top = x.max()
+    inner = edges[edges < top]
+    if len(inner) < len(edges) and (x < top).any():
+        inner = np.unique(np.append(inner, x[x < top].max()))
+    return inner
+
+
 class QuantileBins:
     """Per-feature bins with edges at training-data quantiles (or entropy-tree splits).
 
@@ -101,8 +117,7 @@ class QuantileBins:
                     if y is not None
                     else np.unique(np.quantile(X[:, j], np.asarray(levels)))
                 )
-                # An edge at the maximum would leave the top bin empty.
-                self.edges_.append(edges[edges < X[:, j].max()])
+                self.edges_.append(_below_max(edges, X[:, j]))
         self.n_bins_ = np.array(
             [
                 len(self.categories_[j]) if j in self.categories_ else len(e) + 1
@@ -140,16 +155,13 @@ class QuantileBins:
                 out[:, j] = np.searchsorted(edges, X[:, j], side="left")
         return out
 
-    def describe(self, j: int, b: int, fmt: str = ".4g") -> str:
-        """Readable predicate of bin ``b`` of feature ``j``, e.g. ``"worst radius <= 13.2"``."""
-        return self.describe_range(j, b, b, fmt)
-
     def describe_range(self, j: int, lo: int, hi: int, fmt: str = ".4g") -> str:
         """Readable predicate of bins ``lo..hi`` (inclusive) of feature ``j``.
 
         Open ends are left out: bins ``0..b`` of a numeric feature read
         ``"name <= edge"``, bins ``b..last`` read ``"name > edge"``. A categorical
-        feature takes a single value, so ``lo`` must equal ``hi`` there.
+        feature takes a single value, so ``lo`` must equal ``hi`` there. Numeric edges
+        are formatted with ``fmt``; categorical values are printed exactly.
         """
         name = self.feature_names[j]
         if not 0 <= lo <= hi < self.n_bins_[j]:
@@ -159,7 +171,9 @@ class QuantileBins:
         if j in self.categories_:
             if lo != hi:
                 raise ValueError(f"categorical feature {name!r} takes one value, not a range.")
-            return f"{name} = {self.categories_[j][lo]:{fmt}}"
+            # A category is a code, not a measurement: print it exactly (12346, not 1.235e+04).
+            value = np.format_float_positional(self.categories_[j][lo], trim="-")
+            return f"{name} = {value}"
         edges = self.edges_[j]
         if lo == 0 and hi == len(edges):
             return f"{name} = any"

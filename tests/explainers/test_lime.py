@@ -210,3 +210,16 @@ def test_target_of_the_wrong_type() -> None:
     X = np.random.default_rng(0).normal(size=(50, 3))
     with pytest.raises(TypeError, match="target must be an int, an output name or None"):
         Lime(linear, X).explain(X[:1], target=1.5)  # type: ignore[arg-type]
+
+
+def test_a_binary_feature_mostly_at_its_maximum_gets_its_weight() -> None:
+    # Review repro: x2 is 1 in 80% of the rows. Its quartiles all sit at the maximum;
+    # it must still get two bins (0 and 1) and LIME's weight a_2 (1 - 0) = 3.
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.normal(size=(200, 2)), rng.random(200) < 0.8]
+    lime = Lime(lambda A: A @ [1.0, 2.0, 3.0], X, seed=0)
+    np.testing.assert_allclose(lime.masker.presence(X[:1])[0, 2], (X[:, 2] == X[0, 2]).mean())
+    for exact in (None, False):
+        expl = lime.explain(X[:2], n_samples=1000, exact=exact, alpha=0.0)
+        # Not 0 (one bin) and no crash; 0.15: the draws of x0, x1 within their bins.
+        np.testing.assert_allclose(expl.values[:, 2, 0], 3.0, atol=0.15)

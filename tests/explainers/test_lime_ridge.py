@@ -60,3 +60,12 @@ def test_enumerated_rows_have_no_sampling_error() -> None:
     fit = weighted_ridge(U, np.array([[0.0], [1.0], [1.0], [3.0]]), np.ones(4), 0.0, w2=np.zeros(4))
     np.testing.assert_array_equal(fit.stderr, 0.0)
     np.testing.assert_allclose(fit.coef[:, 0], [1.5, 1.5])
+
+
+def test_mask_probabilities_of_features_always_or_never_present() -> None:
+    from blackbox_xai.explainers._lime_design import mask_probabilities
+    from blackbox_xai.explainers.exact import all_coalitions
+
+    # Masks (00, 10, 01, 11): feature 0 always present in row 0, never in row 1.
+    p = mask_probabilities(all_coalitions(2), np.array([[1.0, 0.3], [0.0, 0.5]]))
+    np.testing.assert_allclose(p, [[0.0, 0.7, 0.0, 0.3], [0.5, 0.0, 0.5, 0.0]])

@@ -15,7 +15,7 @@ def test_entropy_edges_sit_where_the_class_changes() -> None:
     bins = QuantileBins(x[:, None], method="entropy", labels=y)
     np.testing.assert_allclose(bins.edges_[0], [3.5, 6.5])
     np.testing.assert_array_equal(bins.transform(x[:, None])[:, 0], [0, 0, 0, 0, 1, 1, 1, 2, 2, 2])
-    assert bins.describe(0, 1) == "3.5 < x0 <= 6.5"
+    assert bins.describe_range(0, 1, 1) == "3.5 < x0 <= 6.5"
 
 
 def test_entropy_bins_of_a_feature_unrelated_to_the_class_stay_few() -> None:

@@ -23,14 +23,14 @@ def test_open_ended_ranges_read_as_one_sided_predicates(bins: QuantileBins) -> N
     assert bins.describe_range(0, 0, 3) == "size = any"
 
 
-def test_describe_is_the_range_of_one_bin(bins: QuantileBins) -> None:
-    assert [bins.describe(0, b) for b in range(4)] == [
+def test_single_bins_read_as_intervals(bins: QuantileBins) -> None:
+    assert [bins.describe_range(0, b, b) for b in range(4)] == [
         "size <= 2.5",
         "2.5 < size <= 5",
         "5 < size <= 7.5",
         "size > 7.5",
     ]
-    assert bins.describe(1, 2) == "color = 3"
+    assert bins.describe_range(1, 2, 2) == "color = 3"
 
 
 def test_bad_ranges_are_refused_with_a_message(bins: QuantileBins) -> None:
