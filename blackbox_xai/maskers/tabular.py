@@ -16,6 +16,9 @@ from .base import Masker
 #: Background sizes above this are slow for every coalition; summarise them.
 LARGE_BACKGROUND = 200
 
+#: Tabular accepts NaN on request (models that handle missing values).
+_NAN_HINT = "build the masker as bx.Tabular(background, allow_nan=True) to accept NaN"
+
 GroupsLike = Mapping[str, Sequence[int | str]] | Sequence[Sequence[int | str]] | None
 
 
@@ -70,7 +73,7 @@ class Tabular(Masker):
         self.dtypes: list[Any] | None = (
             list(background.dtypes) if is_dataframe(background) else None
         )
-        data = check_array(background, name="background", allow_nan=allow_nan)
+        data = check_array(background, name="background", allow_nan=allow_nan, nan_hint=_NAN_HINT)
         self.feature_names = feature_names_of(background, data.shape[1], feature_names)
         self.allow_nan = allow_nan
         if memory_budget_mb <= 0:
@@ -128,7 +131,9 @@ class Tabular(Masker):
                     f"X's columns {names} are not the background's columns {self.columns}."
                 )
             X = X[list(X.columns[[names.index(c) for c in self.columns]])]
-        return check_array(X, name="X", n_features=self.n_features, allow_nan=self.allow_nan)
+        return check_array(
+            X, name="X", n_features=self.n_features, allow_nan=self.allow_nan, nan_hint=_NAN_HINT
+        )
 
     def bind(self, model: Model) -> None:
         """Pass a DataFrame background's schema to the model."""

@@ -9,6 +9,9 @@ import numpy as np
 
 from .optional import is_dataframe
 
+#: Default fix for NaN input, for callers that do not accept NaN.
+NAN_HINT = "drop or impute them first"
+
 
 def _as_numeric_dtype(dtype: Any) -> bool:
     categories = getattr(dtype, "categories", None)
@@ -26,6 +29,7 @@ def check_array(
     allow_nan: bool = False,
     ensure_2d: bool = True,
     min_rows: int = 1,
+    nan_hint: str = NAN_HINT,
 ) -> np.ndarray:
     """Validate tabular input and return it as a C-contiguous float64 array.
 
@@ -43,6 +47,9 @@ def check_array(
         Promote 1-D input to a single row.
     min_rows : int
         Smallest number of rows accepted.
+    nan_hint : str
+        How to fix NaN values, in the error message; a caller that accepts NaN says
+        how to ask for it.
 
     Returns
     -------
@@ -92,20 +99,22 @@ def check_array(
             f"{name} has {arr.shape[-1]} features, but {n_features} were expected "
             "(the number of columns of the background data / the model input)."
         )
-    check_finite(arr, name=name, allow_nan=allow_nan)
+    check_finite(arr, name=name, allow_nan=allow_nan, nan_hint=nan_hint)
     return arr
 
 
-def check_finite(arr: np.ndarray, *, name: str, allow_nan: bool = False) -> None:
-    """Raise a ValueError locating the first NaN/inf in ``arr``."""
+def check_finite(
+    arr: np.ndarray, *, name: str, allow_nan: bool = False, nan_hint: str = NAN_HINT
+) -> None:
+    """Raise a ValueError locating the first NaN/inf in ``arr``, with ``nan_hint`` for NaN."""
     bad = np.isinf(arr) if allow_nan else ~np.isfinite(arr)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
         kind = "inf" if np.isinf(arr[where]) else "NaN"
-        hint = "" if allow_nan else " (pass allow_nan=True to accept NaN)"
+        hint = nan_hint if kind == "NaN" else "replace them with finite values"
         raise ValueError(
             f"{name} contains {kind} values ({int(bad.sum())} in all, first at index "
-            f"{where}){hint}."
+            f"{where}) ({hint})."
         )
 
 

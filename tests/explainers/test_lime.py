@@ -199,6 +199,15 @@ def test_entropy_bins_use_the_models_classes(data: np.ndarray) -> None:
             r"feature\(s\) \['x11'\] are constant in the training data",
         ),
         (lambda X: Lime(linear, X).explain(X[:1, :5]), r"X has 5 features, but 12 were expected"),
+        (
+            # Lime takes no allow_nan, so the message must not suggest it.
+            lambda X: Lime(linear, X).explain(np.where(X[:1] > 0, np.nan, X[:1])),
+            r"X contains NaN values \(\d+ in all, first at index \(0, \d+\)\) \(drop or impute",
+        ),
+        (
+            lambda X: Lime(linear, np.where(X > 3, np.inf, X)),
+            r"data contains inf values .*\(replace them with finite values\)",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_message(data: np.ndarray, call, message: str) -> None:  # type: ignore[no-untyped-def]

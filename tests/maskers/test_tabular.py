@@ -98,7 +98,7 @@ def test_large_background_warns_and_summary_does_not(rng):
 def test_bad_background_and_rows():
     with pytest.raises(
         ValueError,
-        match=r"background contains NaN values \(1 in all, first at index \(0, 1\)\) \(pass allow_nan=True",
+        match=r"background contains NaN values \(1 in all, first at index \(0, 1\)\) \(build the masker as bx.Tabular\(background, allow_nan=True\)",
     ):
         bx.Tabular(np.array([[1.0, np.nan]]))
     with pytest.raises(ValueError, match="background contains inf values"):
