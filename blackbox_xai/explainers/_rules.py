@@ -37,6 +37,8 @@ class Rule:
         Fraction of the fitting rows that satisfy the rule.
     n_samples : int
         Number of fitting rows that satisfy it.
+    feature_index : dict of str -> int
+        Column of each feature name in the rows ``matches`` reads.
     """
 
     conditions: tuple[Condition, ...]
@@ -47,8 +49,20 @@ class Rule:
     feature_index: dict[str, int] = field(repr=False, compare=False, default_factory=dict)
 
     def matches(self, X: Any) -> np.ndarray:
-        """Boolean mask of the rows of ``X`` that satisfy every condition."""
-        A = check_array(X, name="X")
+        """Which rows of ``X`` satisfy every condition, exactly as the tree decides.
+
+        Parameters
+        ----------
+        X : array-like (n, p)
+            Rows with the columns the surrogate was fitted on.
+
+        Returns
+        -------
+        ndarray of bool (n,)
+        """
+        # scikit-learn's trees compare float32(x) with a float64 threshold: do the same,
+        # or a row within float32 rounding of a threshold takes the other branch.
+        A = check_array(X, name="X").astype(np.float32).astype(np.float64)
         ok = np.ones(A.shape[0], dtype=bool)
         for c in self.conditions:
             col = A[:, self.feature_index[c.feature]]

@@ -261,7 +261,18 @@ class GlobalSurrogate:
         )
 
     def predict(self, X: Any) -> np.ndarray:
-        """Surrogate predictions (outputs, logits or classes, as fitted)."""
+        """Surrogate predictions of the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like (n, p)
+            Rows with the fitted columns.
+
+        Returns
+        -------
+        ndarray
+            ``(n,)`` or ``(n, k)`` outputs or logits, or ``(n,)`` class indices, as fitted.
+        """
         self._check_fitted()
         return np.asarray(
             self.estimator_.predict(check_array(X, name="X", n_features=self.n_features_in_))
@@ -271,8 +282,21 @@ class GlobalSurrogate:
     def rules(self, as_text: bool = False) -> list[Rule] | str:
         """The leaves as if-then rules, most supported first (trees and rule lists).
 
-        Each rule's conditions are simplified to one interval per feature. With
-        ``as_text=True`` one readable line per rule.
+        Parameters
+        ----------
+        as_text : bool
+            Return one readable line per rule instead of the rules.
+
+        Returns
+        -------
+        list of Rule or str
+            One rule per leaf, its conditions simplified to one interval per feature;
+            the rules partition the input space, so each row matches exactly one.
+
+        Raises
+        ------
+        ValueError
+            For a linear surrogate (it has no rules).
         """
         self._check_fitted()
         if self.kind == "linear":
@@ -284,7 +308,19 @@ class GlobalSurrogate:
         return "\n".join(str(r) for r in out) if as_text else out
 
     def export_text(self, decimals: int = 4) -> str:
-        """The tree as ``sklearn.tree.export_text`` prints it, with feature names."""
+        """The surrogate as text: the tree as ``sklearn.tree.export_text`` prints it.
+
+        Parameters
+        ----------
+        decimals : int
+            Digits of thresholds and values (significant digits of linear coefficients).
+
+        Returns
+        -------
+        str
+            The tree with feature names, or ``intercept +coef*name ...`` for a linear
+            surrogate (its first fitted output).
+        """
         self._check_fitted()
         if self.kind == "linear":
             terms = " ".join(
@@ -301,7 +337,24 @@ class GlobalSurrogate:
         )
 
     def explain(self, X: Any) -> list[Rule]:
-        """The decision path of each row of ``X``: its tests in order, and its leaf."""
+        """The decision path of each row of ``X``: its tests in order, and its leaf.
+
+        Parameters
+        ----------
+        X : array-like (n, p)
+            Rows with the fitted columns.
+
+        Returns
+        -------
+        list of Rule
+            One per row: the tests from the root to its leaf (not simplified), the
+            leaf's value and its support.
+
+        Raises
+        ------
+        ValueError
+            For a linear surrogate (it has no decision paths).
+        """
         self._check_fitted()
         if self.kind == "linear":
             raise ValueError(

@@ -178,3 +178,28 @@ def test_a_classifier_tree_of_a_tree_classifier_is_exact() -> None:
         .fidelity(X[500:])
     )
     assert fid.held_out == {"agreement": 1.0, "macro_f1": 1.0}
+
+
+def test_rules_round_trip_for_rows_at_the_float32_thresholds() -> None:
+    # scikit-learn splits float32(x) at float64 thresholds; rows on a threshold or within
+    # float32 rounding of it must take the same side in matches(), predict() and explain().
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    model = DecisionTreeRegressor(max_depth=3, random_state=0).fit(X, X[:, 0] + 2 * X[:, 1])
+    surrogate = bx.GlobalSurrogate(model, max_depth=3, seed=0).fit(X)
+    tree = surrogate.estimator_.tree_
+    rows = []
+    split = tree.feature >= 0
+    for f, t in zip(tree.feature[split], tree.threshold[split], strict=True):
+        t32 = np.float32(t)
+        for v in (t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf), t32, np.nextafter(t32, 9)):
+            row = X[rng.integers(len(X))].copy()
+            row[f] = v
+            rows.append(row)
+    A = np.array(rows)
+    rules = surrogate.rules()
+    hits = np.array([r.matches(A) for r in rules])  # type: ignore[union-attr]
+    np.testing.assert_array_equal(hits.sum(axis=0), 1)
+    prediction = np.array([r.prediction for r in rules])[hits.argmax(axis=0)]  # type: ignore[union-attr]
+    np.testing.assert_array_equal(prediction, surrogate.predict(A))
+    assert all(p.matches(A[i : i + 1])[0] for i, p in enumerate(surrogate.explain(A)))
