@@ -36,7 +36,8 @@ def select_features(
         ``"forward"``: greedily add the feature that most raises the weighted R^2;
         ``"highest_weights"``: largest ``|coef_j * F_instance_j|`` of the full ridge fit;
         ``"lasso_path"``: the last point of the weighted lasso path with at most
-        ``n_features`` non-zero coefficients; ``"auto"``: forward up to
+        ``n_features`` non-zero coefficients, filled up by highest weights when it has
+        fewer (a constant output has no path at all); ``"auto"``: forward up to
         ``AUTO_FORWARD_MAX`` features, highest weights beyond; ``"none"``: all.
     alpha : float
         Ridge penalty of the fits inside forward selection and highest weights.
@@ -51,15 +52,17 @@ def select_features(
     W = w.sum()
     Fc = F - w @ F / W
     yc = y - w @ y / W
-    if method == "lasso_path":
-        return _lasso_path(Fc, yc, w, n_features)
     G = Fc.T @ (Fc * w[:, None])
     b = Fc.T @ (w * yc)
     if method == "forward":
         return _forward(G, b, alpha, n_features)
     coef = np.linalg.pinv(G + alpha * np.eye(d), hermitian=True) @ b
-    order = np.argsort(-np.abs(coef * f_instance), kind="stable")
-    return np.sort(order[:n_features])
+    by_weight = np.argsort(-np.abs(coef * f_instance), kind="stable")
+    if method == "highest_weights":
+        return np.sort(by_weight[:n_features])
+    chosen = _lasso_path(Fc, yc, w, n_features)
+    rest = by_weight[~np.isin(by_weight, chosen)][: n_features - len(chosen)]
+    return np.sort(np.concatenate([chosen, rest]))
 
 
 def _forward(G: np.ndarray, b: np.ndarray, alpha: float, n_features: int) -> np.ndarray:
