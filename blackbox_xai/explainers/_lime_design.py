@@ -1,4 +1,4 @@
-"""Sample designs of LIME: quasi-random antithetic uniforms, a fixed lattice, masks, weights."""
+"""Sample designs of LIME: independently scrambled Sobol' sets, masks and their weights."""
 
 from __future__ import annotations
 
@@ -14,48 +14,52 @@ _SOBOL_MAX_DIM = 21201
 #: scipy >= 1.15 names the generator argument ``rng`` (``seed`` before).
 _RNG_KEYWORD = "rng" if "rng" in inspect.signature(qmc.Sobol).parameters else "seed"
 
-#: Largest uniform below 1, so ``1 - u`` and ``u`` both stay in ``[0, 1)``.
+#: Largest uniform below 1 (uniforms index sorted training values by ``floor(u * n)``).
 _BELOW_ONE = 1.0 - 2.0**-53
 
+#: Fewest independent scrambles behind a set of draws: their spread gives the standard
+#: errors, with at least ``MIN_SCRAMBLES - 1`` degrees of freedom.
+MIN_SCRAMBLES = 8
 
-def stratified_uniforms(rng: np.random.Generator, m: int, d: int) -> np.ndarray:
-    """``m`` draws of ``d`` uniforms: scrambled Sobol' points in antithetic pairs.
 
-    Randomised quasi-Monte Carlo: each scrambled Sobol' point is uniform, yet the set
-    stratifies every axis-aligned box far better than independent or Latin-hypercube
-    draws. Masks ("``u_j`` falls in ``x``'s bin") and tree models are unions of such
-    boxes, so the coefficients vary several times less from seed to seed. The second
-    half is ``1 - u`` of the first (antithetic), which cancels the odd part of the rest.
+def scramble_sizes(m: int) -> np.ndarray:
+    """How ``m`` draws split into independently scrambled Sobol' sets.
+
+    Sets of ``2**k`` points, the largest size that still gives ``MIN_SCRAMBLES`` sets
+    (Sobol' points are balanced at powers of two; at other sizes the error is
+    measurably larger), then the remainder as one smaller set.
+    """
+    size = 1 << max(0, (m // MIN_SCRAMBLES).bit_length() - 1)
+    sizes = [size] * (m // size)
+    return np.array([*sizes, m % size] if m % size else sizes, dtype=np.int64)
+
+
+def scrambled_uniforms(rng: np.random.Generator, sizes: np.ndarray, d: int) -> np.ndarray:
+    """``sum(sizes)`` draws of ``d`` uniforms: one independently scrambled Sobol' set per size.
+
+    Randomised quasi-Monte Carlo: each scrambled point is uniform, yet a set stratifies
+    every axis-aligned box far better than independent or Latin-hypercube draws. Masks
+    ("``u_j`` falls in ``x``'s bin") and tree models are unions of such boxes, so the
+    coefficients vary less from seed to seed. The sets are independent of each other,
+    so the spread between them measures that variation honestly (a single scrambled
+    set has no such measure, and treating its points as independent overstates it).
     """
     if d > _SOBOL_MAX_DIM:
         raise ValueError(
             f"LIME's quasi-random design handles up to {_SOBOL_MAX_DIM} interpretable "
             f"features, got {d}; group features (fewer players) first."
         )
-    h = -(-m // 2)
     with warnings.catch_warnings():
-        # The first h points of a scrambled sequence stay low-discrepancy and uniform;
-        # only the exact balance of power-of-two sizes is lost, which we do not need.
+        # The remainder set is not a power of two: still uniform and low-discrepancy,
+        # only the exact balance of power-of-two sizes is lost.
         warnings.filterwarnings("ignore", message="The balance properties of Sobol")
-        u = qmc.Sobol(d, scramble=True, **{_RNG_KEYWORD: rng}).random(h)
-    return np.minimum(np.concatenate([u, 1.0 - u])[:m], _BELOW_ONE)
+        parts = [qmc.Sobol(d, scramble=True, **{_RNG_KEYWORD: rng}).random(n) for n in sizes]
+    return np.minimum(np.concatenate(parts), _BELOW_ONE)
 
 
-def lattice_uniforms(r: int, d: int) -> np.ndarray:
-    """A fixed ``(r, d)`` Latin hypercube with no randomness (used with enumerated masks).
-
-    Column ``j`` takes the stratum midpoints ``(t + 1/2) / r`` in the order of the
-    ``j``-th coordinate of Roberts' R_d low-discrepancy sequence, so the columns are
-    stratified and far from each other, and the design is the same on every run.
-    """
-    # phi_d is the root > 1 of x**(d+1) = x + 1; 30 fixed-point steps reach float precision.
-    phi = 2.0
-    for _ in range(30):
-        phi = (1.0 + phi) ** (1.0 / (d + 1))
-    alpha = (1.0 / phi) ** np.arange(1, d + 1)
-    seq = (0.5 + np.arange(1, r + 1)[:, None] * alpha[None, :]) % 1.0
-    ranks = np.argsort(np.argsort(seq, axis=0, kind="stable"), axis=0, kind="stable")
-    return (ranks + 0.5) / r
+def scramble_labels(sizes: np.ndarray) -> np.ndarray:
+    """The scramble of each draw ``(sum(sizes),)``, for draws laid out as ``scrambled_uniforms``."""
+    return np.repeat(np.arange(len(sizes)), sizes)
 
 
 def kernel_weights(dist2: np.ndarray, width: float) -> np.ndarray:
@@ -83,7 +87,7 @@ def mask_probabilities(Z: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def merge_duplicates(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unique masks of each row with their counts, padded to a common length.
+    """Unique masks of each row, padded to a common length, and where each draw went.
 
     Parameters
     ----------
@@ -93,15 +97,15 @@ def merge_duplicates(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     -------
     unique : bool ndarray (n, M, d)
         Row ``i``'s distinct masks, then copies of its first one as padding.
-    counts : ndarray (n, M)
-        How many draws each mask stands for; 0 for padding.
+    index : int ndarray (n, m)
+        Position in ``unique[i]`` of each draw ``Z[i, t]``; padding is never pointed to.
     """
-    parts = [np.unique(Zi, axis=0, return_counts=True) for Zi in Z]
-    M = max(len(c) for _, c in parts)
+    parts = [np.unique(Zi, axis=0, return_inverse=True) for Zi in Z]
+    M = max(len(u) for u, _ in parts)
     unique = np.empty((Z.shape[0], M, Z.shape[2]), dtype=bool)
-    counts = np.zeros((Z.shape[0], M))
-    for i, (u, c) in enumerate(parts):
-        unique[i, : len(c)] = u
-        unique[i, len(c) :] = u[0]
-        counts[i, : len(c)] = c
-    return unique, counts
+    index = np.empty(Z.shape[:2], dtype=np.int64)
+    for i, (u, inverse) in enumerate(parts):
+        unique[i, : len(u)] = u
+        unique[i, len(u) :] = u[0]
+        index[i] = inverse.ravel()
+    return unique, index

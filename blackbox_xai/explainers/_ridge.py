@@ -1,8 +1,8 @@
-"""Weighted ridge regression with sandwich standard errors: LIME's local surrogate.
+"""Weighted ridge regression with standard errors from independent replicates: LIME's surrogate.
 
 Hand-written rather than ``sklearn.linear_model.Ridge`` because LIME needs, per explained
 row, several outputs at once, the intercept left unpenalised, standard errors of the
-coefficients (sklearn gives none) and fits on feature subsets from one Gram matrix.
+coefficients (sklearn gives none) and fits on feature subsets.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ class RidgeFit:
     coef : ndarray (d, k)
     intercept : ndarray (k,)
     stderr : ndarray (d, k)
-        Sandwich (heteroskedasticity-robust) standard errors of ``coef`` over the
-        random draw of the rows; zero where the rows are not random (all masks).
+        Standard errors of ``coef`` over the random draw of the rows, from the spread
+        between independent replicates of the draw; zero when the rows are not random.
     r2 : ndarray (k,)
         Weighted R^2 on the rows it was fitted to.
     """
@@ -54,12 +54,7 @@ def weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def weighted_ridge(
-    F: np.ndarray,
-    Y: np.ndarray,
-    w: np.ndarray,
-    alpha: float,
-    w2: np.ndarray | None = None,
-    n_obs: int | None = None,
+    F: np.ndarray, Y: np.ndarray, w: np.ndarray, alpha: float, parts: np.ndarray | None = None
 ) -> RidgeFit:
     """Minimise ``sum_i w_i (y_i - b - F_i beta)^2 + alpha |beta|^2`` for every output.
 
@@ -73,41 +68,47 @@ def weighted_ridge(
         Row weights (kernel weight times multiplicity); positive sum.
     alpha : float
         Ridge penalty on ``beta`` (not on the intercept ``b``).
-    w2 : ndarray (m,), optional
-        Sum of squared per-draw weights behind each row, for the standard errors:
-        ``w**2`` when each row is one random draw (the default), ``count * kernel**2``
-        for ``count`` merged identical draws, 0 for rows that were enumerated, not drawn.
-    n_obs : int, optional
-        Number of random draws behind the rows (default ``m``), for the small-sample
-        factor ``n / (n - d - 1)`` of the standard errors.
+    parts : ndarray (m, R), optional
+        For rows drawn at random: ``parts[i, g]`` is the share of ``w_i`` that comes
+        from independent replicate ``g`` of the draw (rows sum to ``w``). Draws within
+        a replicate may be dependent (quasi-random, stratified); replicates must be
+        independent and alike. None for rows that were not drawn (standard errors 0).
 
     Returns
     -------
     RidgeFit
+
+    Notes
+    -----
+    The estimate solves ``sum_g s_g(beta) = alpha beta`` with replicate scores
+    ``s_g = sum_i parts[i, g] (y_i - b - F_i beta) F_i``; linearising, ``Var(beta) =
+    A^-1 Var(sum_g s_g) A^-1`` with ``A = F_c^T W F_c + alpha I``, and the independent
+    replicates estimate ``Var(sum_g s_g)`` by ``R/(R-1) sum_g (s_g - W_g/W s)(...)^T``
+    (cluster-robust sandwich, each replicate a cluster; ``W_g`` its weight, ``s`` the
+    sum of the scores). It needs no independence between the draws of a replicate.
     """
-    m, d = F.shape
+    d = F.shape[1]
     W = w.sum()
     f_mean = w @ F / W
     y_mean = w @ Y / W
     Fc = F - f_mean
     Yc = Y - y_mean
     wF = Fc * w[:, None]
-    A = Fc.T @ wF + alpha * np.eye(d)
     # pinv, not solve: with alpha=0 a feature the draws never changed leaves A singular,
     # and its coefficient is then 0 (minimum norm) instead of an error.
-    A_inv = np.linalg.pinv(A, hermitian=True)
+    A_inv = np.linalg.pinv(Fc.T @ wF + alpha * np.eye(d), hermitian=True)
     coef = A_inv @ (wF.T @ Yc)
-    resid = Yc - Fc @ coef
-    s2 = w**2 if w2 is None else w2
-    n = m if n_obs is None else n_obs
-    factor = n / (n - d - 1) if n > d + 1 else np.inf
     stderr = np.zeros((d, Y.shape[1]))
-    if s2.any():
-        # Sandwich: Var(beta) = A^-1 [sum_i s2_i r_i^2 f_i f_i^T] A^-1, one per output.
+    if parts is not None:
+        R = parts.shape[1]
+        share = parts.sum(axis=0) / W
+        resid = Yc - Fc @ coef
         for o in range(Y.shape[1]):
-            meat = Fc.T @ (Fc * (s2 * resid[:, o] ** 2)[:, None])
-            var = ((A_inv @ meat) * A_inv).sum(axis=1)
-            stderr[:, o] = np.sqrt(np.clip(var, 0.0, None) * factor)
+            scores = parts.T @ (Fc * resid[:, o, None])  # (R, d)
+            scores -= share[:, None] * scores.sum(axis=0)
+            spread = A_inv @ scores.T  # (d, R)
+            var = (spread**2).sum(axis=1) * (R / (R - 1) if R > 1 else np.inf)
+            stderr[:, o] = np.sqrt(var)
     intercept = y_mean - f_mean @ coef
     r2 = weighted_r2(Y, F @ coef + intercept, w)
     return RidgeFit(coef=coef, intercept=intercept, stderr=stderr, r2=r2)

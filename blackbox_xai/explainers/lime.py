@@ -15,10 +15,17 @@ from ..models import Model, wrap
 from ..utils.parallel import map_row_chunks
 from ..utils.seeding import SeedLike, resolve_seed, row_rng
 from ..utils.validation import check_positive_int
-from ._lime_design import kernel_weights, mask_probabilities, stratified_uniforms
+from ._lime_design import (
+    kernel_weights,
+    mask_probabilities,
+    scramble_labels,
+    scramble_sizes,
+    scrambled_uniforms,
+)
 from ._lime_game import MaskerGame
 from ._lime_select import SELECTIONS, select_features
 from ._ridge import RidgeFit, weighted_r2, weighted_ridge
+from ._sequential import check_tol, converged
 from ._targets import output_indices
 from .base import Explainer
 from .exact import all_coalitions
@@ -26,26 +33,26 @@ from .exact import all_coalitions
 #: Most masks enumerated per row (2**16): beyond that, sampling at the same budget is cheaper.
 MAX_ENUMERATED = 2**16
 
-#: Fewest fixed draws averaged per enumerated tabular mask; with fewer, sample instead.
-MIN_REPLICATES = 8
-
 #: Model-input cells (samples x columns) built at once per block of rows (~32 MiB).
 _BLOCK_CELLS = 2**20
 
 
 class Lime(Explainer):
-    """LIME with enumerated or stratified samples, a weighted ridge and standard errors.
+    """LIME with enumerated or quasi-random samples, a weighted ridge and standard errors.
 
     For each explained row, samples of the interpretable features ``z`` are turned into
     model inputs, weighted by the kernel ``exp(-D(z)^2 / (2 w^2))`` of their distance to the
-    row (lime's weighting; ``w = 0.75 sqrt(d)`` by default, lime's width), and a weighted
-    ridge regression of the model outputs on ``z`` gives the attributions.
+    row (the weight lime applies, which it writes ``sqrt(exp(-D^2 / w^2))``; ``w = 0.75
+    sqrt(d)`` by default, lime's width), and a weighted ridge regression of the model
+    outputs on ``z`` gives the attributions.
 
-    Compared with lime: when ``2**d <= n_samples`` every mask is enumerated and weighted
-    by its probability (exact, no seed involved); otherwise the uniforms behind the draws
-    are a Latin hypercube in antithetic pairs; identical masks of deterministic games are
-    evaluated once; every output is fitted at once; the coefficients come with standard
-    errors, and the fit with its weighted R^2 on the samples and on fresh held-out samples.
+    Compared with lime: the samples come from independently scrambled Sobol' sets
+    (quasi-random, so the coefficients vary less from seed to seed), and the spread
+    between the sets gives standard errors that match the real seed-to-seed variation;
+    a masker's deterministic game has all ``2**d`` masks enumerated when the budget
+    covers them, weighted by their probability, which makes the result exact; identical
+    masks of such games are evaluated once; every output is fitted at once; the fit
+    reports its weighted R^2 on the samples and on fresh held-out samples.
 
     Parameters
     ----------
@@ -76,9 +83,12 @@ class Lime(Explainer):
     >>> import numpy as np, blackbox_xai as bx
     >>> X = np.random.default_rng(0).normal(size=(200, 3))
     >>> f = lambda A: A @ np.array([2.0, 0.0, -1.0])
-    >>> expl = bx.Lime(f, X, seed=0).explain(X[:1])  # 2**3 masks: enumerated, exact
-    >>> expl.values.shape, bool(abs(expl.values[0, 1, 0]) < 1e-12)  # x1 is unused
-    ((1, 3, 1), True)
+    >>> expl = bx.Lime(f, X, seed=0).explain(X[:1])
+    >>> expl.values.shape
+    (1, 3, 1)
+    >>> # x1 is unused: its weight is zero within its standard error.
+    >>> bool(abs(expl.values[0, 1, 0]) < 3 * expl.stderr[0, 1, 0])
+    True
     """
 
     method = "lime"
@@ -117,15 +127,18 @@ class Lime(Explainer):
         *,
         feature_selection: str = "auto",
         alpha: float = 1.0,
-        exact: bool | None = None,
+        enumerate_masks: bool | None = None,
         n_holdout: int | None = None,
+        tol: float | None = 0.05,
         chunk_size: int | None = None,
     ) -> Explanation:
         """Local surrogate coefficients of the rows of ``X``.
 
         Parameters
         ----------
-        X : rows to explain (validated by the masker).
+        X : array-like, DataFrame, or what the masker explains (texts, images)
+            Rows to explain; validated by the masker (for tabular data ``(n, p)``
+            numeric, with the training data's columns).
         n_samples : int
             Model evaluations per row for the fit (masks x draws when enumerating).
         n_features : int, optional
@@ -136,13 +149,20 @@ class Lime(Explainer):
             How ``n_features`` are chosen (see ``_lime_select.select_features``).
         alpha : float
             Ridge penalty (lime's default 1, on kernel weights that are at most 1 each).
-        exact : bool, optional
-            Enumerate all ``2**d`` masks, or always sample. By default masks are
-            enumerated when every interpretable feature is binary and they fit the budget:
-            ``2**d <= n_samples``, or for ``LimeTabular`` ``2**d * MIN_REPLICATES <=
-            n_samples`` (each mask then averages ``n_samples // 2**d`` fixed draws).
+        enumerate_masks : bool, optional
+            Enumerate all ``2**d`` masks, or always sample. By default a masker's game
+            (deterministic) is enumerated when ``2**d <= n_samples``, which makes the
+            result exact, and ``LimeTabular`` is sampled. With ``True``, each
+            ``LimeTabular`` mask averages ``n_samples // 2**d`` draws of the values, so
+            the result keeps a sampling error (reported; larger than sampling's).
         n_holdout : int, optional
-            Fresh samples per row for the held-out fidelity; ``n_samples // 10`` by default.
+            Fresh samples per row for the held-out fidelity (drawn after, and apart
+            from, the fit's samples); ``n_samples // 10`` by default, 0 for none.
+        tol : float, optional
+            A row has converged when, for every output, ``max_j SE_j <= tol *
+            (max_j coef_j - min_j coef_j)``: its standard errors are small next to the
+            spread of its coefficients. It only judges; no samples are added. None
+            marks every row converged.
         chunk_size : int, optional
             Rows per parallel task; the values do not depend on it.
 
@@ -150,13 +170,24 @@ class Lime(Explainer):
         -------
         Explanation
             ``values (n, d, k)`` coefficients (0 for features not selected),
-            ``base_values (n, k)`` intercepts, ``stderr``, and in ``meta``: ``r2`` (weighted
-            R^2 on the samples), ``holdout_r2`` (on fresh samples), ``selected`` features,
-            ``local_prediction`` (the surrogate at the row itself).
+            ``base_values (n, k)`` intercepts, ``stderr`` (standard errors over the
+            random draws; 0 when ``meta["exact"]``), and in ``meta``: ``exact``
+            (enumerated masks of a deterministic game: no sampling error),
+            ``converged`` (per row, see ``tol``), ``r2`` (weighted R^2 on the samples),
+            ``holdout_r2`` (on fresh samples; None without them), ``selected``
+            features, ``local_prediction`` (the surrogate at the row itself).
         """
         X = self.masker.validate(X)
         setup = self._setup(
-            X, n_samples, n_features, target, feature_selection, alpha, exact, n_holdout
+            X,
+            n_samples,
+            n_features,
+            target,
+            feature_selection,
+            alpha,
+            enumerate_masks,
+            n_holdout,
+            tol,
         )
         calls, rows = self.model.n_calls, self.model.n_rows
         parts = map_row_chunks(
@@ -168,24 +199,28 @@ class Lime(Explainer):
         )
         fits = [fit for part in parts for fit in part]
         names = self.masker.player_names
-        per_mask = 2**self.masker.n_players * setup.n_replicates
-        n_evals = (per_mask if setup.exact else setup.n_samples) + setup.n_holdout
+        values = np.stack([f.fit.coef for f in fits])
+        stderr = np.stack([f.fit.stderr for f in fits])
+        done = np.ones(len(X), bool) if setup.tol is None else converged(values, stderr, setup.tol)
         return Explanation(
-            np.stack([f.fit.coef for f in fits]),
+            values,
             np.stack([f.fit.intercept for f in fits]),
-            stderr=np.stack([f.fit.stderr for f in fits]),
+            stderr=stderr,
             data=X,
             feature_names=names,
             output_names=[(self.model.output_names or [])[t] for t in setup.targets],
             method=self.method,
             meta={
                 "seed": setup.entropy,
-                "n_evals": [n_evals] * len(X),
+                "n_evals": [setup.fit_evals + setup.n_holdout] * len(X),
                 "n_model_calls": self.model.n_calls - calls,
                 "n_model_rows": self.model.n_rows - rows,
-                "converged": [True] * len(X),
+                "converged": done.tolist(),
+                "exact": setup.exact,
                 "r2": np.stack([f.fit.r2 for f in fits]).tolist(),
-                "holdout_r2": np.stack([f.holdout_r2 for f in fits]).tolist(),
+                "holdout_r2": [
+                    None if f.holdout_r2 is None else f.holdout_r2.tolist() for f in fits
+                ],
                 "local_prediction": np.stack([f.local_prediction for f in fits]).tolist(),
                 "selected": [[[names[j] for j in s] for s in f.selected] for f in fits],
                 "parameters": {
@@ -194,10 +229,12 @@ class Lime(Explainer):
                     "feature_selection": setup.selection,
                     "alpha": setup.alpha,
                     "kernel_width": self.kernel_width,
-                    "exact": setup.exact,
-                    "n_replicates": setup.n_replicates,
+                    "enumerated": setup.enumerated,
+                    "draws_per_mask": setup.draws_per_mask,
+                    "n_scrambles": len(setup.scrambles),
                     "n_holdout": setup.n_holdout,
                     "target": target,
+                    "tol": setup.tol,
                 },
             },
         )
@@ -210,8 +247,9 @@ class Lime(Explainer):
         target: int | str | None,
         selection: str,
         alpha: float,
-        exact: bool | None,
+        enumerate_masks: bool | None,
         n_holdout: int | None,
+        tol: float | None,
     ) -> _Setup:
         """Check the arguments of ``explain`` and settle the sampling plan."""
         d = self.masker.n_players
@@ -233,113 +271,165 @@ class Lime(Explainer):
             raise ValueError(f"feature_selection must be one of {SELECTIONS}, got {selection!r}.")
         if not (isinstance(alpha, (int, float)) and isfinite(alpha) and alpha >= 0):
             raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
-        if exact and not self.game.binary:
+        deterministic = self.game.deterministic
+        if enumerate_masks and not self.game.binary:
             raise ValueError(
-                "exact=True enumerates masks, but standardised continuous features are not "
-                "masks; pass a discretizer or exact=None."
+                "enumerate_masks=True needs masks, but standardised continuous features are "
+                "not masks; pass a discretizer or enumerate_masks=None."
             )
-        if exact and 2**d > MAX_ENUMERATED:
+        if enumerate_masks and 2**d > MAX_ENUMERATED:
             raise ValueError(
-                f"exact=True would enumerate 2**{d} masks per row, more than "
-                f"{MAX_ENUMERATED}; use exact=None to sample."
+                f"enumerate_masks=True would enumerate 2**{d} masks per row, more than "
+                f"{MAX_ENUMERATED}; use enumerate_masks=None to sample."
             )
-        replicates = isinstance(self.game, LimeTabular)
-        if exact is None:
-            # A tabular mask's value averages draws: enumerate only with enough of them.
-            exact = self.game.binary and 2**d * (MIN_REPLICATES if replicates else 1) <= n_samples
-        self.game.probe(self.model, X)
+        if enumerate_masks and not deterministic and n_samples < 2 * 2**d:
+            raise ValueError(
+                f"enumerate_masks=True averages n_samples // 2**{d} draws per mask, and "
+                "their spread gives the standard errors: at least 2 are needed; use "
+                f"n_samples >= {2 * 2**d} or enumerate_masks=None."
+            )
+        if enumerate_masks is None:
+            # Only a deterministic game gains from enumeration (it is then exact). For
+            # LimeTabular, scrambled Sobol' draws of masks and values together vary 3-4
+            # times less from seed to seed than enumerated masks at the same budget.
+            enumerate_masks = deterministic and 2**d <= min(n_samples, MAX_ENUMERATED)
+        draws = n_samples // 2**d if enumerate_masks and not deterministic else None
+        self.model.probe(X)
         return _Setup(
-            exact=bool(exact),
+            enumerated=bool(enumerate_masks),
+            exact=bool(enumerate_masks and deterministic),
             n_samples=n_samples,
+            draws_per_mask=draws,
+            scrambles=scramble_sizes(n_samples if draws is None else draws),
+            fit_evals=(2**d * (draws or 1)) if enumerate_masks else n_samples,
             n_holdout=max(1, n_samples // 10)
             if n_holdout is None
-            else check_positive_int(n_holdout, "n_holdout"),
-            n_replicates=max(1, n_samples // 2**d) if exact and replicates else 1,
+            else check_positive_int(n_holdout, "n_holdout", minimum=0),
             n_features=n_features,
             selection=selection,
             alpha=float(alpha),
             targets=output_indices(target, self.model.output_names or []),
             entropy=resolve_seed(self.seed),
+            tol=check_tol(tol),
         )
 
     def _explain_rows(
         self, model: Model, X: Any, start: int, stop: int, setup: _Setup
     ) -> list[_RowFit]:
         """Fit rows ``start:stop`` in blocks; one model call (or two) per block."""
-        d = self.masker.n_players
-        per_row = (2**d * setup.n_replicates if setup.exact else setup.n_samples) + setup.n_holdout
-        block = max(1, _BLOCK_CELLS // (per_row * getattr(self.masker, "n_features", d)))
+        per_row = setup.fit_evals + setup.n_holdout
+        width = getattr(self.masker, "n_features", self.masker.n_players)
+        block = max(1, _BLOCK_CELLS // (per_row * width))
         out = []
         for s in range(start, stop, block):
             e = min(stop, s + block)
             rngs = [row_rng(setup.entropy, i) for i in range(s, e)]
-            draw = self._enumerated if setup.exact else self._sampled
+            draw = self._enumerated if setup.enumerated else self._sampled
             fit_set, hold_set = draw(model, X[s:e], rngs, setup)
             f_inst = self.game.instance_features(X[s:e])
             for i in range(e - s):
-                out.append(
-                    self._fit_row(fit_set.row(i, setup), hold_set.row(i, setup), f_inst[i], setup)
-                )
+                hold = None if hold_set is None else hold_set.row(i, setup.targets)
+                out.append(self._fit_row(fit_set.row(i, setup.targets), hold, f_inst[i], setup))
         return out
 
     def _enumerated(
         self, model: Model, Xb: Any, rngs: list[np.random.Generator], setup: _Setup
-    ) -> tuple[_Samples, _Samples]:
-        """Every mask, weighted by its probability times its kernel weight; fresh hold-out."""
+    ) -> tuple[_Samples, _Samples | None]:
+        """Every mask, weighted by its probability times its kernel weight; fresh hold-out.
+
+        For ``LimeTabular`` a mask's value is random (it depends on the values drawn):
+        each scramble's draws give one sample per mask, weighted by the scramble's share
+        of the draws, and the scrambles' spread gives the standard errors.
+        """
         d = self.masker.n_players
         Z = all_coalitions(d)
-        Y = self.game.expected_values(model, Xb, Z, setup.n_replicates)
         prob = mask_probabilities(Z, self.game.presence(Xb))
-        pi = kernel_weights((~Z).sum(axis=1).astype(np.float64), self.kernel_width)
-        w = setup.n_samples * prob * pi
-        F = np.broadcast_to(Z.astype(np.float64), (len(w), *Z.shape))
-        # Enumerated, not drawn: no sampling error, so zero squared draw weights.
-        fit_set = _Samples(F, Y, w, np.zeros_like(w))
-        U_hold = np.stack([r.random((setup.n_holdout, d)) for r in rngs])
-        return fit_set, self._weighted(*self.game.draw(model, Xb, U_hold))
+        w = (
+            setup.n_samples
+            * prob
+            * kernel_weights((~Z).sum(axis=1).astype(np.float64), self.kernel_width)
+        )
+        F = np.broadcast_to(Z.astype(np.float64), (len(Xb), *Z.shape))
+        if self.game.deterministic:
+            Y = self.masker.coalition_values(model, Xb, Z)
+            return _Samples(F, Y, w), self._holdout(model, Xb, rngs, setup)
+        assert isinstance(self.game, LimeTabular)  # the only game that is not deterministic
+        sizes = setup.scrambles
+        U = np.stack([scrambled_uniforms(r, sizes, d) for r in rngs])
+        Y = self.game.expected_values(model, Xb, Z, U)  # (n, M, draws, k)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        means = np.add.reduceat(Y, starts, axis=2) / sizes[:, None]  # (n, M, R, k)
+        R, M = len(sizes), len(Z)
+        share = sizes / sizes.sum()
+        fit_set = _Samples(
+            np.tile(F, (1, R, 1)),  # scramble-major: sample g * M + mask
+            means.transpose(0, 2, 1, 3).reshape(len(Xb), R * M, -1),
+            (share[:, None, None] * w[None]).transpose(1, 0, 2).reshape(len(Xb), R * M),
+            labels=np.repeat(np.arange(R), M),
+        )
+        return fit_set, self._holdout(model, Xb, rngs, setup)
 
     def _sampled(
         self, model: Model, Xb: Any, rngs: list[np.random.Generator], setup: _Setup
-    ) -> tuple[_Samples, _Samples]:
-        """Quasi-random draws for the fit, independent ones for the hold-out."""
+    ) -> tuple[_Samples, _Samples | None]:
+        """Scrambled Sobol' draws for the fit, independent ones for the hold-out."""
         d, m = self.masker.n_players, setup.n_samples
+        labels = scramble_labels(setup.scrambles)
         U = np.stack(
             [
-                np.concatenate([stratified_uniforms(r, m, d), r.random((setup.n_holdout, d))])
+                np.concatenate(
+                    [scrambled_uniforms(r, setup.scrambles, d), r.random((setup.n_holdout, d))]
+                )
                 for r in rngs
             ]
         )
-        if self.game.merges:  # merge the fit's and the hold-out's duplicate masks apart
-            return (
-                self._weighted(*self.game.draw(model, Xb, U[:, :m])),
-                self._weighted(*self.game.draw(model, Xb, U[:, m:])),
-            )
+        if self.game.deterministic:  # merge the fit's and the hold-out's duplicate masks apart
+            F, dist2, index, Y = self.game.draw(model, Xb, U[:, :m])
+            fit_set = self._weighted(F, dist2, Y, index, labels)
+            return fit_set, self._holdout(model, Xb, rngs, setup, U[:, m:])
         F, dist2, _, Y = self.game.draw(model, Xb, U)  # one model call, split by position
-        return (
-            self._weighted(F[:, :m], dist2[:, :m], None, Y[:, :m]),
-            self._weighted(F[:, m:], dist2[:, m:], None, Y[:, m:]),
-        )
+        fit_set = self._weighted(F[:, :m], dist2[:, :m], Y[:, :m], None, labels)
+        if not setup.n_holdout:
+            return fit_set, None
+        return fit_set, self._weighted(F[:, m:], dist2[:, m:], Y[:, m:], None, None)
+
+    def _holdout(
+        self,
+        model: Model,
+        Xb: Any,
+        rngs: list[np.random.Generator],
+        setup: _Setup,
+        U: np.ndarray | None = None,
+    ) -> _Samples | None:
+        """Fresh independent draws for the held-out fidelity (None without any)."""
+        if not setup.n_holdout:
+            return None
+        if U is None:
+            U = np.stack([r.random((setup.n_holdout, self.masker.n_players)) for r in rngs])
+        F, dist2, index, Y = self.game.draw(model, Xb, U)
+        return self._weighted(F, dist2, Y, index, None)
 
     def _weighted(
-        self, F: np.ndarray, dist2: np.ndarray, counts: np.ndarray | None, Y: np.ndarray
+        self,
+        F: np.ndarray,
+        dist2: np.ndarray,
+        Y: np.ndarray,
+        index: np.ndarray | None,
+        labels: np.ndarray | None,
     ) -> _Samples:
-        """Draws with kernel weights (times their multiplicity when merged)."""
-        pi = kernel_weights(dist2, self.kernel_width)
-        if counts is None:
-            return _Samples(F, Y, pi, pi**2)
-        return _Samples(F, Y, counts * pi, counts * pi**2)
+        """Draws with their kernel weights."""
+        return _Samples(F, Y, kernel_weights(dist2, self.kernel_width), index, labels)
 
     @staticmethod
     def _fit_row(
-        fit_set: _Samples, hold_set: _Samples, f_inst: np.ndarray, setup: _Setup
+        fit_set: _RowSamples, hold_set: _RowSamples | None, f_inst: np.ndarray, setup: _Setup
     ) -> _RowFit:
         """The surrogate of one row, its held-out fidelity and its selected features."""
-        F, Y, w, w2 = fit_set.F, fit_set.Y, fit_set.w, fit_set.w2
+        F, Y, w, parts = fit_set.F, fit_set.Y, fit_set.w, fit_set.parts
         d, k = F.shape[1], Y.shape[1]
-        n_obs = None if setup.exact else setup.n_samples
         nf = setup.n_features
         if nf is None or nf >= d or setup.selection == "none":
-            fit = weighted_ridge(F, Y, w, setup.alpha, w2, n_obs)
+            fit = weighted_ridge(F, Y, w, setup.alpha, parts)
             selected = [np.arange(d)] * k
         else:
             coef, se = np.zeros((d, k)), np.zeros((d, k))
@@ -347,14 +437,19 @@ class Lime(Explainer):
             selected = []
             for o in range(k):
                 sel = select_features(F, Y[:, o], w, nf, setup.selection, setup.alpha, f_inst)
-                part = weighted_ridge(F[:, sel], Y[:, [o]], w, setup.alpha, w2, n_obs)
+                part = weighted_ridge(F[:, sel], Y[:, [o]], w, setup.alpha, parts)
                 coef[sel, o], se[sel, o] = part.coef[:, 0], part.stderr[:, 0]
                 intercept[o], r2[o] = part.intercept[0], part.r2[0]
                 selected.append(sel)
             fit = RidgeFit(coef=coef, intercept=intercept, stderr=se, r2=r2)
+        holdout_r2 = (
+            None
+            if hold_set is None
+            else weighted_r2(hold_set.Y, fit.predict(hold_set.F), hold_set.w)
+        )
         return _RowFit(
             fit=fit,
-            holdout_r2=weighted_r2(hold_set.Y, fit.predict(hold_set.F), hold_set.w),
+            holdout_r2=holdout_r2,
             local_prediction=fit.predict(f_inst[None])[0],
             selected=selected,
         )
@@ -362,45 +457,78 @@ class Lime(Explainer):
 
 @dataclass(frozen=True)
 class _Samples:
-    """A block's samples: features ``F (n, m, d)``, outputs ``Y (n, m, k)``, weights ``(n, m)``.
+    """A block's samples: features ``F (n, M, d)``, outputs ``Y (n, M, k)``, weights ``(n, M)``.
 
-    ``w`` weights the regression; ``w2`` sums the squared weights of the draws behind each
-    sample (for the standard errors).
+    ``index (n, m)`` says which sample each draw is (None: one draw per sample, or
+    samples that were not drawn); ``labels (m,)`` is the independent scramble of each
+    draw (None when no standard errors come from these samples).
     """
 
     F: np.ndarray
     Y: np.ndarray
-    w: np.ndarray
-    w2: np.ndarray
+    weight: np.ndarray
+    index: np.ndarray | None = None
+    labels: np.ndarray | None = None
 
-    def row(self, i: int, setup: _Setup) -> _Samples:
-        """Row ``i``'s samples, with only the explained outputs."""
-        return _Samples(self.F[i], self.Y[i][:, setup.targets], self.w[i], self.w2[i])
+    def row(self, i: int, targets: list[int]) -> _RowSamples:
+        """Row ``i``'s samples, with only the explained outputs and the weights split by scramble."""
+        M = self.weight.shape[1]
+        index = np.arange(M) if self.index is None else self.index[i]
+        scramble = np.zeros(len(index), np.int64) if self.labels is None else self.labels
+        counts = np.zeros((M, int(scramble.max()) + 1))
+        np.add.at(counts, (index, scramble), 1.0)
+        parts = counts * self.weight[i][:, None]
+        return _RowSamples(
+            self.F[i],
+            self.Y[i][:, targets],
+            parts.sum(axis=1),
+            None if self.labels is None else parts,
+        )
+
+
+@dataclass(frozen=True)
+class _RowSamples:
+    """One row's samples: ``F (M, d)``, ``Y (M, k)``, weights ``w (M,)`` and their split
+    ``parts (M, R)`` by independent scramble (None: no sampling error)."""
+
+    F: np.ndarray
+    Y: np.ndarray
+    w: np.ndarray
+    parts: np.ndarray | None
 
 
 @dataclass(frozen=True)
 class _RowFit:
-    """One explained row: its surrogate, held-out R^2 (k,), prediction at the row (k,)."""
+    """One explained row: its surrogate, held-out R^2 (k,) or None, prediction at the row (k,)."""
 
     fit: RidgeFit
-    holdout_r2: np.ndarray
+    holdout_r2: np.ndarray | None
     local_prediction: np.ndarray
     selected: list[np.ndarray]
 
 
 @dataclass(frozen=True)
 class _Setup:
-    """The per-call settings ``Lime.explain`` hands to its row workers."""
+    """The per-call settings ``Lime.explain`` hands to its row workers.
 
+    ``scrambles`` are the sizes of the independent scrambled sets behind the fit: of the
+    ``n_samples`` samples, or of the ``draws_per_mask`` values averaged per enumerated
+    mask. ``fit_evals`` counts the fit's model evaluations per row.
+    """
+
+    enumerated: bool
     exact: bool
     n_samples: int
+    draws_per_mask: int | None
+    scrambles: np.ndarray
+    fit_evals: int
     n_holdout: int
-    n_replicates: int
     n_features: int | None
     selection: str
     alpha: float
     targets: list[int]
     entropy: int
+    tol: float | None
 
 
 def _predicted_classes(model: Model, data: Any) -> np.ndarray:

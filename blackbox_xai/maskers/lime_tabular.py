@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,9 +31,9 @@ class LimeTabular(Masker):
     (``x_j + sd_j * N(0, 1)``); categoricals stay binary.
 
     Every draw is the training value at sorted position ``floor(u * n)`` for a uniform
-    ``u``, so a stratified design of uniforms (see ``Lime``) gives stratified values. As a ``Masker`` its game
-    ``v(z)`` averages the model over a fixed stratified design of ``n_replicates`` draws,
-    so it is deterministic.
+    ``u``, so a stratified design of uniforms (see ``Lime``) gives stratified values. As
+    a ``Masker`` its game ``v(z)`` averages the model over a fixed quasi-random design of
+    ``n_replicates`` draws, so it is deterministic.
 
     Parameters
     ----------
@@ -53,6 +54,8 @@ class LimeTabular(Masker):
     bins : QuantileBins
     binary : bool
         True when every interpretable feature is a present/absent indicator.
+    deterministic : bool
+        False: a mask's output depends on the values drawn for it.
     """
 
     def __init__(
@@ -84,12 +87,24 @@ class LimeTabular(Masker):
             X, discretizer or "quartile", categorical, feature_names=names, labels=labels
         )
         self.binary = discretizer is not None
+        single = [names[j] for j in np.flatnonzero(self.bins.n_bins_ == 1)]
+        if single and self.binary:
+            # Quantile bins give every varying feature two bins at least; an entropy tree
+            # finds no split where the labels do not change along the feature.
+            warnings.warn(
+                f"feature(s) {single} vary but have a single bin (the entropy tree found no "
+                "split), so LIME never perturbs them and gives them weight 0; use "
+                "discretizer='quartile' to weigh them.",
+                UserWarning,
+                stacklevel=3,
+            )
         self.player_names = names
         self.feature_names = names
         self.n_players = X.shape[1]
         self.n_replicates = int(n_replicates)
-        #: Every draw is a distinct model input, so identical masks are not merged.
-        self.merges = False
+        #: A mask's output depends on the values drawn: masks are not merged, and
+        #: enumerating them still averages random draws.
+        self.deterministic = False
         self.continuous = np.array(
             [not self.binary and j not in self.bins.categories_ for j in range(X.shape[1])]
         )
@@ -118,10 +133,6 @@ class LimeTabular(Masker):
         """Pass a DataFrame's schema to the model."""
         if self.columns is not None and self.dtypes is not None:
             model.bind_frame_schema(self.columns, self.dtypes)
-
-    def probe(self, model: Model, X: np.ndarray) -> None:
-        """Learn the model's number of outputs from one uncounted call."""
-        model.probe(X[:1])
 
     def _bin_positions(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sorted positions ``[start, stop)`` of each row's own bin, per feature: two ``(n, p)``."""
@@ -162,7 +173,7 @@ class LimeTabular(Masker):
             Interpretable features (masks, or standardised values).
         dist2 : ndarray (n, m)
             Squared distance of each sample to its row in the interpretable space.
-        counts : None
+        index : None
             Every sample is its own draw (no merging).
         Y : ndarray (n, m, k)
             Model outputs.
@@ -185,37 +196,45 @@ class LimeTabular(Masker):
         return F, dist2, None, Y
 
     def expected_values(
-        self, model: Model, X: np.ndarray, Z: np.ndarray, n_replicates: int
+        self, model: Model, X: np.ndarray, Z: np.ndarray, U: np.ndarray
     ) -> np.ndarray:
-        """Game values ``(n, M, k)`` of masks ``Z (M, p)``: the mean over a fixed design.
+        """Model outputs ``(n, M, T, k)`` of masks ``Z (M, p)`` at each of ``T`` draws.
 
-        Replicate ``t`` draws feature ``j`` at the ``t``-th level of a fixed Latin
-        hypercube (``lattice_uniforms``), restricted to the row's bin when present and
-        to the other bins when absent, so the values do not depend on any seed.
+        Draw ``t`` of row ``i`` takes, for feature ``j``, the ``U[i, t, j]`` quantile of
+        the training values in the row's bin when ``j`` is present and of those in the
+        other bins when it is absent. The uniforms ``U (n, T, p)`` (or ``(T, p)`` for all
+        rows) are shared by every mask, so masks differ only where they differ.
         """
-        from ..explainers._lime_design import lattice_uniforms
-
         if not self.binary:
             raise ValueError(
                 "masks have no meaning for standardised continuous features; use a "
                 "discretizer to enumerate masks."
             )
+        U = np.broadcast_to(U, (len(X), *np.shape(U)[-2:]))
         start, stop = self._bin_positions(X)
-        L = lattice_uniforms(n_replicates, self.n_players)[None, None]  # (1, 1, R, p)
         start, stop = start[:, None, None, :], stop[:, None, None, :]
+        L = U[:, None]  # (n, 1, T, p)
         inside = start + self._position(L, stop - start)
         outside = self._position(L, self.sorted_.shape[0] - (stop - start))
         outside = np.where(outside >= start, outside + (stop - start), outside)
-        positions = np.where(Z[None, :, None, :], inside, outside)  # (n, M, R, p)
+        positions = np.where(Z[None, :, None, :], inside, outside)  # (n, M, T, p)
         Y = self._predict(model, self._values(positions).reshape(len(X), -1, self.n_players))
-        return Y.reshape(len(X), Z.shape[0], n_replicates, -1).mean(axis=2)
+        return Y.reshape(len(X), Z.shape[0], U.shape[1], -1)
 
     def coalition_values(self, model: Model, X: np.ndarray, Z: np.ndarray) -> np.ndarray:
-        """Deterministic game values ``(n, m, k)`` over ``n_replicates`` fixed draws."""
+        """Deterministic game values ``(n, m, k)``: means over ``n_replicates`` fixed draws.
+
+        The draws are one scrambled Sobol' set with a fixed seed, the same for every
+        call, so the game does not depend on any seed.
+        """
+        from ..explainers._lime_design import scrambled_uniforms
+
         Z = np.asarray(Z, dtype=bool)
         if Z.ndim != 2:
             raise ValueError(f"LimeTabular needs masks shared by all rows, (m, p); got {Z.shape}.")
-        return self.expected_values(model, np.asarray(X, dtype=np.float64), Z, self.n_replicates)
+        U = scrambled_uniforms(np.random.default_rng(0), np.array([self.n_replicates]), Z.shape[1])
+        values = self.expected_values(model, np.asarray(X, dtype=np.float64), Z, U)
+        return values.mean(axis=2)
 
     def _predict(self, model: Model, inputs: np.ndarray) -> np.ndarray:
         n, m, p = inputs.shape

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import blackbox_xai as bx
-from blackbox_xai.explainers._lime_design import stratified_uniforms
+from blackbox_xai.explainers._lime_design import scramble_sizes, scrambled_uniforms
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def first_output(A: np.ndarray) -> np.ndarray:
 def test_draws_keep_present_features_in_the_rows_bin(data: np.ndarray) -> None:
     masker = bx.LimeTabular(data, categorical=[1])
     x = np.array([[0.1, 2.0, 0.0]])
-    U = stratified_uniforms(np.random.default_rng(0), 4000, 3)[None]
+    U = scrambled_uniforms(np.random.default_rng(0), scramble_sizes(4096), 3)[None]
     calls: list[np.ndarray] = []
     F, dist2, counts, _ = masker.draw(bx.wrap(lambda A: calls.append(A) or A[:, :1]), x, U)
     inputs = calls[0]
@@ -50,10 +50,9 @@ def test_every_drawn_value_is_a_training_value(data: np.ndarray) -> None:
     masker = bx.LimeTabular(data, categorical=[1])
     Z = np.array([[True, False, False], [False, True, True]])
     seen: list[np.ndarray] = []
-    values = masker.expected_values(
-        bx.wrap(lambda A: seen.append(A) or A[:, :1]), data[:2], Z, n_replicates=16
-    )
-    assert values.shape == (2, 2, 1)
+    U = np.random.default_rng(0).random((16, 3))
+    values = masker.expected_values(bx.wrap(lambda A: seen.append(A) or A[:, :1]), data[:2], Z, U)
+    assert values.shape == (2, 2, 16, 1)
     inputs = seen[0]
     for j in range(3):
         assert np.isin(inputs[:, j], data[:, j]).all()
@@ -84,6 +83,14 @@ def test_dataframe_schema_reaches_the_model(data: np.ndarray) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # sklearn warns when a frame-fitted model gets arrays
-        expl = bx.Lime(model, frame, seed=0).explain(frame.iloc[:2], n_samples=200)
+        expl = bx.Lime(model, frame, seed=0).explain(
+            frame.iloc[:2], n_samples=200, enumerate_masks=True
+        )
     assert expl.feature_names == ["a", "b", "c"]
     assert np.abs(expl.values[:, 2]).max() < 1e-10
+
+
+def test_a_varying_feature_left_in_one_entropy_bin_is_named_in_a_warning(data: np.ndarray) -> None:
+    labels = np.zeros(len(data))  # one class: the trees of x0 and x2 have no split
+    with pytest.warns(UserWarning, match=r"feature\(s\) \['x0', 'x2'\] vary but have a single bin"):
+        bx.LimeTabular(data, discretizer="entropy", categorical=[1], labels=labels)
