@@ -20,7 +20,8 @@ from ._lime_design import (
     mask_probabilities,
     scramble_labels,
     scramble_sizes,
-    scrambled_uniforms,
+    scrambled_sobol,
+    shifted_uniforms,
 )
 from ._lime_game import MaskerGame
 from ._lime_select import SELECTIONS, select_features
@@ -294,13 +295,25 @@ class Lime(Explainer):
             # times less from seed to seed than enumerated masks at the same budget.
             enumerate_masks = deterministic and 2**d <= min(n_samples, MAX_ENUMERATED)
         draws = n_samples // 2**d if enumerate_masks and not deterministic else None
+        scrambles = scramble_sizes(n_samples if draws is None else draws)
+        entropy = resolve_seed(self.seed)
+        # The scrambled sets take milliseconds to build: build them once, from the root of
+        # the seed (rows use its children), and shift them per row.
+        design = (
+            np.empty((0, d), dtype=np.int64)
+            if enumerate_masks and deterministic
+            else scrambled_sobol(
+                np.random.default_rng(np.random.SeedSequence(entropy)), scrambles, d
+            )
+        )
         self.model.probe(X)
         return _Setup(
             enumerated=bool(enumerate_masks),
             exact=bool(enumerate_masks and deterministic),
             n_samples=n_samples,
             draws_per_mask=draws,
-            scrambles=scramble_sizes(n_samples if draws is None else draws),
+            scrambles=scrambles,
+            design=design,
             fit_evals=(2**d * (draws or 1)) if enumerate_masks else n_samples,
             n_holdout=max(1, n_samples // 10)
             if n_holdout is None
@@ -309,7 +322,7 @@ class Lime(Explainer):
             selection=selection,
             alpha=float(alpha),
             targets=output_indices(target, self.model.output_names or []),
-            entropy=resolve_seed(self.seed),
+            entropy=entropy,
             tol=check_tol(tol),
         )
 
@@ -355,7 +368,7 @@ class Lime(Explainer):
             return _Samples(F, Y, w), self._holdout(model, Xb, rngs, setup)
         assert isinstance(self.game, LimeTabular)  # the only game that is not deterministic
         sizes = setup.scrambles
-        U = np.stack([scrambled_uniforms(r, sizes, d) for r in rngs])
+        U = np.stack([shifted_uniforms(setup.design, sizes, r) for r in rngs])
         Y = self.game.expected_values(model, Xb, Z, U)  # (n, M, draws, k)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         means = np.add.reduceat(Y, starts, axis=2) / sizes[:, None]  # (n, M, R, k)
@@ -378,7 +391,10 @@ class Lime(Explainer):
         U = np.stack(
             [
                 np.concatenate(
-                    [scrambled_uniforms(r, setup.scrambles, d), r.random((setup.n_holdout, d))]
+                    [
+                        shifted_uniforms(setup.design, setup.scrambles, r),
+                        r.random((setup.n_holdout, d)),
+                    ]
                 )
                 for r in rngs
             ]
@@ -513,7 +529,8 @@ class _Setup:
 
     ``scrambles`` are the sizes of the independent scrambled sets behind the fit: of the
     ``n_samples`` samples, or of the ``draws_per_mask`` values averaged per enumerated
-    mask. ``fit_evals`` counts the fit's model evaluations per row.
+    mask; ``design`` are their Sobol' integers, shifted per row. ``fit_evals`` counts the
+    fit's model evaluations per row.
     """
 
     enumerated: bool
@@ -521,6 +538,7 @@ class _Setup:
     n_samples: int
     draws_per_mask: int | None
     scrambles: np.ndarray
+    design: np.ndarray
     fit_evals: int
     n_holdout: int
     n_features: int | None

@@ -227,12 +227,13 @@ class LimeTabular(Masker):
         The draws are one scrambled Sobol' set with a fixed seed, the same for every
         call, so the game does not depend on any seed.
         """
-        from ..explainers._lime_design import scrambled_uniforms
+        from ..explainers._lime_design import scrambled_sobol, shifted_uniforms
 
         Z = np.asarray(Z, dtype=bool)
         if Z.ndim != 2:
             raise ValueError(f"LimeTabular needs masks shared by all rows, (m, p); got {Z.shape}.")
-        U = scrambled_uniforms(np.random.default_rng(0), np.array([self.n_replicates]), Z.shape[1])
+        rng, sizes = np.random.default_rng(0), np.array([self.n_replicates])
+        U = shifted_uniforms(scrambled_sobol(rng, sizes, Z.shape[1]), sizes, rng)
         values = self.expected_values(model, np.asarray(X, dtype=np.float64), Z, U)
         return values.mean(axis=2)
 

@@ -49,10 +49,9 @@ def test_linear_model_matches_garreau_von_luxburg_within_sampling_error(data: np
     # The mean of 10 seeds sits at the closed form within 5 of its standard errors,
     # measured from the spread itself (36 coefficients; t with 9 degrees of freedom).
     assert np.all(np.abs(values.mean(axis=0) - expected) <= 5 * sd / np.sqrt(10))
-    # Each run is within 5 of its own reported standard errors (calibrated: see
-    # test_lime_stderr.py), which are of the size of the measured spread.
-    se = np.array([r.stderr[..., 0] for r in runs])
-    assert np.all(np.abs(values - expected) <= 5 * se)
+    # The reported standard errors are of the size of that spread (see test_lime_stderr.py).
+    se = np.sqrt(np.mean([r.stderr[..., 0] ** 2 for r in runs], axis=0))
+    assert 1 / 1.5 < np.sqrt(np.mean(se**2) / np.mean(sd**2)) < 1.5
     assert not runs[0].meta["exact"] and not runs[0].meta["parameters"]["enumerated"]
 
 

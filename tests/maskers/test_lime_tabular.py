@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import blackbox_xai as bx
-from blackbox_xai.explainers._lime_design import scramble_sizes, scrambled_uniforms
+from blackbox_xai.explainers._lime_design import scramble_sizes, scrambled_sobol, shifted_uniforms
 
 
 @pytest.fixture
@@ -28,7 +28,8 @@ def first_output(A: np.ndarray) -> np.ndarray:
 def test_draws_keep_present_features_in_the_rows_bin(data: np.ndarray) -> None:
     masker = bx.LimeTabular(data, categorical=[1])
     x = np.array([[0.1, 2.0, 0.0]])
-    U = scrambled_uniforms(np.random.default_rng(0), scramble_sizes(4096), 3)[None]
+    rng, sizes = np.random.default_rng(0), scramble_sizes(4096)
+    U = shifted_uniforms(scrambled_sobol(rng, sizes, 3), sizes, rng)[None]
     calls: list[np.ndarray] = []
     F, dist2, counts, _ = masker.draw(bx.wrap(lambda A: calls.append(A) or A[:, :1]), x, U)
     inputs = calls[0]
