@@ -62,10 +62,6 @@ class RowPredicates:
     def __len__(self) -> int:
         return len(self.feature)
 
-    def columns(self, anchor: Anchor) -> np.ndarray:
-        """Sorted distinct columns an anchor constrains."""
-        return np.unique(self.feature[list(anchor)])
-
     def mask(self, anchor: Anchor) -> np.ndarray:
         """Reference rows satisfying every predicate of ``anchor``."""
         return np.logical_and.reduce(self.masks[list(anchor)], axis=0, initial=True)

@@ -143,3 +143,12 @@ def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}.")
     return int(value)
+
+
+def check_unit_interval(value: Any, name: str, *, closed: bool = False) -> float:
+    """Validate a number in ``(0, 1)``, or in ``(0, 1]`` when ``closed``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}.")
+    if not (0 < value < 1 or (closed and value == 1)):
+        raise ValueError(f"{name} must be in (0, 1{']' if closed else ')'}, got {value!r}.")
+    return float(value)

@@ -117,6 +117,27 @@ def test_the_beam_keeps_the_beam_size_most_precise_predicates() -> None:
         assert predicates.describe(top[0].anchor) == (["x0 = 1"], [0])
 
 
+def test_a_wider_beam_finds_the_anchor_a_greedy_search_misses() -> None:
+    # Binary features a, b, c; the model predicts 1 iff c and (a or b); x = (1, 1, 1).
+    # Alone, "a = 1" is the most precise predicate (0.83 > 0.64 > 0.44), but only
+    # "b = 1 AND c = 1" (coverage 700/3400) beats "a = 1 AND c = 1" (500/3400).
+    counts = {(1, 1, 1): 100, (1, 1, 0): 100, (1, 0, 1): 400, (0, 1, 1): 600,
+              (0, 1, 0): 300, (0, 0, 1): 1400, (0, 0, 0): 500}  # fmt: skip
+    X = np.repeat(np.array(list(counts), dtype=float), list(counts.values()), axis=0)
+
+    def f(Z: np.ndarray) -> np.ndarray:
+        return _two_classes(Z[:, 2] * np.maximum(Z[:, 0], Z[:, 1]) - 0.5)
+
+    model = bx.wrap(f, feature_names=["a", "b", "c"])
+    found = {}
+    for beam_size in (1, 2):
+        explainer = bx.Anchors(model, X, beam_size=beam_size, categorical=[0, 1, 2], seed=0)
+        e = explainer.explain(np.ones(3))
+        found[beam_size] = (e.rule, e.coverage, e.precision, e.success)
+    assert found[1] == (["a = 1", "c = 1"], 500 / 3400, 1.0, True)
+    assert found[2] == (["b = 1", "c = 1"], 700 / 3400, 1.0, True)
+
+
 # -- reproducibility and honesty ---------------------------------------------------------
 def test_a_fixed_seed_reproduces_the_anchors(noisy_data: np.ndarray) -> None:
     X = noisy_data[:3000]
@@ -131,18 +152,48 @@ def test_a_fixed_seed_reproduces_the_anchors(noisy_data: np.ndarray) -> None:
 
 
 def test_reported_precision_agrees_with_10000_fresh_samples(noisy_data: np.ndarray) -> None:
-    explainer = bx.Anchors(_noisy, noisy_data, seed=0)
-    sampled = 0
-    for e in explainer.explain_many(noisy_data[:4]):
-        fresh = explainer.score_anchor(e.data, e.rule, n_samples=10_000, seed=7)
-        assert fresh.n_samples == 10_000 and fresh.coverage == e.coverage
+    # The explainer sees 10,000 rows; precision is then measured on 10,000 rows of
+    # the unused ones satisfying the rule: new data, never sent to the model during
+    # the search.
+    seen = noisy_data[:10_000]
+    fresh_rows = np.random.default_rng(11).normal(size=(50_000, 4))  # same distribution
+    explainer = bx.Anchors(_noisy, seen, seed=0)
+    assert len(explainer.reference_) == len(seen)
+    for e in explainer.explain_many(noisy_data[10_000:10_004]):
+        fresh = explainer.score_anchor(e.data, e.rule, data=fresh_rows, n_samples=10_000, seed=7)
+        assert fresh.n_samples == 10_000 and fresh.meta["scored_on"] == "data"
+        assert abs(fresh.coverage - e.coverage) < 0.02  # both estimate one coverage
         se = np.sqrt(fresh.precision * (1 - fresh.precision) / 10_000)
         lower, upper = e.precision_bounds
         assert lower - 3 * se <= fresh.precision <= upper + 3 * se
-        if e.success:
-            assert fresh.precision >= explainer.threshold - 3 * se
-        sampled += lower < upper  # the bound came from samples, not the whole pool
-    assert sampled >= 2
+        assert e.success and fresh.precision >= explainer.threshold - 3 * se
+        assert lower < e.precision < upper  # a bound from samples, never "exact"
+
+
+def test_scoring_on_the_reference_rows_draws_without_replacement(one_feature: Any) -> None:
+    X, f = one_feature
+    explainer = bx.Anchors(f, X, seed=0)
+    model = explainer.model
+    calls, rows = model.n_calls, model.n_rows
+    # "x2" pins x2 to the quartile bin of X[0]: 250 of the 1000 reference rows.
+    scored = explainer.score_anchor(X[0], ["x2"], n_samples=10_000, seed=0)
+    assert scored.n_samples == 250 and scored.meta["scored_on"] == "reference"
+    assert (model.n_calls - calls, model.n_rows - rows) == (2, 251)  # f(x), then the pool
+    assert scored.n_samples == scored.n_model_rows - 1
+
+
+def test_seed_none_is_drawn_once_and_replays_the_reference_subsample(
+    noisy_data: np.ndarray,
+) -> None:
+    X = noisy_data[:3000]
+    first = bx.Anchors(_noisy, X, n_reference=500)
+    e = first.explain(X[0])
+    assert first.explain(X[0]).to_dict() == e.to_dict()  # one seed per explainer
+    replay = bx.Anchors(_noisy, X, n_reference=500, seed=e.meta["seed"])
+    assert np.array_equal(replay.reference_, first.reference_)
+    assert replay.explain(X[0]).to_dict() == e.to_dict()
+    other = bx.Anchors(_noisy, X, n_reference=500, seed=e.meta["seed"] + 1)
+    assert not np.array_equal(other.reference_, first.reference_)
 
 
 def test_coverage_is_the_share_of_training_rows_satisfying_the_rule(one_feature: Any) -> None:
@@ -310,7 +361,7 @@ def test_a_rule_no_training_row_satisfies_cannot_be_scored() -> None:
     a = np.random.default_rng(9).normal(size=200)
     X = np.column_stack([a, -a])  # x0 high means x1 low
     explainer = bx.Anchors(_probabilities, X, seed=0)
-    with pytest.raises(ValueError, match="no training row satisfies the rule"):
+    with pytest.raises(ValueError, match=r"no reference \(training\) row satisfies the rule"):
         explainer.score_anchor([a.max(), a.max()], ["x0", "x1"])
 
 
