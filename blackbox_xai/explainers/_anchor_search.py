@@ -100,6 +100,22 @@ class SearchSettings:
     #: Agreeing / differing samples kept as examples per anchor.
     n_examples: int = 10
 
+    def looks(self, cap: np.ndarray | int) -> np.ndarray:
+        """How many sample counts an arm sampled up to ``cap`` is looked at:
+        ``first_batch * 2**i`` below the cap, and the cap (see ``_next_counts``)."""
+        ratio = np.asarray(cap) / self.first_batch
+        return 1 + np.maximum(0, np.ceil(np.log2(ratio))).astype(np.int64)
+
+    def min_pool(self) -> int:
+        """Fewest reference rows an anchor needs to be shown valid (all of them
+        agreeing, one arm verified): smaller pools are not worth searching."""
+        if self.threshold == 1:
+            return 1  # valid when every row of the pool agrees (see ``verify``)
+        m = np.arange(1, self.max_samples + 1)
+        # kl(1, q) = -log q, so the lower bound of m agreeing samples is exp(-beta / m).
+        ok = m * -np.log(self.threshold) >= np.log(self.looks(m) / self.delta)
+        return int(m[ok][0]) if ok.any() else self.max_samples + 1
+
 
 @dataclass
 class Arm:
@@ -156,6 +172,7 @@ class AnchorSearch:
         self.settings = settings
         self.rng = rng
         self.verified: list[Arm] = []
+        self.min_pool = settings.min_pool()
 
     def arm(self, anchor: Anchor, mask: np.ndarray | None = None) -> Arm:
         """A fresh arm for ``anchor`` (its reference mask computed unless given)."""
@@ -239,18 +256,18 @@ class AnchorSearch:
         ``threshold = 1``, which no bound reaches, when every sample agrees after
         ``max_samples`` samples or its whole pool), invalid when its upper bound falls
         below, or when it cannot be sampled further. The bounds hold with probability
-        ``1 - delta`` by a union bound over the arms and the looks the doubling
-        schedule allows.
+        ``1 - delta`` by a union bound over the arms and, for each arm, the looks
+        its doubling schedule allows (``delta / n_arms`` per arm, split over its
+        looks).
         """
         s = self.settings
         self.verified.extend(arms)
-        looks = 2 + int(np.ceil(np.log2(s.max_samples / s.first_batch)))
-        beta = float(np.log(len(arms) * looks / s.delta))
         pending = list(arms)
         while pending:
             undecided = []
             for a in pending:
                 if a.n:
+                    beta = float(np.log(len(arms) * s.looks(self._cap(a)) / s.delta))
                     lower, upper = bounds(a.k, a.n, beta)
                     a.lower, a.upper = float(lower), float(upper)
                     a.valid = a.lower >= s.threshold or (
@@ -266,7 +283,8 @@ class AnchorSearch:
     # -- beam search --------------------------------------------------------------------
     def extend(self, beam: list[Arm], min_coverage: float) -> list[Arm]:
         """Anchors one predicate longer than those of the beam, covering more than
-        ``min_coverage`` of the reference rows (only those can improve the best)."""
+        ``min_coverage`` of the reference rows (only those can improve the best) and
+        enough rows to be shown valid at all (``SearchSettings.min_pool``)."""
         seen: set[frozenset[int]] = set()
         out = []
         pred = self.predicates
@@ -281,7 +299,7 @@ class AnchorSearch:
                     continue
                 seen.add(key)
                 mask = parent.mask & pred.masks[i]
-                if mask.mean() > min_coverage:
+                if mask.mean() > min_coverage and mask.sum() >= self.min_pool:
                     out.append(self.arm((*parent.anchor, i), mask))
         return out
 

@@ -270,6 +270,28 @@ class Anchors(Explainer):
         search = self._score_row(self.model, X[0], rule, rows, data is None, n_samples, entropy)
         return _drive(self.model, [search], self._max_rows)[0]
 
+    def covers(self, x: Any, rule: Sequence[str | int], X: Any) -> np.ndarray:
+        """Which rows of ``X`` satisfy ``rule``, a rule of row ``x``.
+
+        Parameters
+        ----------
+        x : array-like (p,) or (1, p)
+            The row the rule was written for (feature names and column indices in
+            ``rule`` stand for its bins).
+        rule : sequence of str or int
+            As in :meth:`score_anchor`.
+        X : array-like or DataFrame (m, p)
+
+        Returns
+        -------
+        bool ndarray (m,)
+        """
+        row = self._check_rows(x)
+        if len(row) != 1:
+            raise ValueError(f"covers takes one row x, got {len(row)}.")
+        predicates = self._predicates(row[0], self._check_rows(X))
+        return predicates.mask(predicates.parse(rule))
+
     # -- rows ---------------------------------------------------------------------------
     def _check_rows(self, X: Any) -> np.ndarray:
         X = self.masker.validate(X)

@@ -138,6 +138,22 @@ def test_a_wider_beam_finds_the_anchor_a_greedy_search_misses() -> None:
     assert found[2] == (["b = 1", "c = 1"], 700 / 3400, 1.0, True)
 
 
+def test_an_anchor_needs_enough_reference_rows_to_be_shown_precise() -> None:
+    # "x0 = 1" holds on m reference rows, all predicted like x. With every sampled row
+    # agreeing, the lower bound of the one arm verified (beam_size 1) is exp(-beta / m),
+    # beta = log(looks / delta) with two looks (32 rows, then m): 59 rows reach 0.95 at
+    # delta 0.1, 58 do not.
+    rng = np.random.default_rng(10)
+    for m in (59, 58):
+        X = np.column_stack([np.r_[np.ones(m), np.zeros(400)], rng.normal(size=m + 400)])
+        e = bx.Anchors(_probabilities, X, beam_size=1, categorical=[0], seed=0).explain(X[0])
+        if m == 59:
+            assert e.rule == ["x0 = 1"] and e.success and e.precision == 1.0
+            assert e.precision_bounds[0] == pytest.approx(np.exp(-np.log(2 / 0.1) / 59))
+        else:
+            assert not e.success and e.precision_bounds[0] < 0.95
+
+
 # -- reproducibility and honesty ---------------------------------------------------------
 def test_a_fixed_seed_reproduces_the_anchors(noisy_data: np.ndarray) -> None:
     X = noisy_data[:3000]
@@ -209,6 +225,8 @@ def test_coverage_is_the_share_of_training_rows_satisfying_the_rule(one_feature:
         assert scored.features == [2] and scored.precision == 1.0
     by_text = explainer.score_anchor(x, explainer.explain(x).rule, n_samples=500, seed=0)
     assert by_text.coverage == 0.5 and by_text.success
+    assert np.array_equal(explainer.covers(x, ["x2"], X), in_bin)
+    assert np.array_equal(explainer.covers(x, [], X[:5]), np.ones(5, dtype=bool))
 
 
 def test_a_budget_stops_the_search_with_the_best_rule_so_far(noisy_data: np.ndarray) -> None:
@@ -355,6 +373,8 @@ def test_bad_rows_and_rules_are_named(one_feature: Any) -> None:
         explainer.explain(X[0], max_model_calls=0)
     with pytest.raises(ValueError, match=r"rule item 'x2 < 3' is not a predicate of this row"):
         explainer.score_anchor(X[0], ["x2 < 3"])
+    with pytest.raises(ValueError, match="covers takes one row x, got 2"):
+        explainer.covers(X[:2], ["x2"], X)
 
 
 def test_a_rule_no_training_row_satisfies_cannot_be_scored() -> None:
