@@ -17,6 +17,7 @@ from ..utils.optional import is_dataframe
 from ..utils.parallel import map_row_chunks
 from ..utils.seeding import SeedLike, resolve_seed, row_rng
 from ..utils.validation import check_positive_int, check_unit_interval
+from ._anchor_categories import CategoryCodes, DecodedModel, exact_labels
 from ._anchor_predicates import RowPredicates
 from ._anchor_search import (
     AnchorSearch,
@@ -39,13 +40,16 @@ class Anchors(Explainer):
     An anchor for row ``x`` is a conjunction of predicates ``A`` that ``x`` satisfies
     (quantile bins of the training data, equality for categorical features) such
     that samples drawn under ``A`` get the prediction of ``x`` with probability (the
-    *precision*) at least ``threshold``; among such rules of the smallest size the
-    search keeps the one satisfied by most training rows (the *coverage*).
+    *precision*) at least ``threshold``; among such rules the search keeps the one
+    satisfied by most training rows (the *coverage*).
 
-    Samples under an anchor are training rows that satisfy it (its conditional
-    distribution on the training data), drawn without replacement, so an anchor
-    whose rows have all been drawn knows its precision exactly. Coverage is counted
-    on the training rows, without model calls. The beam search
+    Samples under an anchor are reference (training) rows that satisfy it, drawn
+    without replacement. The reference rows being a sample of the data, the
+    precision and its KL confidence bounds are those of new rows satisfying the
+    anchor (the data distribution conditioned on it), not only of the reference
+    rows: drawing an anchor's whole pool never makes its precision exact, and an
+    anchor covering too few reference rows to be shown precise is not searched.
+    Coverage is counted on the reference rows, without model calls. The beam search
     of Ribeiro et al. (2018, Algorithm 2) picks the ``beam_size`` most precise
     candidates of each size with KL-LUCB (Kaufmann & Kalyanakrishnan, 2013), using
     exact KL confidence bounds; every bandit round, for all candidate arms at once,
@@ -57,7 +61,9 @@ class Anchors(Explainer):
         Anything :func:`blackbox_xai.wrap` accepts.
     masker_or_data : Tabular or array-like / DataFrame (n, p)
         Training rows (a :class:`~blackbox_xai.Tabular` masker's background is used
-        as they are).
+        as they are). A DataFrame's text and categorical columns are categorical
+        features: coded internally, printed as their labels (``"color = red"``),
+        and passed to the model as labels.
     threshold : float in (0, 1]
         Precision an anchor must reach (its lower confidence bound must).
     delta : float in (0, 1)
@@ -71,7 +77,8 @@ class Anchors(Explainer):
         Seed of every draw (the reference subsample and the searches); None draws
         one here, kept for every call and recorded in ``meta["seed"]``.
     categorical : sequence of int or str, optional
-        Columns compared by equality instead of quantile bins.
+        Numeric columns compared by equality instead of quantile bins (codes are
+        printed exactly).
     output_kind : {"auto", "proba", "label", "regression"}
         How to read the model output: ``"proba"`` (probability per class, the class
         is the argmax), ``"label"`` (one column of class labels), ``"regression"``
@@ -96,6 +103,10 @@ class Anchors(Explainer):
         Training rows that samples are drawn from and coverage is counted on.
     reference_bins_ : int ndarray (n_ref, p)
         Their bins.
+    codes_ : CategoryCodes or None
+        Codes of a DataFrame's text columns (``reference_``, ``data`` and
+        ``examples`` of the explanations hold codes; ``meta["categories"]`` lists
+        their labels).
 
     Notes
     -----
@@ -144,6 +155,14 @@ class Anchors(Explainer):
                 "masker. Pass training rows or a Tabular masker."
             )
         model = wrap(model)
+        self.codes_ = CategoryCodes.of(masker_or_data)
+        if self.codes_ is not None:
+            # Text columns become codes for the search; the model still sees labels.
+            model = DecodedModel(model, self.codes_)
+            masker_or_data = type(masker_or_data)(
+                self.codes_.encode(masker_or_data).astype(np.float64),
+                columns=masker_or_data.columns,
+            )
         if not isinstance(masker_or_data, Tabular):
             # Anchors draws single training rows, never one model row per background row,
             # so Tabular's warning about large backgrounds does not apply here.
@@ -163,9 +182,20 @@ class Anchors(Explainer):
             raise ValueError(
                 f"categorical names {unknown} are not feature names; names are {names}."
             )
-        self.categorical = [names.index(c) if isinstance(c, str) else c for c in categorical or []]
+        self.categorical = sorted(
+            {names.index(c) if isinstance(c, str) else c for c in categorical or []}
+            | set(self.codes_.labels if self.codes_ is not None else ())
+        )
         data = masker.data
         self.bins_ = QuantileBins(data, bins, self.categorical, names)
+        self._value_names = {
+            j: (
+                [self.codes_.label_names(j)[int(v)] for v in values]
+                if self.codes_ is not None and j in self.codes_.labels
+                else exact_labels(values)
+            )
+            for j, values in self.bins_.categories_.items()
+        }
         if len(data) > n_reference:
             pick = np.random.default_rng(self.seed).choice(len(data), n_reference, False)
             data = data[np.sort(pick)]
@@ -193,7 +223,7 @@ class Anchors(Explainer):
         X = self._check_rows(x)
         if len(X) != 1:
             raise ValueError(f"explain takes one row, got {len(X)}; use explain_many for several.")
-        return self.explain_many(X, max_model_calls)[0]
+        return self._explain_checked(X, max_model_calls, None)[0]
 
     def explain_many(
         self, X: Any, max_model_calls: int | None = None, *, chunk_size: int | None = None
@@ -215,7 +245,11 @@ class Anchors(Explainer):
             not depend on ``n_jobs`` or ``chunk_size``; its ``n_model_calls`` counts
             the (shared) calls it took part in.
         """
-        X = self._check_rows(X)
+        return self._explain_checked(self._check_rows(X), max_model_calls, chunk_size)
+
+    def _explain_checked(
+        self, X: np.ndarray, max_model_calls: int | None, chunk_size: int | None
+    ) -> list[AnchorExplanation]:
         limit = (
             None
             if max_model_calls is None
@@ -294,6 +328,8 @@ class Anchors(Explainer):
 
     # -- rows ---------------------------------------------------------------------------
     def _check_rows(self, X: Any) -> np.ndarray:
+        if self.codes_ is not None:
+            X = self.codes_.encode(X)
         X = self.masker.validate(X)
         self.bins_.transform(X)  # unseen categorical values fail here, before any model call
         return np.asarray(X)
@@ -301,7 +337,7 @@ class Anchors(Explainer):
     def _predicates(self, x: np.ndarray, rows: np.ndarray | None = None) -> RowPredicates:
         """Predicates of ``x`` with the rows (default: reference) each one covers."""
         bins = self.reference_bins_ if rows is None else self.bins_.transform(rows)
-        return RowPredicates(self.bins_, bins, x)
+        return RowPredicates(self.bins_, bins, x, self._value_names)
 
     def _start(
         self,
@@ -380,6 +416,10 @@ class Anchors(Explainer):
         names = model.output_names or []
         if kind in ("scores", "proba") and predicted < len(names):
             meta["predicted_name"] = names[int(predicted)]
+        if self.codes_ is not None:  # data and examples hold codes of these labels
+            meta["categories"] = {
+                self.masker.player_names[j]: self.codes_.label_names(j) for j in self.codes_.labels
+            }
         return AnchorExplanation(
             rule,
             features,

@@ -10,10 +10,12 @@ import numpy as np
 from .optional import is_dataframe
 
 
-def _as_numeric_dtype(dtype: Any) -> bool:
+def is_numeric_dtype(dtype: Any) -> bool:
+    """Whether a (pandas or numpy) column dtype converts to float64: numbers, booleans
+    and categoricals of numbers do; text and other objects do not."""
     categories = getattr(dtype, "categories", None)
     if categories is not None:
-        return _as_numeric_dtype(categories.dtype)
+        return is_numeric_dtype(categories.dtype)
     kind = getattr(dtype, "kind", "O")
     return kind in "biuf"
 
@@ -57,7 +59,7 @@ def check_array(
             bad = [
                 str(c)
                 for c, dt in zip(X.columns, X.dtypes, strict=True)
-                if not _as_numeric_dtype(dt)
+                if not is_numeric_dtype(dt)
             ]
             raise TypeError(
                 f"{name} has non-numeric columns {bad}; encode them as numbers first (e.g. "

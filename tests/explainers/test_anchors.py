@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import blackbox_xai as bx
-from blackbox_xai.explainers._anchor_predicates import RowPredicates
 from blackbox_xai.explainers._anchor_search import AnchorSearch, CallBudget, ReferenceOutcomes
 from blackbox_xai.explainers.anchors import _drive
 from blackbox_xai.maskers import Masker
@@ -108,7 +107,7 @@ def test_the_beam_keeps_the_beam_size_most_precise_predicates() -> None:
         outcomes = ReferenceOutcomes(
             ex.reference_, lambda o, t=target: t.agree(o, 1), CallBudget(None)
         )
-        predicates = RowPredicates(ex.bins_, ex.reference_bins_, x)
+        predicates = ex._predicates(x)
         search = AnchorSearch(predicates, outcomes, ex.settings_, np.random.default_rng(0))
         arms = search.extend([search.arm(())], 0.0)
         assert len(arms) == 4
@@ -284,6 +283,55 @@ def test_dataframe_columns_name_the_predicates() -> None:
     tree = DecisionTreeClassifier(max_depth=1, random_state=0).fit(frame, X[:, 1] > 0)
     e = bx.Anchors(tree, frame, seed=0).explain(frame.iloc[[0]])
     assert e.rule and all(r.startswith("income") for r in e.rule)
+
+
+def test_text_columns_of_a_dataframe_are_categorical_and_printed_as_labels() -> None:
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.tree import DecisionTreeClassifier
+
+    rng = np.random.default_rng(12)
+    n = 600
+    color = rng.choice(["red", "green", "blue"], n)
+    size = pd.Categorical(rng.choice(["S", "M", "L"], n), categories=["S", "M", "L", "XL"])
+    frame = pd.DataFrame({"color": color, "size": size, "weight": rng.normal(size=n)})
+    y = color == "red"  # the model looks at the text column only
+    pipe = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["color", "size"]), remainder="passthrough"),
+        DecisionTreeClassifier(random_state=0),
+    ).fit(frame, y)
+    explainer = bx.Anchors(pipe, frame, seed=0)
+    assert explainer.categorical == [0, 1]
+    red = frame[color == "red"].iloc[[0]]
+    e = explainer.explain(red)
+    assert e.rule == ["color = red"] and e.precision == 1.0 and e.success
+    assert e.coverage == pytest.approx(np.mean(color == "red"))
+    assert e.meta["categories"] == {"color": ["blue", "green", "red"], "size": ["S", "M", "L"]}
+    assert explainer.score_anchor(red, ["color = red", "size"]).rule[1].startswith("size = ")
+    # Rows may also come as a Series or positionally as a list.
+    assert explainer.explain(red.iloc[0]).rule == e.rule
+    assert explainer.explain(["red", "M", 0.0]).rule == e.rule
+    with pytest.raises(ValueError, match=r"'color' has value 'purple', not seen in the training"):
+        explainer.explain(["purple", "M", 0.0])
+    with pytest.raises(ValueError, match=r"'size' has value 'XL', not seen in the training"):
+        explainer.explain(["red", "XL", 0.0])  # declared, but no training row has it
+    with pytest.raises(ValueError, match="column 'color' has missing values"):
+        bx.Anchors(pipe, frame.assign(color=frame["color"].where(y, None)))
+
+
+def test_categorical_codes_are_printed_exactly() -> None:
+    codes = np.array([12346.0, 7.0, 2.5])
+    X = np.column_stack([np.repeat(codes, 200), np.random.default_rng(13).normal(size=600)])
+
+    def f(Z: np.ndarray) -> np.ndarray:
+        return _two_classes(Z[:, 0] - 10_000)
+
+    explainer = bx.Anchors(f, X, categorical=[0], seed=0)
+    assert explainer.explain(X[0]).rule == ["x0 = 12346"]
+    assert explainer.score_anchor(X[-1], [0]).rule == ["x0 = 2.5"]
+    assert explainer.score_anchor(X[-1], ["x0 = 2.5"]).coverage == pytest.approx(1 / 3)
 
 
 # -- bad input ---------------------------------------------------------------------------
