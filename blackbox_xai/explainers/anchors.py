@@ -188,6 +188,7 @@ class Anchors(Explainer):
         )
         data = masker.data
         self.bins_ = QuantileBins(data, bins, self.categorical, names)
+        _warn_collapsed(self.bins_, data)
         self._value_names = {
             j: (
                 [self.codes_.label_names(j)[int(v)] for v in values]
@@ -462,6 +463,22 @@ def _explain_rows(
     function so every joblib backend can pickle it)."""
     searches = [explainer._search_row(model, X[i], i, entropy, limit) for i in range(start, stop)]
     return _drive(model, searches, explainer._max_rows)
+
+
+def _warn_collapsed(bins: QuantileBins, data: np.ndarray) -> None:
+    """Warn about numeric features that vary but got a single bin (no predicates)."""
+    single = bins.n_bins_ == 1
+    varies = data.min(axis=0) < data.max(axis=0)
+    numeric = ~np.isin(np.arange(bins.n_features), bins.categorical)
+    lost = [bins.feature_names[j] for j in np.flatnonzero(single & varies & numeric)]
+    if lost:
+        warnings.warn(
+            f"features {lost} vary, but their quantile bins collapse into one (most rows "
+            "share one value), so no predicate can use them; pass them in categorical= "
+            "to compare them by equality.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _drive(model: Model, searches: list[RowSearch], max_rows: int) -> list[AnchorExplanation]:

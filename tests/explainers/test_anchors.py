@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import joblib
@@ -354,6 +355,18 @@ def test_bad_parameters_are_named(kwargs: dict[str, Any], error: type, match: st
     X = np.zeros((10, 2))
     with pytest.raises(error, match=match):
         bx.Anchors(lambda Z: Z, X, **kwargs)
+
+
+def test_features_whose_bins_collapse_are_named_with_a_remedy() -> None:
+    rng = np.random.default_rng(14)
+    X = np.column_stack([rng.normal(size=400), rng.random(400) < 0.8])  # x1: 80% ones
+    with pytest.warns(UserWarning, match=r"features \['x1'\] vary, but .* categorical="):
+        bx.Anchors(_probabilities, X, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explainer = bx.Anchors(_probabilities, X, categorical=["x1"], seed=0)
+    x = X[np.flatnonzero(X[:, 1] == 1)[0]]
+    assert explainer.score_anchor(x, ["x1"]).rule == ["x1 = 1"]
 
 
 def test_threshold_one_is_allowed(one_feature: Any) -> None:
