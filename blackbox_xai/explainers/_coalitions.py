@@ -12,6 +12,7 @@ same Shapley-kernel mass, so the regression weight of a sampled pair is
 
 from __future__ import annotations
 
+import functools
 import itertools
 from math import comb
 
@@ -83,6 +84,8 @@ def allocate(total: int, shares: np.ndarray, lower: np.ndarray, upper: np.ndarra
         hi *= 2.0
     for _ in range(200):
         mid = 0.5 * (lo + hi)
+        if not lo < mid < hi:  # converged to the float resolution
+            break
         if np.clip(mid * shares, lower, upper).sum() < total:
             lo = mid
         else:
@@ -95,6 +98,25 @@ def allocate(total: int, shares: np.ndarray, lower: np.ndarray, upper: np.ndarra
         order = np.argsort(-(real - counts) - 2.0 * room, kind="stable")
         counts[order[:short]] += 1
     return counts
+
+
+def _keys(masks: np.ndarray) -> list[bytes]:
+    """Hashable key of each coalition (its packed bits)."""
+    packed = np.packbits(masks, axis=1)
+    return [row.tobytes() for row in packed]
+
+
+@functools.lru_cache(maxsize=32)
+def _stratum_members(d: int, s: int) -> tuple[np.ndarray, list[bytes]]:
+    """Every pair of stratum ``s`` as its canonical side, and their keys (cached: every
+    design of a run, one per background row with ``background="sample"``, needs them)."""
+    if 2 * s == d:  # both sides have size s: the one holding player 0 stands for the pair
+        combos = [(0, *c) for c in itertools.combinations(range(1, d), s - 1)]
+    else:
+        combos = list(itertools.combinations(range(d), s))
+    masks = _pairs_to_masks(np.array(combos, dtype=np.int64).reshape(-1, s), d)
+    masks.flags.writeable = False
+    return masks, _keys(masks)
 
 
 def _pairs_to_masks(chosen: np.ndarray, d: int) -> np.ndarray:
@@ -166,19 +188,15 @@ class PairedDesign:
             masks = masks[self.rng.choice(len(masks), size=count, replace=False)]
         else:
             masks = self._rejection_draw(s, count, seen)
-        seen.update(np.packbits(m).tobytes() for m in masks)
+        seen.update(_keys(masks))
         return masks
 
     def _unseen_members(self, s: int, seen: set[bytes]) -> np.ndarray:
         """Every pair of the stratum not drawn yet, as its canonical side."""
-        d = self.d
-        if 2 * s == d:  # both sides have size s: the one holding player 0 stands for the pair
-            combos = [(0, *c) for c in itertools.combinations(range(1, d), s - 1)]
-        else:
-            combos = list(itertools.combinations(range(d), s))
-        masks = _pairs_to_masks(np.array(combos, dtype=np.int64).reshape(-1, s), d)
-        keep = [np.packbits(m).tobytes() not in seen for m in masks]
-        return masks[np.asarray(keep, dtype=bool)]
+        masks, keys = _stratum_members(self.d, s)
+        if not seen:
+            return masks
+        return masks[np.array([key not in seen for key in keys], dtype=bool)]
 
     def _rejection_draw(self, s: int, count: int, seen: set[bytes]) -> np.ndarray:
         """Uniform random subsets of size ``s``; repeats (earlier or in this draw) rejected.
@@ -196,8 +214,8 @@ class PairedDesign:
                 chosen = np.concatenate([np.zeros((batch, 1), dtype=np.int64), order], axis=1)
             else:
                 chosen = np.argsort(self.rng.random((batch, d)), axis=1)[:, :s]
-            for m in _pairs_to_masks(chosen, d):
-                key = np.packbits(m).tobytes()
+            masks = _pairs_to_masks(chosen, d)
+            for m, key in zip(masks, _keys(masks), strict=True):
                 if key not in seen and key not in taken:
                     taken[key] = m
                     if len(taken) == count:

@@ -225,6 +225,7 @@ class Tabular(Masker):
         """
         X = np.asarray(X, dtype=np.float64)
         masks = self.feature_masks(Z)
+        background_rows = np.asarray(background_rows)
         n = X.shape[0]
         if masks.ndim != 3 or masks.shape[0] != n or np.shape(background_rows) != masks.shape[:2]:
             raise ValueError(
@@ -232,8 +233,19 @@ class Tabular(Masker):
                 f"got {np.shape(Z)} and {np.shape(background_rows)}."
             )
         m = masks.shape[1]
-        inputs = np.where(masks, X[:, None, :], self.data[background_rows])
-        return model(inputs.reshape(n * m, self.n_features)).reshape(n, m, -1)
+        # One model row per coalition; calls are cut to the memory budget like
+        # coalition_values' (each value is built from its own row, so the cut changes
+        # nothing but the call sizes).
+        step = max(1, int(self.memory_budget_mb * 2**20) // (8 * self.n_features * 2))
+        rows, coals = np.divmod(np.arange(n * m), m)
+        parts = []
+        for start in range(0, n * m, step):
+            r, c = rows[start : start + step], coals[start : start + step]
+            inputs = np.where(masks[r, c], X[r], self.data[background_rows[r, c]])
+            parts.append(model(inputs))
+        if not parts:
+            return np.empty((n, m, model.n_outputs or 0))
+        return np.concatenate(parts).reshape(n, m, -1)
 
 
 def _summarize(

@@ -26,3 +26,14 @@ def test_shapes_are_checked(rng) -> None:
     model = bx.wrap(lambda Z: Z.sum(1))
     with pytest.raises(ValueError, match=r"Z must have shape \(n, m, d\)"):
         masker.one_background_values(model, np.zeros((2, 4)), np.ones((5, 4), bool), np.zeros(5))
+
+
+def test_memory_budget_only_cuts_the_model_calls(rng) -> None:
+    bg, X = rng.normal(size=(3, 4)), rng.normal(size=(5, 4))
+    Z = rng.random((5, 7, 4)) < 0.5
+    rows = rng.integers(0, 3, size=(5, 7))
+    big, tiny = bx.wrap(lambda A: np.sin(A).sum(1)), bx.wrap(lambda A: np.sin(A).sum(1))
+    a = bx.Tabular(bg).one_background_values(big, X, Z, rows)
+    b = bx.Tabular(bg, memory_budget_mb=1e-3).one_background_values(tiny, X, Z, rows)
+    assert np.array_equal(a, b)
+    assert big.n_calls == 1 and tiny.n_calls > 1 and tiny.n_rows == 35
