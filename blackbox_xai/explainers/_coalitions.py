@@ -128,6 +128,13 @@ def _pairs_to_masks(chosen: np.ndarray, d: int) -> np.ndarray:
 class PairedDesign:
     """Coalition pairs drawn round after round, stratified by size, without replacement.
 
+    With ``n_designs > 1`` it draws several designs of the same size together (one per
+    background row for ``KernelShap(background="sample")``): each stratum's pairs are
+    put in one random order, and design ``b`` reads consecutive positions of it starting
+    at ``b * capacity // n_designs`` (wrapping around). Each design is still a uniform
+    draw without replacement, and the designs together spread over the stratum as
+    evenly as possible instead of repeating each other's pairs.
+
     Parameters
     ----------
     d : int
@@ -136,29 +143,43 @@ class PairedDesign:
         Budget share of each stratum (see :func:`stratum_shares`).
     rng : numpy.random.Generator
         Source of every draw; the design is a function of it alone.
+    n_designs : int
+        Designs drawn together.
 
     Attributes
     ----------
-    pairs : list of bool arrays (c, d)
-        Per stratum, the smaller sides of the pairs drawn so far, in draw order.
+    designs : list (n_designs) of lists of bool arrays (c, d)
+        Per design and stratum, the smaller sides of its pairs so far, in draw order.
     """
 
-    def __init__(self, d: int, size_weights: str, rng: np.random.Generator) -> None:
+    def __init__(
+        self, d: int, size_weights: str, rng: np.random.Generator, n_designs: int = 1
+    ) -> None:
         self.d = d
         self.rng = rng
         self.shares = stratum_shares(d, size_weights)
         self.capacity = stratum_pair_counts(d)
-        self.pairs: list[np.ndarray] = [np.zeros((0, d), dtype=bool) for _ in self.capacity]
+        self.designs: list[list[np.ndarray]] = [
+            [np.zeros((0, d), dtype=bool) for _ in self.capacity] for _ in range(n_designs)
+        ]
+        self._offsets = [[b * c // n_designs for b in range(n_designs)] for c in self.capacity]
+        # Per stratum, the pairs at the positions of the random order revealed so far.
+        self._revealed: list[dict[int, np.ndarray]] = [{} for _ in self.capacity]
         self._seen: list[set[bytes]] = [set() for _ in self.capacity]
 
     @property
+    def pairs(self) -> list[np.ndarray]:
+        """Per stratum, the pairs of the first (or only) design."""
+        return self.designs[0]
+
+    @property
     def counts(self) -> np.ndarray:
-        """Pairs drawn so far in each stratum."""
+        """Pairs drawn so far in each stratum (per design)."""
         return np.array([len(p) for p in self.pairs], dtype=np.int64)
 
     @property
     def n_pairs(self) -> int:
-        """Pairs drawn so far in all strata."""
+        """Pairs drawn so far in all strata (per design)."""
         return int(self.counts.sum())
 
     def min_first_round(self) -> int:
@@ -167,8 +188,8 @@ class PairedDesign:
         return max(self.d, sum(min(2, c) for c in self.capacity))
 
     def add_round(self, n_pairs: int) -> int:
-        """Draw up to ``n_pairs`` new pairs; returns how many were drawn (fewer when the
-        strata run out)."""
+        """Draw up to ``n_pairs`` new pairs per design; returns how many were drawn (fewer
+        when the strata run out)."""
         counts = self.counts
         room = np.array([c - k for c, k in zip(self.capacity, counts, strict=True)], dtype=float)
         n_pairs = int(min(n_pairs, room.sum()))
@@ -176,8 +197,23 @@ class PairedDesign:
         new = allocate(n_pairs, self.shares, lower, room)
         for i, c in enumerate(new):
             if c > 0:
-                self.pairs[i] = np.concatenate([self.pairs[i], self._draw(i, int(c))])
+                self._extend(i, int(counts[i]), int(c))
         return n_pairs
+
+    def _extend(self, stratum: int, start: int, count: int) -> None:
+        """Give every design the positions ``start .. start + count - 1`` past its offset."""
+        capacity, revealed = self.capacity[stratum], self._revealed[stratum]
+        positions = [
+            [(offset + k) % capacity for k in range(start, start + count)]
+            for offset in self._offsets[stratum]
+        ]
+        # Positions of a random order not revealed yet are exchangeable: fill them, in
+        # a fixed order, with pairs drawn uniformly among those not drawn before.
+        hidden = list(dict.fromkeys(p for design in positions for p in design if p not in revealed))
+        if hidden:
+            revealed.update(zip(hidden, self._draw(stratum, len(hidden)), strict=True))
+        for design, taken in zip(self.designs, positions, strict=True):
+            design[stratum] = np.concatenate([design[stratum], [revealed[p] for p in taken]])
 
     def _draw(self, stratum: int, count: int) -> np.ndarray:
         s = stratum + 1

@@ -50,56 +50,72 @@ def _apply_link(v: np.ndarray, link: str) -> np.ndarray:
 
 
 class _Rounds:
-    """The coalition design of every round, drawn lazily and shared by all rows.
+    """The coalition designs of every round, drawn lazily and shared by all rows.
 
-    The design depends only on the seed, so every row (whatever its chunk) sees the
-    same coalitions and the regression of each round is factorised once. Round 0 has
-    ``(budget - 2) / 2`` pairs (plus the empty and full coalitions), later rounds
-    ``budget / 2`` pairs, the last one cut to stay within ``cap`` coalitions.
+    The designs (one, or one per background row, drawn together by
+    :class:`PairedDesign`) depend only on the seed, so every row (whatever its chunk)
+    sees the same coalitions and the regressions of each round are factorised once.
+    Round 0 has ``(budget - 2) / 2`` pairs per design (plus the empty and full
+    coalitions), later rounds ``budget / 2`` pairs, the last one cut to stay within
+    ``cap`` coalitions.
     """
 
     def __init__(
-        self, d: int, weights: str, seed: np.random.SeedSequence, budget: int, cap: int
+        self,
+        d: int,
+        weights: str,
+        seed: np.random.SeedSequence,
+        budget: int,
+        cap: int,
+        n_designs: int = 1,
     ) -> None:
         self.d, self.weights, self.budget, self.cap = d, weights, budget, cap
+        self.n_designs = n_designs
         self.rng = np.random.default_rng(seed)
         self.mass = stratum_mass(d)
-        self.new_pairs: list[list[np.ndarray]] = []
-        self.regressions: list[PairedRegression] = []
+        self.new_pairs: list[list[list[np.ndarray]]] = []
+        self.regressions: list[list[PairedRegression]] = []
         self.design = self._first_round()
 
+    def _regressions(self, design: PairedDesign) -> list[PairedRegression]:
+        return [PairedRegression(list(p), self.mass, design.capacity) for p in design.designs]
+
     def _first_round(self) -> PairedDesign:
-        # A design that cannot tell some players apart (possible near the minimum
-        # budget) is redrawn; the condition is symmetric in the players, so every pair
-        # of a stratum stays equally likely.
+        # Designs that cannot tell some players apart (possible near the minimum budget)
+        # are redrawn; the condition is symmetric in the players, so every pair of a
+        # stratum stays equally likely.
         while True:
-            design = PairedDesign(self.d, self.weights, self.rng)
+            design = PairedDesign(self.d, self.weights, self.rng, self.n_designs)
             design.add_round((self.budget - 2) // 2)
-            regression = PairedRegression(list(design.pairs), self.mass, design.capacity)
-            if regression.rank == self.d + 1:
-                self.new_pairs.append(list(design.pairs))
-                self.regressions.append(regression)
+            regressions = self._regressions(design)
+            if all(r.rank == self.d + 1 for r in regressions):
+                self.new_pairs.append([list(p) for p in design.designs])
+                self.regressions.append(regressions)
                 return design
 
     def evals(self, t: int) -> int:
-        """Coalitions per row after rounds ``0..t``."""
-        return 2 + 2 * self.regressions[t].pairs_total
+        """Coalitions per row (per design) after rounds ``0..t``."""
+        return 2 + 2 * self.regressions[t][0].pairs_total
 
     def has_next(self, t: int) -> bool:
         """Whether a round ``t + 1`` fits within ``cap`` and the strata are not exhausted."""
         room = np.array(self.design.capacity) - self.design.counts
         return self.evals(t) + 2 <= self.cap and bool(room.sum() > 0)
 
-    def get(self, t: int) -> tuple[list[np.ndarray], PairedRegression]:
-        """New pairs of round ``t`` (per stratum) and the regression on rounds ``0..t``."""
+    def get(self, t: int) -> tuple[list[list[np.ndarray]], list[PairedRegression]]:
+        """Per design, the new pairs of round ``t`` (per stratum) and the regression on
+        rounds ``0..t``."""
         while len(self.regressions) <= t:
             before = self.design.counts
             used = self.evals(len(self.regressions) - 1)
             self.design.add_round(min(self.budget // 2, (self.cap - used) // 2))
-            self.new_pairs.append([p[b:] for p, b in zip(self.design.pairs, before, strict=True)])
-            self.regressions.append(
-                PairedRegression(list(self.design.pairs), self.mass, self.design.capacity)
+            self.new_pairs.append(
+                [
+                    [p[b:] for p, b in zip(pairs, before, strict=True)]
+                    for pairs in self.design.designs
+                ]
             )
+            self.regressions.append(self._regressions(self.design))
         return self.new_pairs[t], self.regressions[t]
 
 
@@ -225,16 +241,14 @@ class KernelShap(Explainer):
         entropy = resolve_seed(self.seed)
         exact = budget >= 2**d
         backgrounds = self._design_backgrounds(background)
+        n_designs = 1 if backgrounds is None else len(backgrounds)
 
         def rows(model: Model, start: int, stop: int) -> list[np.ndarray]:
             if exact:
                 return self._exact_rows(model, X[start:stop], d)
             # The designs depend on the seed alone: every chunk rebuilds the same ones.
-            designs = [
-                _Rounds(d, weights, seed, budget, cap)
-                for seed in _design_seeds(entropy, backgrounds)
-            ]
-            return self._sampled_rows(model, X[start:stop], designs, backgrounds, tol)
+            rounds = _Rounds(d, weights, np.random.SeedSequence(entropy), budget, cap, n_designs)
+            return self._sampled_rows(model, X[start:stop], rounds, backgrounds, tol)
 
         def meta(evals: np.ndarray, done: np.ndarray) -> dict[str, Any]:
             return {
@@ -253,7 +267,6 @@ class KernelShap(Explainer):
                 },
             }
 
-        n_designs = 1 if backgrounds is None else len(backgrounds)
         block = max(1, _BLOCK_VALUES // (cap * n_designs))
         return explain_rows(self, X, rows, block, chunk_size, meta)
 
@@ -326,7 +339,7 @@ class KernelShap(Explainer):
         self,
         model: Model,
         X: np.ndarray,
-        designs: list[_Rounds],
+        rounds: _Rounds,
         backgrounds: np.ndarray | None,
         tol: float | None,
     ) -> list[np.ndarray]:
@@ -351,15 +364,15 @@ class KernelShap(Explainer):
             delta = [fx - f for f in fb]
             weights = self.masker.weights[backgrounds]
             row_value = np.broadcast_to(weights @ fb, fx.shape)
-        stores = [_PairValues(n) for _ in designs]
+        stores = [_PairValues(n) for _ in range(rounds.n_designs)]
 
         def step(t: int, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            parts = [r.get(t) for r in designs]
-            z = [np.concatenate([np.concatenate([p, ~p]) for p in new]) for new, _ in parts]
+            new_pairs, regressions = rounds.get(t)
+            z = [np.concatenate([np.concatenate([p, ~p]) for p in new]) for new in new_pairs]
             values = self._round_values(model, X[active], z, backgrounds)
             phi = var = np.zeros(0)
-            for i, (store, (new, regression), v) in enumerate(
-                zip(stores, parts, values, strict=True)
+            for i, (store, new, regression, v) in enumerate(
+                zip(stores, new_pairs, regressions, values, strict=True)
             ):
                 store.add(active, v, new)
                 y = store.y(active) - base[i][active][:, None, :]
@@ -371,8 +384,8 @@ class KernelShap(Explainer):
                 var = var + (weights[i] * se_i) ** 2
             return phi, np.sqrt(var)
 
-        phi, se, last, done = run_rounds(n, step, designs[0].has_next, tol)
-        evals = np.array([designs[0].evals(t) for t in last], dtype=np.int64)
+        phi, se, last, done = run_rounds(n, step, rounds.has_next, tol)
+        evals = np.array([rounds.evals(t) for t in last], dtype=np.int64)
         return [phi, np.array(row_value), se, evals, done]
 
     def _round_values(
@@ -431,10 +444,3 @@ class _PairValues:
         return np.concatenate(
             [np.concatenate([s[active, :, 0], s[active, :, 1]], 1) for s in self.strata], 1
         )
-
-
-def _design_seeds(entropy: int, backgrounds: np.ndarray | None) -> list[np.random.SeedSequence]:
-    """One seed for the averaged design, or an independent one per background row."""
-    if backgrounds is None:
-        return [np.random.SeedSequence(entropy)]
-    return [np.random.SeedSequence(entropy, spawn_key=(int(b),)) for b in backgrounds]

@@ -27,8 +27,8 @@ def test_standard_errors_are_calibrated(data, rough) -> None:
     bg, X = data
     exact = bx.ExactShapley(rough, bg).explain(X).values
     err, se = [], []
-    for s in range(4):
-        expl = bx.KernelShap(rough, bg, seed=s).explain(X, n_evals=60, background="sample")
+    for s in range(8):
+        expl = bx.KernelShap(rough, bg, seed=s).explain(X, n_evals=100, background="sample")
         err.append(np.abs(expl.values - exact))
         se.append(expl.stderr)
     assert np.mean(np.asarray(err) <= 2 * np.asarray(se)) >= 0.9
