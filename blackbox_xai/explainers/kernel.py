@@ -403,13 +403,7 @@ class KernelShap(Explainer):
         # design order, so the order changes nothing else.
         keys = np.packbits(coalitions, axis=1).T[::-1]
         order = np.lexsort((*keys, rows_bg))
-        shape = (len(X), len(coalitions))
-        v_sorted = self.masker.one_background_values(
-            model,
-            X,
-            np.broadcast_to(coalitions[order], (*shape, coalitions.shape[1])),
-            np.broadcast_to(rows_bg[order], shape),
-        )
+        v_sorted = self.masker.one_background_values(model, X, coalitions[order], rows_bg[order])
         v = np.empty_like(v_sorted)
         v[:, order] = v_sorted
         return np.split(v, np.cumsum([len(zi) for zi in z])[:-1], axis=1)
