@@ -62,7 +62,7 @@ def test_pairwise_interactions_are_exact_with_weighted_backgrounds(data, rng) ->
 
 def test_model_rows_match_the_averaged_game_at_equal_n_evals(data, rough) -> None:
     bg, X = data
-    mean = bx.KernelShap(rough, bg, seed=0).explain(X, n_evals=40)
+    mean = bx.KernelShap(rough, bg, seed=0).explain(X, n_evals=40, background="mean")
     sample = bx.KernelShap(rough, bg, seed=0).explain(X, n_evals=40, background="sample")
     # averaged: every coalition but the full one costs len(bg) rows; sampled: one row per
     # (coalition, background row), f(x) per row and f(b) once per block of rows
@@ -70,6 +70,16 @@ def test_model_rows_match_the_averaged_game_at_equal_n_evals(data, rough) -> Non
     assert sample.meta["n_model_rows"] == len(X) * (len(bg) * 38 + 1) + len(bg)
     assert sample.meta["n_evals"] == mean.meta["n_evals"] == [40] * len(X)
     assert sample.meta["parameters"]["background"] == "sample"
+
+
+def test_auto_samples_where_it_applies(data, rough) -> None:
+    bg, X = data
+    auto = bx.KernelShap(rough, bg, seed=0).explain(X, n_evals=40)
+    sample = bx.KernelShap(rough, bg, seed=0).explain(X, n_evals=40, background="sample")
+    assert auto.meta["parameters"]["background"] == "sample"
+    assert np.array_equal(auto.values, sample.values)
+    proba = bx.KernelShap(lambda Z: 0.5 + 0.1 * np.tanh(rough(Z)), bg, link="logit", seed=0)
+    assert proba.explain(X, n_evals=40).meta["parameters"]["background"] == "mean"
 
 
 def test_same_seed_same_values_and_n_jobs_does_not_matter(data, rough) -> None:
