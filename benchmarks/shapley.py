@@ -109,8 +109,8 @@ def ours_sampling(p: dict[str, Any], budget: int, seed: int, background: str) ->
     d, n_bg = p["rows"].shape[1], len(p["bg"])
     if background == "mean":  # delta evaluation: d - 1 coalitions per permutation
         perms = 2 * ((budget - 2) // (2 * (d - 1)))
-    else:  # one model row per coalition, 2 d - 1 per pair of permutations; same model rows
-        perms = 2 * ((budget * n_bg - n_bg - 1) // (2 * d - 1))
+    else:  # one model row per coalition, f(x) and f(b) once; same model rows as "mean"
+        perms = 2 * ((budget * n_bg - n_bg - 1) // (2 * (d - 1)))
     explainer = bx.SamplingShapley(p["f"], p["bg"], seed=seed, n_jobs=1)
     return explainer.explain(p["rows"], n_permutations=max(4, perms), background=background)
 
