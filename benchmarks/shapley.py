@@ -273,6 +273,39 @@ def run_problem(name: str, n_rows: int) -> dict[str, Any]:
     }
 
 
+KERNEL_COLUMNS = [
+    "err_ratio_vs_l1_false",
+    "err_ratio_vs_default",
+    "err_ratio_equal_time_vs_l1_false",
+    "time_ratio_vs_l1_false",
+    "time_ratio_equal_error_vs_l1_false",
+    "model_rows_ratio_vs_l1_false",
+    "our_overhead_outside_model",
+    "within_2se",
+]
+SAMPLER_COLUMNS = [
+    "err_ratio_vs_permutation",
+    "time_ratio_vs_permutation",
+    "model_rows_ratio_vs_permutation",
+    "within_2se",
+]
+
+
+def ratio_rows(summary: list[dict[str, Any]], methods: list[str], columns: list[str]) -> list[str]:
+    """One table row per budget and method: the summary's ``columns`` of that method."""
+
+    def cell(key: str, value: float) -> str:
+        return f"{value:.0%}" if key == "our_overhead_outside_model" else f"{value:.2f}"
+
+    return [
+        f"| {s['budget']} | {method.partition(':')[2]} | "
+        + " | ".join(cell(key, s[method][key]) for key in columns)
+        + " |"
+        for s in summary
+        for method in methods
+    ]
+
+
 def markdown(report: list[dict[str, Any]]) -> str:
     lines = ["# Shapley estimators vs shap", ""]
     lines.append(
@@ -309,18 +342,7 @@ def markdown(report: list[dict[str, Any]]) -> str:
             "time | time at equal err | model rows | our overhead | within 2 SE |",
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
-        for s in prob["summary"]:
-            for kernel in KERNELS:
-                k = s[kernel]
-                lines.append(
-                    f"| {s['budget']} | {kernel.partition(':')[2]} | "
-                    f"{k['err_ratio_vs_l1_false']:.2f} | {k['err_ratio_vs_default']:.2f} | "
-                    f"{k['err_ratio_equal_time_vs_l1_false']:.2f} | "
-                    f"{k['time_ratio_vs_l1_false']:.2f} | "
-                    f"{k['time_ratio_equal_error_vs_l1_false']:.2f} | "
-                    f"{k['model_rows_ratio_vs_l1_false']:.2f} | "
-                    f"{k['our_overhead_outside_model']:.0%} | {k['within_2se']:.2f} |"
-                )
+        lines += ratio_rows(prob["summary"], KERNELS, KERNEL_COLUMNS)
         lines += [
             "",
             "SamplingShapley vs shap.PermutationExplainer (ratios ours/shap):",
@@ -328,14 +350,7 @@ def markdown(report: list[dict[str, Any]]) -> str:
             "| budget | background | err | time | model rows | within 2 SE |",
             "|---|---|---|---|---|---|",
         ]
-        for s in prob["summary"]:
-            for sampler in SAMPLERS:
-                k = s[sampler]
-                lines.append(
-                    f"| {s['budget']} | {sampler.partition(':')[2]} | "
-                    f"{k['err_ratio_vs_permutation']:.2f} | {k['time_ratio_vs_permutation']:.2f} | "
-                    f"{k['model_rows_ratio_vs_permutation']:.2f} | {k['within_2se']:.2f} |"
-                )
+        lines += ratio_rows(prob["summary"], SAMPLERS, SAMPLER_COLUMNS)
     return "\n".join(lines) + "\n"
 
 

@@ -51,7 +51,7 @@ def test_one_background_row_per_pair_is_unbiased_and_cheaper(data, rough) -> Non
     assert expl.meta["n_model_rows"] == len(X) * (1 + 400 * 7) + len(bg)
 
 
-def test_same_seed_same_values_and_n_jobs_does_not_matter(data, rough) -> None:
+def test_same_seed_same_values_and_n_jobs_does_not_matter(data, rough, check_reproducible) -> None:
     bg, X = data
     kwargs = {"n_permutations": 6, "tol": 0.1, "max_permutations": 30}
     one = bx.SamplingShapley(rough, bg, seed=4, n_jobs=1).explain(X, **kwargs)
@@ -59,10 +59,7 @@ def test_same_seed_same_values_and_n_jobs_does_not_matter(data, rough) -> None:
     two = bx.SamplingShapley(rough, bg, seed=4, n_jobs=2).explain(X, chunk_size=2, **kwargs)
     other = bx.SamplingShapley(rough, bg, seed=5, n_jobs=1).explain(X, **kwargs)
     assert len(set(one.meta["n_permutations"])) > 1
-    assert np.array_equal(one.values, again.values)
-    assert np.array_equal(one.values, two.values) and np.array_equal(one.stderr, two.stderr)
-    assert one.meta["n_evals"] == two.meta["n_evals"]
-    assert not np.allclose(one.values, other.values)
+    check_reproducible(one, again, two, other)
 
 
 def test_standard_error_shrinks_like_one_over_sqrt_permutations(data, rough) -> None:
