@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 import shap
+from _common import TimedModel
 from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.ensemble import GradientBoostingClassifier
 
@@ -55,30 +56,18 @@ REPEATS = 3  # seeds per (method, budget); errors and times are averaged
 RESULTS = Path(__file__).parent / "results"
 
 
-class TimedModel:
-    """predict_proba that counts its rows and the seconds spent inside it."""
-
-    def __init__(self, model: Any) -> None:
-        self.model, self.seconds, self.rows = model, 0.0, 0
-
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        t = time.process_time()
-        out = self.model.predict_proba(X)
-        self.seconds += time.process_time() - t
-        self.rows += len(X)
-        return out
-
-    def reset(self) -> None:
-        self.seconds, self.rows = 0.0, 0
-
-
 def problem(name: str, n_rows: int) -> dict[str, Any]:
     X, y = (load_wine if name == "wine" else load_breast_cancer)(return_X_y=True)
     model = GradientBoostingClassifier(random_state=0).fit(X, y)
     rng = np.random.default_rng(0)
     background = X[rng.choice(len(X), 20, replace=False)]
     rows = X[rng.choice(len(X), n_rows, replace=False)]
-    return {"name": name, "f": TimedModel(model), "bg": background, "rows": rows}
+    return {
+        "name": name,
+        "f": TimedModel(model.predict_proba, clock=time.process_time),
+        "bg": background,
+        "rows": rows,
+    }
 
 
 def rel_mae(est: np.ndarray, truth: np.ndarray) -> float:
