@@ -1,0 +1,25 @@
+"""VJP rules, one module per op family; importing this package registers them all."""
+
+from . import (
+    activations,
+    conv,
+    elementwise,
+    matmul,
+    normalization,
+    reductions,
+    resize,
+    shape,
+    softmax,
+)
+
+__all__ = [
+    "activations",
+    "conv",
+    "elementwise",
+    "matmul",
+    "normalization",
+    "reductions",
+    "resize",
+    "shape",
+    "softmax",
+]
