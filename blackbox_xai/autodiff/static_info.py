@@ -68,11 +68,11 @@ def tensor_infos(model: Any) -> dict[str, TensorInfo]:
     return infos
 
 
-def constant_values(graph: Any) -> dict[str, np.ndarray]:
-    """Values of initializers and of ``Constant`` node outputs, by tensor name."""
+def constant_values(graph: Any, skip: frozenset[str] = frozenset()) -> dict[str, np.ndarray]:
+    """Values of initializers (but ``skip``) and of ``Constant`` node outputs, by name."""
     onnx = import_optional("onnx")
     to_array = onnx.numpy_helper.to_array
-    values = {init.name: to_array(init) for init in graph.initializer}
+    values = {init.name: to_array(init) for init in graph.initializer if init.name not in skip}
     for node in graph.node:
         if node.op_type != "Constant" or node.domain not in ("", "ai.onnx"):
             continue

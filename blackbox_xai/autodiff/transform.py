@@ -79,11 +79,13 @@ def gradient_model(
     onnx = import_optional("onnx")
     if relu_rule not in RELU_RULES:
         raise ValueError(f"relu_rule must be one of {RELU_RULES}, got {relu_rule!r}.")
-    proto = _upgrade(_load(model))
+    proto = _load(model)
+    stash = _WeightStash(proto)
+    proto = _upgrade(proto)
     graph = proto.graph
     wrt_names = _names(wrt, "wrt")
     infos = tensor_infos(proto)
-    constants = constant_values(graph)
+    constants = constant_values(graph, skip=stash.names)
     weights = {i.name for i in graph.initializer}
     feeds = [i.name for i in graph.input if i.name not in weights]
     nodes = [_copy_node(onnx, n) for n in graph.node]
@@ -136,6 +138,7 @@ def gradient_model(
         _value_info(onnx, name, infos.get(w, UNKNOWN))
         for w, name in zip(wrt_names, grad_names, strict=True)
     )
+    stash.restore(proto)
     return proto
 
 
@@ -155,6 +158,29 @@ def _load(model: Any) -> Any:
         return onnx.load_model_from_string(raw)
     except Exception as exc:
         raise ValueError(f"the ONNX model could not be parsed: {exc}") from exc
+
+
+class _WeightStash:
+    """The data of large initializers, set aside while the graph is analysed.
+
+    The version converter and shape inference serialize the whole model; without the
+    weights' bytes (their shapes stay) they take milliseconds instead of seconds.
+    """
+
+    MIN_BYTES = 4096
+
+    def __init__(self, proto: Any) -> None:
+        self.data: dict[str, bytes] = {}
+        for init in proto.graph.initializer:
+            if len(init.raw_data) >= self.MIN_BYTES:
+                self.data[init.name] = init.raw_data
+                init.ClearField("raw_data")
+        self.names = frozenset(self.data)
+
+    def restore(self, proto: Any) -> None:
+        for init in proto.graph.initializer:
+            if init.name in self.data:
+                init.raw_data = self.data[init.name]
 
 
 def _upgrade(proto: Any) -> Any:
