@@ -6,21 +6,39 @@ attributions on the resulting games and return an :class:`Explanation`.
 """
 
 from . import maskers, models
-from .explainers import ExactShapley
+from .anchor_explanation import AnchorExplanation
+from .explainers import (
+    Anchors,
+    ExactShapley,
+    GlobalSurrogate,
+    KernelShap,
+    Lime,
+    SamplingShapley,
+    SurrogateFidelity,
+)
 from .explanation import Explanation
 from .maskers import Tabular
+from .maskers.lime_tabular import LimeTabular
 from .models import CallableModel, Model, ModelCallError, OnnxModel, SklearnModel, wrap
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnchorExplanation",
+    "Anchors",
     "CallableModel",
     "ExactShapley",
     "Explanation",
+    "GlobalSurrogate",
+    "KernelShap",
+    "Lime",
+    "LimeTabular",
     "Model",
     "ModelCallError",
     "OnnxModel",
+    "SamplingShapley",
     "SklearnModel",
+    "SurrogateFidelity",
     "Tabular",
     "__version__",
     "maskers",

@@ -10,27 +10,30 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .models import Model
+
 
 def _demo(args: argparse.Namespace) -> int:
     from sklearn.datasets import load_breast_cancer
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.model_selection import train_test_split
 
-    from . import ExactShapley, Model, OnnxModel, Tabular, wrap
+    from . import Anchors, KernelShap, OnnxModel, Tabular, wrap
     from .models.convert import sklearn_to_onnx
-    from .report import explanation_html, html_page
+    from .report import anchors_html, explanation_html, html_page
 
     data = load_breast_cancer()
-    n_feat = 12  # exact enumeration: 2**12 coalitions per row
-    X, y = data.data[:, :n_feat], data.target
-    names = [str(n) for n in data.feature_names[:n_feat]]
+    X, y = data.data, data.target
+    names = [str(n) for n in data.feature_names]
     X_train, X_test, y_train, _ = train_test_split(
         X, y, test_size=0.25, random_state=args.seed, stratify=y
     )
     forest = RandomForestClassifier(n_estimators=100, max_depth=6, random_state=args.seed).fit(
         X_train, y_train
     )
-    print(f"trained a random forest on breast cancer ({X_train.shape[0]} rows, {n_feat} features)")
+    print(
+        f"trained a random forest on breast cancer ({X_train.shape[0]} rows, {X.shape[1]} features)"
+    )
 
     model: Model
     try:
@@ -44,31 +47,107 @@ def _demo(args: argparse.Namespace) -> int:
     masker = Tabular(
         X_train, feature_names=names, summarize="kmeans", n_summary=args.background, seed=args.seed
     )
-    explainer = ExactShapley(model, masker)
     rows = X_test[: args.rows]
     start = time.perf_counter()
-    expl = explainer.explain(rows)
+    expl = KernelShap(model, masker, seed=args.seed).explain(rows, n_evals=args.n_evals)
     elapsed = time.perf_counter() - start
     o = expl.output_index(None)
+    label = data.target_names[int(expl.output_names[o])] if expl.output_names[o].isdigit() else ""
     print(
-        f"\nexact Shapley values for {len(rows)} rows against {masker.data.shape[0]} background rows "
-        f"({expl.meta['n_model_rows']} model rows, {elapsed:.2f} s); output {expl.output_names[o]!r} "
-        f"({data.target_names[int(expl.output_names[o])] if expl.output_names[o].isdigit() else ''})\n"
+        f"\nKernel SHAP values for {len(rows)} rows ({args.n_evals} coalitions each, "
+        f"{masker.data.shape[0]} background rows, {expl.meta['n_model_rows']} model rows, "
+        f"{elapsed:.2f} s); output {expl.output_names[o]!r} ({label}); +- is one standard error\n"
     )
+    anchors = Anchors(model, X_train, seed=args.seed).explain_many(rows)
+    assert expl.stderr is not None
     for r in range(len(rows)):
         pred = expl.base_values[r, o] + expl.values[r, :, o].sum()
         print(f"row {r}: E f = {expl.base_values[r, o]:.3f}  ->  f(x) = {pred:.3f}")
         for name, value in expl.top_features(r, o, 5):
-            print(f"    {name:<24} {value:+.4f}")
+            se = expl.stderr[r, names.index(name), o]
+            print(f"    {name:<24} {value:+.4f} +- {se:.4f}")
+        anchor = anchors[r]
+        rule = " AND ".join(anchor.rule) or "(always)"
+        print(
+            f"    anchor: IF {rule} THEN class {anchor.predicted} "
+            f"(precision {anchor.precision:.2f}, coverage {anchor.coverage:.2f})"
+        )
     os.makedirs(args.out, exist_ok=True)
     json_path = os.path.join(args.out, "explanation.json")
     html_path = os.path.join(args.out, "report.html")
     expl.to_json(json_path)
     with open(html_path, "w", encoding="utf-8") as fh:
         fh.write(
-            html_page("blackbox_xai demo: breast cancer random forest", [explanation_html(expl)])
+            html_page(
+                "blackbox_xai demo: breast cancer random forest",
+                [explanation_html(expl), anchors_html(anchors)],
+            )
         )
     print(f"\nwrote {json_path} and {html_path}")
+    return 0
+
+
+def _read_csv(path: str) -> tuple[np.ndarray, list[str] | None]:
+    """Numeric CSV rows and the header's names (when the first line is not numeric)."""
+    with open(path, encoding="utf-8") as fh:
+        first = fh.readline()
+    cells = [c.strip() for c in first.split(",")]
+    try:
+        [float(c) for c in cells]
+        header = None
+    except ValueError:
+        header = cells
+    try:
+        rows = np.loadtxt(path, delimiter=",", skiprows=0 if header is None else 1, ndmin=2)
+    except ValueError as exc:
+        raise SystemExit(f"error: {path} must hold numeric comma-separated rows: {exc}") from exc
+    return rows, header
+
+
+def _load_model(path: str, output: str | None, trust: Sequence[str]) -> Model:
+    from . import wrap
+
+    if path.endswith(".skops"):
+        try:
+            import skops.io as sio
+        except ImportError as exc:
+            raise SystemExit("error: reading .skops files needs `pip install skops`.") from exc
+        untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(trust))
+        if untrusted:
+            # Loading an unknown type runs its code: the user must name each one.
+            raise SystemExit(
+                f"error: {path} holds types skops does not trust by default: {untrusted}. "
+                "Check them, then pass each with --trust TYPE."
+            )
+        return wrap(sio.load(path, trusted=list(trust)), output=output)
+    if not path.endswith(".onnx"):
+        raise SystemExit(f"error: {path}: the model must be an .onnx or .skops file.")
+    return wrap(path, output=output)
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from . import ExactShapley, Tabular
+    from .report import explanation_html, html_page
+
+    model = _load_model(args.model, args.output, args.trust)
+    rows, names = _read_csv(args.data)
+    background, bg_names = _read_csv(args.background) if args.background else (rows, names)
+    masker = Tabular(
+        background,
+        feature_names=names or bg_names,
+        summarize="kmeans" if len(background) > args.n_background else None,
+        n_summary=args.n_background,
+        seed=args.seed,
+    )
+    expl = ExactShapley(model, masker, n_jobs=args.n_jobs).explain(rows[: args.rows])
+    print(expl)
+    os.makedirs(args.out, exist_ok=True)
+    expl.to_json(os.path.join(args.out, "explanation.json"))
+    with open(os.path.join(args.out, "report.html"), "w", encoding="utf-8") as fh:
+        fh.write(
+            html_page(f"blackbox_xai: {os.path.basename(args.model)}", [explanation_html(expl)])
+        )
+    print(f"wrote {args.out}/explanation.json and {args.out}/report.html")
     return 0
 
 
@@ -81,11 +160,34 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="train, export to ONNX and explain a model on bundled data")
     demo.add_argument("--rows", type=int, default=5, help="rows to explain (default 5)")
     demo.add_argument("--background", type=int, default=50, help="background rows (default 50)")
+    demo.add_argument("--n-evals", type=int, default=1000, help="coalitions per row (default 1000)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument(
         "--out", default="blackbox_xai_demo", help="folder for the JSON and HTML report"
     )
     demo.set_defaults(func=_demo)
+    explain = sub.add_parser(
+        "explain", help="explain rows of a CSV file with an ONNX or skops model"
+    )
+    explain.add_argument("model", help="path to a .onnx (or .skops) model")
+    explain.add_argument("--data", required=True, help="CSV of rows to explain (header optional)")
+    explain.add_argument("--background", help="CSV of background rows (default: --data)")
+    explain.add_argument(
+        "--n-background", type=int, default=50, help="k-means summary size (default 50)"
+    )
+    explain.add_argument("--output", help="ONNX graph output to explain (default: probabilities)")
+    explain.add_argument(
+        "--trust", action="append", default=[], help="a type a .skops file may load (repeat)"
+    )
+    explain.add_argument(
+        "--rows", type=int, default=10, help="explain the first N rows (default 10)"
+    )
+    explain.add_argument("--n-jobs", type=int, default=None)
+    explain.add_argument("--seed", type=int, default=0)
+    explain.add_argument(
+        "--out", default="blackbox_xai_explain", help="folder for the JSON and HTML report"
+    )
+    explain.set_defaults(func=_explain)
     return parser
 
 

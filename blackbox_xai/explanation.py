@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .json_io import JsonRoundTrip
 from .utils.optional import import_optional
 
 _FORMAT_VERSION = 1
@@ -28,7 +29,14 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-class Explanation:
+def _rows_of(value: Any, idx: np.ndarray, n: int) -> Any:
+    """Per-row meta entries (a list or array with one item per row) follow a row subset."""
+    if isinstance(value, (list, np.ndarray)) and len(value) == n:
+        return [value[i] for i in idx] if isinstance(value, list) else value[idx]
+    return value
+
+
+class Explanation(JsonRoundTrip):
     """Attributions for ``n`` rows, ``d`` features and ``k`` model outputs.
 
     Parameters
@@ -69,7 +77,12 @@ class Explanation:
                 f"values must have shape (n, *feature_shape, k); got {self.values.shape}."
             )
         n, k = self.values.shape[0], self.values.shape[-1]
-        self.base_values = np.asarray(base_values, dtype=np.float64).reshape(n, k)
+        base = np.asarray(base_values, dtype=np.float64)
+        if base.shape == (n,) and k == 1:
+            base = base.reshape(n, 1)
+        if base.shape != (n, k):
+            raise ValueError(f"base_values must have shape (n, k) = {(n, k)}; got {base.shape}.")
+        self.base_values = base
         self.stderr = None if stderr is None else np.asarray(stderr, dtype=np.float64)
         if self.stderr is not None and self.stderr.shape != self.values.shape:
             raise ValueError(f"stderr has shape {self.stderr.shape}, values {self.values.shape}.")
@@ -116,13 +129,15 @@ class Explanation:
             output_names=self.output_names,
             stderr=None if self.stderr is None else self.stderr[idx],
             method=self.method,
-            meta=self.meta,
+            meta={key: _rows_of(value, idx, len(self)) for key, value in self.meta.items()},
         )
 
     def output_index(self, output: int | str | None) -> int:
         """Index of an output given by position or name (the last output by default)."""
         if output is None:
             return len(self.output_names) - 1
+        if not isinstance(output, (str, int, np.integer)) or isinstance(output, bool):
+            raise TypeError(f"output must be a name or an integer index, got {output!r}.")
         if isinstance(output, str):
             if output not in self.output_names:
                 raise ValueError(f"unknown output {output!r}; outputs are {self.output_names}.")
@@ -136,7 +151,20 @@ class Explanation:
     def top_features(
         self, row: int = 0, output: int | str | None = None, n: int = 5
     ) -> list[tuple[str, float]]:
-        """The ``n`` features with the largest absolute value for one row and output."""
+        """The features with the largest absolute attribution.
+
+        Parameters
+        ----------
+        row : int
+        output : int or str, optional
+            Output index or name (the last output by default).
+        n : int
+            How many features.
+
+        Returns
+        -------
+        list of (name, value), largest ``|value|`` first.
+        """
         if self.values.ndim != 3:
             raise ValueError("top_features needs 1-D features (tabular or text).")
         o = self.output_index(output)
@@ -208,19 +236,16 @@ class Explanation:
             }
         )
 
-    def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
-        """JSON text (written to ``path`` too when given). Floats keep full precision."""
-        text = json.dumps(self.to_dict())
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        return text
-
     @classmethod
     def from_dict(cls, obj: dict[str, Any]) -> Explanation:
         """Inverse of :meth:`to_dict`."""
         if obj.get("format") != "blackbox_xai.Explanation":
             raise ValueError("not a blackbox_xai Explanation (missing 'format').")
+        if obj.get("version", _FORMAT_VERSION) > _FORMAT_VERSION:
+            raise ValueError(
+                f"this Explanation was written in format version {obj['version']}, newer than "
+                f"{_FORMAT_VERSION}; upgrade blackbox_xai to read it."
+            )
         data = obj.get("data")
         if isinstance(data, list) and data and not isinstance(data[0], str):
             data = np.asarray(data, dtype=np.float64)
@@ -234,15 +259,6 @@ class Explanation:
             method=obj.get("method", ""),
             meta=obj.get("meta"),
         )
-
-    @classmethod
-    def from_json(cls, text_or_path: str | os.PathLike[str]) -> Explanation:
-        """Read JSON text or a JSON file written by :meth:`to_json`."""
-        text = os.fspath(text_or_path)
-        if not text.lstrip().startswith("{"):
-            with open(text, encoding="utf-8") as fh:
-                text = fh.read()
-        return cls.from_dict(json.loads(text))
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write an ``.npz`` file (arrays stored binary, exact)."""
@@ -263,22 +279,27 @@ class Explanation:
     def load(cls, path: str | os.PathLike[str]) -> Explanation:
         """Read an ``.npz`` file written by :meth:`save`."""
         with np.load(path, allow_pickle=False) as f:
-            header = json.loads(str(f["header"]))
-            data = f["data"] if "data" in f else header.get("data")
-            return cls(
-                f["values"],
-                f["base_values"],
-                data=data,
-                feature_names=header.get("feature_names"),
-                output_names=header.get("output_names"),
-                stderr=f["stderr"] if "stderr" in f else None,
-                method=header.get("method", ""),
-                meta=header.get("meta"),
+            obj = json.loads(str(f["header"]))
+            obj.update(
+                {name: f[name] for name in ("values", "base_values", "stderr", "data") if name in f}
             )
+        return cls.from_dict(obj)
 
     # -- views --------------------------------------------------------------------------
     def to_html(self, output: int | str | None = None, max_features: int = 10) -> str:
-        """An HTML fragment: one bar table per row."""
+        """An HTML fragment: one bar table per row.
+
+        Parameters
+        ----------
+        output : int or str, optional
+            Output to show (the last by default).
+        max_features : int
+            Features per row, largest first.
+
+        Returns
+        -------
+        str
+        """
         from .report import explanation_html
 
         return explanation_html(self, output=output, max_features=max_features)
@@ -286,7 +307,20 @@ class Explanation:
     def plot(
         self, row: int = 0, output: int | str | None = None, max_features: int = 10, ax: Any = None
     ) -> Any:
-        """Horizontal bar chart of one row's attributions (needs matplotlib)."""
+        """Horizontal bar chart of one row's attributions (needs matplotlib).
+
+        Parameters
+        ----------
+        row : int
+        output : int or str, optional
+        max_features : int
+        ax : matplotlib Axes, optional
+            Drawn into when given; a new figure otherwise.
+
+        Returns
+        -------
+        matplotlib Axes
+        """
         plt = import_optional("matplotlib.pyplot")
         top = self.top_features(row, output, max_features)[::-1]
         if ax is None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .anchor_explanation import AnchorExplanation
     from .explanation import Explanation
 
 _STYLE = """
@@ -37,10 +38,10 @@ def explanation_html(
             "<tr><th>feature</th><th class='num'>value</th><th></th><th class='num'>attribution</th></tr>"
         )
         names = expl.feature_names or []
+        # Data columns line up with features only without multi-column groups.
+        show_data = getattr(expl.data, "shape", (0, -1))[-1] == len(names)
         for name, value in top:
-            data = ""
-            if expl.data is not None and name in names and getattr(expl.data, "ndim", 0) == 2:
-                data = f"{float(expl.data[row, names.index(name)]):.4g}"
+            data = f"{float(expl.data[row, names.index(name)]):.4g}" if show_data else ""
             width = int(120 * abs(value) / scale)
             cls = "pos" if value > 0 else "neg"
             parts.append(
@@ -49,6 +50,22 @@ def explanation_html(
                 f"<td class='num'>{value:+.4g}</td></tr>"
             )
         parts.append("</table>")
+    return "\n".join(parts)
+
+
+def anchors_html(anchors: Sequence[AnchorExplanation]) -> str:
+    """A table of anchors: one rule per explained row with its precision and coverage."""
+    parts = [
+        "<h3>Anchors</h3><table class='bx'><tr><th>row</th><th>rule</th><th>prediction</th>"
+        "<th class='num'>precision</th><th class='num'>coverage</th></tr>"
+    ]
+    for row, anchor in enumerate(anchors):
+        rule = " AND ".join(anchor.rule) or "(always)"
+        parts.append(
+            f"<tr><td>{row}</td><td>IF {html.escape(rule)}</td><td>{html.escape(str(anchor.predicted))}</td>"
+            f"<td class='num'>{anchor.precision:.3f}</td><td class='num'>{anchor.coverage:.3f}</td></tr>"
+        )
+    parts.append("</table>")
     return "\n".join(parts)
 
 

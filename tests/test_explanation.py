@@ -101,3 +101,33 @@ def test_explanation_never_holds_the_model(cancer12, cancer_forest):
     X, _ = cancer12
     expl = bx.ExactShapley(cancer_forest, X[:5]).explain(X[:1])
     assert not any(isinstance(v, (bx.Model,)) or hasattr(v, "predict") for v in vars(expl).values())
+
+
+def test_slicing_follows_per_row_meta(expl):
+    part = expl[[0, 2]]
+    assert part.meta["converged"] == [True, True] and list(part.meta["n_evals"]) == [1, 3]
+    assert part.meta["seed"] == 7
+
+
+def test_more_bad_input_messages(expl):
+    with pytest.raises(
+        ValueError, match=r"base_values must have shape \(n, k\) = \(1, 2\); got \(2, 1\)"
+    ):
+        bx.Explanation(np.zeros((1, 3, 2)), np.zeros((2, 1)))
+    with pytest.raises(TypeError, match="output must be a name or an integer index, got 1.5"):
+        expl.output_index(1.5)
+    newer = expl.to_dict() | {"version": 99}
+    with pytest.raises(ValueError, match="format version 99, newer than 1; upgrade blackbox_xai"):
+        bx.Explanation.from_dict(newer)
+
+
+def test_html_leaves_data_out_when_groups_merge_columns(rng):
+    expl = bx.ExactShapley(
+        lambda Z: Z.sum(axis=1), bx.Tabular(np.zeros((1, 3)), groups=[[0, 1]])
+    ).explain(np.array([[10.0, 20.0, 30.0]]))
+    html = expl.to_html()
+    assert "<td class='num'>30</td>" not in html and "<td class='num'></td>" in html
+    single = bx.ExactShapley(lambda Z: Z.sum(axis=1), np.zeros((1, 3))).explain(
+        np.array([[10.0, 20.0, 30.0]])
+    )
+    assert "<td class='num'>30</td>" in single.to_html()

@@ -29,3 +29,12 @@ def test_import_needs_only_the_core_dependencies():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    code = re.findall(r"```python\n(.+?)\n```", (ROOT / "README.md").read_text(), flags=re.S)[0]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["kernel"].values.shape == (2, 13, 3)
+    assert (tmp_path / "wine.json").exists()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from math import comb
 from typing import Any
 
 import numpy as np
 
 from ..explanation import Explanation
+from ..maskers import Masker
 from ..models import Model
 from ..utils.parallel import map_row_chunks
 from .base import Explainer
@@ -51,6 +53,23 @@ def shapley_from_all_coalitions(v: np.ndarray, d: int) -> np.ndarray:
     return phi
 
 
+def _exact_rows(
+    masker: Masker, X: np.ndarray, d: int, model: Model, start: int, stop: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shapley values and base values of rows ``start:stop`` (a module-level function so
+    every joblib backend can pickle it)."""
+    Z = all_coalitions(d)
+    # Keep v (rows x 2**d x k) of one block near 64 MiB per output (k x 64 MiB in all).
+    rows_per_block = max(1, 2**23 // 2**d)
+    phis, bases = [], []
+    for s in range(start, stop, rows_per_block):
+        e = min(stop, s + rows_per_block)
+        v = masker.coalition_values(model, X[s:e], Z)
+        phis.append(shapley_from_all_coalitions(v, d))
+        bases.append(v[:, 0])
+    return np.concatenate(phis), np.concatenate(bases)
+
+
 class ExactShapley(Explainer):
     """Exact interventional Shapley values by full enumeration of coalitions.
 
@@ -91,7 +110,8 @@ class ExactShapley(Explainer):
 
         Parameters
         ----------
-        X : rows to explain (validated by the masker).
+        X : array-like or DataFrame of shape (n, p)
+            Rows to explain (validated by the masker).
         chunk_size : int, optional
             Rows per parallel task; the values do not depend on it.
 
@@ -102,19 +122,7 @@ class ExactShapley(Explainer):
         """
         X = self.masker.validate(X)
         d = self.masker.n_players
-        Z = all_coalitions(d)
-        # Keep v (rows x 2**d x k) of one sub-chunk near 64 MiB, whatever the row count.
-        rows_per_block = max(1, 2**23 // 2**d)
-
-        def work(model: Model, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-            phis, bases = [], []
-            for s in range(start, stop, rows_per_block):
-                e = min(stop, s + rows_per_block)
-                v = self.masker.coalition_values(model, X[s:e], Z)
-                phis.append(shapley_from_all_coalitions(v, d))
-                bases.append(v[:, 0])
-            return np.concatenate(phis), np.concatenate(bases)
-
+        work = partial(_exact_rows, self.masker, X, d)
         calls, rows = self.model.n_calls, self.model.n_rows
         parts = map_row_chunks(work, self.model, len(X), n_jobs=self.n_jobs, chunk_size=chunk_size)
         values = np.concatenate([p[0] for p in parts])

@@ -11,9 +11,34 @@ from ..utils.validation import check_array, feature_names_of
 
 _QUANTILES = {"quartile": (0.25, 0.5, 0.75), "decile": tuple(np.arange(1, 10) / 10)}
 
+#: Depth of the per-feature entropy tree of ``method="entropy"``: at most 2**3 = 8 bins.
+ENTROPY_TREE_DEPTH = 3
+
+
+def _check_labels(labels: Any, n: int) -> np.ndarray:
+    if labels is None:
+        raise ValueError(
+            "method='entropy' places edges where the class changes, so it needs the class "
+            "labels of the training rows: pass labels=y (or use 'quartile'/'decile')."
+        )
+    y = np.asarray(labels).ravel()
+    if y.shape != (n,):
+        raise ValueError(f"labels must have one entry per training row ({n}), got {y.shape[0]}.")
+    return y
+
+
+def _entropy_edges(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Split thresholds of an entropy tree predicting ``y`` from ``x`` alone, sorted."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    # Deterministic: one feature, so the tree's random feature permutation is irrelevant.
+    tree = DecisionTreeClassifier(criterion="entropy", max_depth=ENTROPY_TREE_DEPTH, random_state=0)
+    tree.fit(x.reshape(-1, 1), y)
+    return np.unique(tree.tree_.threshold[tree.tree_.feature >= 0])
+
 
 class QuantileBins:
-    """Per-feature bins with edges at training-data quantiles.
+    """Per-feature bins with edges at training-data quantiles (or entropy-tree splits).
 
     Tied quantiles (e.g. a feature that is mostly zero) are merged, so no bin is
     empty by construction; a feature with one distinct value gets a single bin.
@@ -23,11 +48,15 @@ class QuantileBins:
     ----------
     data : array-like (n, p)
         Training rows.
-    method : {"quartile", "decile"} or sequence of floats
-        Quantile levels in (0, 1) of the inner edges.
+    method : {"quartile", "decile", "entropy"} or sequence of floats
+        Quantile levels in (0, 1) of the inner edges, or ``"entropy"``: the split
+        thresholds of a depth-``ENTROPY_TREE_DEPTH`` entropy decision tree that predicts
+        ``labels`` from the feature alone (at most 8 bins, edges where the class changes).
     categorical : sequence of int, optional
         Columns compared by equality.
     feature_names : sequence of str, optional
+    labels : array-like (n,), optional
+        Class labels of the training rows; required by ``method="entropy"``.
 
     Attributes
     ----------
@@ -44,13 +73,16 @@ class QuantileBins:
         method: str | Sequence[float] = "quartile",
         categorical: Sequence[int] | None = None,
         feature_names: Sequence[str] | None = None,
+        labels: Any = None,
     ) -> None:
         X = check_array(data, name="data")
         self.feature_names = feature_names_of(data, X.shape[1], feature_names)
-        levels = _QUANTILES.get(method) if isinstance(method, str) else tuple(method)
-        if levels is None or not all(0 < q < 1 for q in levels):
+        y = _check_labels(labels, X.shape[0]) if method == "entropy" else None
+        levels = _QUANTILES.get(method, ()) if isinstance(method, str) else tuple(method)
+        if y is None and (not levels or not all(0 < q < 1 for q in levels)):
             raise ValueError(
-                f"method must be 'quartile', 'decile' or quantile levels in (0, 1); got {method!r}."
+                "method must be 'quartile', 'decile', 'entropy' or quantile levels in (0, 1); "
+                f"got {method!r}."
             )
         self.categorical = sorted({int(c) for c in (categorical or [])})
         if any(not 0 <= c < X.shape[1] for c in self.categorical):
@@ -64,7 +96,11 @@ class QuantileBins:
                 self.categories_[j] = np.unique(X[:, j])
                 self.edges_.append(np.empty(0))
             else:
-                edges = np.unique(np.quantile(X[:, j], levels))
+                edges = (
+                    _entropy_edges(X[:, j], y)
+                    if y is not None
+                    else np.unique(np.quantile(X[:, j], np.asarray(levels)))
+                )
                 # An edge at the maximum would leave the top bin empty.
                 self.edges_.append(edges[edges < X[:, j].max()])
         self.n_bins_ = np.array(
@@ -106,14 +142,29 @@ class QuantileBins:
 
     def describe(self, j: int, b: int, fmt: str = ".4g") -> str:
         """Readable predicate of bin ``b`` of feature ``j``, e.g. ``"worst radius <= 13.2"``."""
+        return self.describe_range(j, b, b, fmt)
+
+    def describe_range(self, j: int, lo: int, hi: int, fmt: str = ".4g") -> str:
+        """Readable predicate of bins ``lo..hi`` (inclusive) of feature ``j``.
+
+        Open ends are left out: bins ``0..b`` of a numeric feature read
+        ``"name <= edge"``, bins ``b..last`` read ``"name > edge"``. A categorical
+        feature takes a single value, so ``lo`` must equal ``hi`` there.
+        """
         name = self.feature_names[j]
+        if not 0 <= lo <= hi < self.n_bins_[j]:
+            raise ValueError(
+                f"bins {lo}..{hi} are not a range of the {self.n_bins_[j]} bins of {name!r}."
+            )
         if j in self.categories_:
-            return f"{name} = {self.categories_[j][b]:{fmt}}"
+            if lo != hi:
+                raise ValueError(f"categorical feature {name!r} takes one value, not a range.")
+            return f"{name} = {self.categories_[j][lo]:{fmt}}"
         edges = self.edges_[j]
-        if len(edges) == 0:
+        if lo == 0 and hi == len(edges):
             return f"{name} = any"
-        if b == 0:
-            return f"{name} <= {edges[0]:{fmt}}"
-        if b == len(edges):
-            return f"{name} > {edges[-1]:{fmt}}"
-        return f"{edges[b - 1]:{fmt}} < {name} <= {edges[b]:{fmt}}"
+        if lo == 0:
+            return f"{name} <= {edges[hi]:{fmt}}"
+        if hi == len(edges):
+            return f"{name} > {edges[lo - 1]:{fmt}}"
+        return f"{edges[lo - 1]:{fmt}} < {name} <= {edges[hi]:{fmt}}"

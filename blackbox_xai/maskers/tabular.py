@@ -109,7 +109,25 @@ class Tabular(Masker):
         return w / w.sum()
 
     def validate(self, X: Any) -> np.ndarray:
-        """Rows to explain as float64 ``(n, p)``, checked against the background."""
+        """Rows to explain as float64 ``(n, p)``, checked against the background.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p) or (p,)
+            A DataFrame's columns are matched to the background's by name (and
+            reordered); arrays are taken in the background's column order.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, p)
+        """
+        if is_dataframe(X) and self.columns is not None:
+            names = [str(c) for c in X.columns]
+            if sorted(names) != sorted(self.columns):
+                raise ValueError(
+                    f"X's columns {names} are not the background's columns {self.columns}."
+                )
+            X = X[list(X.columns[[names.index(c) for c in self.columns]])]
         return check_array(X, name="X", n_features=self.n_features, allow_nan=self.allow_nan)
 
     def bind(self, model: Model) -> None:
@@ -118,7 +136,16 @@ class Tabular(Masker):
             model.bind_frame_schema(self.columns, self.dtypes)
 
     def feature_masks(self, Z: np.ndarray) -> np.ndarray:
-        """Expand player coalitions ``(..., d)`` to column masks ``(..., p)``."""
+        """Expand player coalitions to column masks.
+
+        Parameters
+        ----------
+        Z : bool array of shape (..., d)
+
+        Returns
+        -------
+        bool array of shape (..., p): True where the column takes the explained row's value.
+        """
         Z = np.asarray(Z, dtype=bool)
         if Z.shape[-1] != self.n_players:
             raise ValueError(
@@ -136,10 +163,21 @@ class Tabular(Masker):
         return max(1, int(self.memory_budget_mb * 2**20) // bytes_per_pair)
 
     def coalition_values(self, model: Model, X: np.ndarray, Z: np.ndarray) -> np.ndarray:
-        """Interventional values ``(n, m, k)`` of coalitions ``Z`` for rows ``X``.
+        """Interventional values of coalitions ``Z`` for rows ``X``.
 
         One model call covers as many (row, coalition) pairs as the memory budget
         allows, across rows and coalitions.
+
+        Parameters
+        ----------
+        model : Model
+        X : ndarray of shape (n, p)
+            Validated rows (see :meth:`validate`).
+        Z : bool ndarray of shape (m, d) shared by all rows, or (n, m, d)
+
+        Returns
+        -------
+        ndarray of shape (n, m, k): ``sum_b w_b f(x_S, b_~S)`` per row and coalition.
         """
         X = np.asarray(X, dtype=np.float64)
         Z = np.asarray(Z, dtype=bool)
@@ -158,16 +196,44 @@ class Tabular(Masker):
             idx = np.arange(start, min(total, start + step))
             rows, coals = np.divmod(idx, m)
             mask = masks[coals] if shared else masks[rows, coals]
-            inputs = np.where(mask[:, None, :], X[rows][:, None, :], B[None, :, :])
-            pred = model(inputs.reshape(-1, self.n_features))
+            # A full coalition's inputs are n_bg copies of x: one model row gives its
+            # value exactly (an average of equal numbers need not round back to them).
+            full = mask.all(axis=1)
+            part = ~full
+            inputs = np.where(mask[part, None, :], X[rows[part]][:, None, :], B[None, :, :])
+            pred = model(np.concatenate([inputs.reshape(-1, self.n_features), X[rows[full]]]))
             k = pred.shape[1]
             if out is None:
                 out = np.empty((total, k))
             # Not tensordot: BLAS blocking depends on the batch size, and a row's value
             # must not depend on which rows share its call (n_jobs, chunking).
-            out[idx] = (pred.reshape(len(idx), n_bg, k) * w[None, :, None]).sum(axis=1)
-        assert out is not None
+            block = pred[: part.sum() * n_bg].reshape(-1, n_bg, k)
+            out[idx[part]] = (block * w[None, :, None]).sum(axis=1)
+            out[idx[full]] = pred[part.sum() * n_bg :]
+        if out is None:  # no rows or no coalitions: nothing to evaluate
+            return np.empty((n, m, model.n_outputs or 0))
         return out.reshape(n, m, -1)
+
+    def one_background_values(
+        self, model: Model, X: np.ndarray, Z: np.ndarray, background_rows: np.ndarray
+    ) -> np.ndarray:
+        """Values ``(n, m, k)`` of coalitions ``Z (n, m, d)`` with one background row each.
+
+        Coalition ``(i, c)`` is ``f(x_i on S, background[background_rows[i, c]] elsewhere)``:
+        one model row per coalition instead of one per background row (the classic
+        Strumbelj-Kononenko sampling estimator).
+        """
+        X = np.asarray(X, dtype=np.float64)
+        masks = self.feature_masks(Z)
+        n = X.shape[0]
+        if masks.ndim != 3 or masks.shape[0] != n or np.shape(background_rows) != masks.shape[:2]:
+            raise ValueError(
+                f"Z must have shape (n, m, d) and background_rows (n, m) with n={n}; "
+                f"got {np.shape(Z)} and {np.shape(background_rows)}."
+            )
+        m = masks.shape[1]
+        inputs = np.where(masks, X[:, None, :], self.data[background_rows])
+        return model(inputs.reshape(n * m, self.n_features)).reshape(n, m, -1)
 
 
 def _summarize(
@@ -177,21 +243,22 @@ def _summarize(
         raise ValueError(f"summarize must be None, 'kmeans' or 'sample', got {how!r}.")
     if n_summary < 1:
         raise ValueError(f"n_summary must be >= 1, got {n_summary}.")
-    if data.shape[0] <= n_summary:
-        return data, w
+    if np.count_nonzero(w) <= n_summary:
+        keep = w > 0
+        return data[keep], w[keep] / w[keep].sum()
     rng = np.random.default_rng(seed)
     if how == "sample":
         idx = np.sort(rng.choice(data.shape[0], size=n_summary, replace=False, p=w))
         return data[idx], np.full(n_summary, 1.0 / n_summary)
     from sklearn.cluster import KMeans
+    from sklearn.metrics import pairwise_distances_argmin
 
     scale = data.std(axis=0)
     scale[scale == 0] = 1.0
     km = KMeans(n_clusters=n_summary, n_init=4, random_state=int(rng.integers(2**31 - 1)))
     km.fit(data / scale, sample_weight=w)
     # Snap each centre to its nearest real row so the model never sees impossible inputs.
-    dists = ((data / scale)[None, :, :] - km.cluster_centers_[:, None, :]) ** 2
-    nearest = dists.sum(axis=2).argmin(axis=1)
+    nearest = pairwise_distances_argmin(km.cluster_centers_, data / scale)
     weights = np.bincount(km.labels_, weights=w, minlength=n_summary)
     keep = weights > 0
     return data[nearest[keep]], weights[keep] / weights[keep].sum()
@@ -225,6 +292,8 @@ def _groups(groups: GroupsLike, names: list[str]) -> tuple[list[str], np.ndarray
                 cols.append(int(m))
             else:
                 raise ValueError(f"group member {m!r} is not a column index in [0, {p}).")
+        if len(set(cols)) != len(cols):
+            raise ValueError(f"feature group {members} lists a column twice.")
         for c in cols:
             if owner[c] >= 0:
                 raise ValueError(f"feature {names[c]!r} is in more than one group.")

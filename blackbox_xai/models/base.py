@@ -65,7 +65,25 @@ class Model:
 
     # -- protocol ---------------------------------------------------------------------
     def __call__(self, X: Any) -> np.ndarray:
-        """Predict ``X`` (rows, DataFrame or list of strings) as a float64 ``(n, k)`` array."""
+        """Predict ``X`` in batches of ``batch_size`` rows and check the output.
+
+        Parameters
+        ----------
+        X : ndarray (n, p), DataFrame, or list of str (text models)
+            Rows to predict.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, k), float64, finite.
+
+        Raises
+        ------
+        ModelCallError
+            If the underlying model raises (the message names the batch rows).
+        ValueError
+            If the output has the wrong number of rows, a changing number of outputs,
+            or NaN/inf values.
+        """
         n = _n_rows(X)
         if n == 0:
             return np.empty((0, self.n_outputs or 0))
@@ -95,7 +113,14 @@ class Model:
         self.n_rows = 0
 
     def probe(self, X: Any) -> None:
-        """Learn ``n_outputs`` (and default output names) from one call, not counted."""
+        """Learn ``n_outputs`` and default output names from one call on ``X[:1]``.
+
+        The call is not counted in ``n_calls``/``n_rows``.
+
+        Parameters
+        ----------
+        X : rows the model accepts (only the first is used).
+        """
         if self.n_outputs is not None and self.output_names is not None:
             return
         calls, rows = self.n_calls, self.n_rows

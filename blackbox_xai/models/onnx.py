@@ -74,15 +74,20 @@ def _strip_zipmap(model: Any) -> Any:
     onnx = import_optional("onnx")
     graph = model.graph
     zipped = {}
+    if not any(node.op_type == "ZipMap" for node in graph.node):
+        return model
+    # The probabilities are float or double depending on the export.
+    inferred = onnx.shape_inference.infer_shapes(model)
+    elem_of = {v.name: v.type.tensor_type.elem_type for v in inferred.graph.value_info}
     for i, node in enumerate(graph.node):
         if node.op_type == "ZipMap":
             graph.node[i].CopyFrom(
                 onnx.helper.make_node("Identity", [node.input[0]], [node.output[0]], name=node.name)
             )
-            zipped[node.output[0]] = True
+            zipped[node.output[0]] = elem_of.get(node.input[0]) or onnx.TensorProto.FLOAT
     for out in graph.output:
         if out.name in zipped:
-            out.CopyFrom(onnx.helper.make_tensor_value_info(out.name, onnx.TensorProto.FLOAT, None))
+            out.CopyFrom(onnx.helper.make_tensor_value_info(out.name, zipped[out.name], None))
     return model
 
 
@@ -110,10 +115,13 @@ class OnnxModel(Model):
         classifier export (ZipMap removed) or the first float output.
     batch_size : int
         Largest number of rows in one ``session.run``.
-    intra_op_threads : int, optional
-        Threads ORT may use. None uses ORT's default in the creating process and one
-        thread in a process that unpickled the model (parallel workers), so workers do
-        not oversubscribe the cores.
+    intra_op_threads : int
+        Threads ORT may use per session (1 by default). The same count is used in the
+        creating process and in parallel workers (which rebuild the session), because
+        some kernels (tree ensembles) sum in a thread-dependent order: one count keeps
+        results bit-identical whatever ``n_jobs``, and one thread per worker keeps
+        ``n_jobs`` workers from oversubscribing the cores. Raise it for large networks
+        explained with ``n_jobs=1``.
     feature_names : sequence of str, optional
         Input column names.
 
@@ -128,7 +136,7 @@ class OnnxModel(Model):
         providers: Sequence[str] | None = None,
         output: str | None = None,
         batch_size: int | None = 65536,
-        intra_op_threads: int | None = None,
+        intra_op_threads: int = 1,
         feature_names: Sequence[str] | None = None,
     ) -> None:
         import_optional("onnxruntime")
@@ -155,15 +163,25 @@ class OnnxModel(Model):
             else None
         )
         super().__init__(output_names=names, feature_names=feature_names, batch_size=batch_size)
+        width = self.n_input_columns
+        if self.input_kind == "array" and width is not None:
+            self.probe(np.zeros((1, width)))
+
+    @property
+    def n_input_columns(self) -> int | None:
+        """Columns the model takes (summed over its inputs), None when not fixed."""
+        widths = [spec[2] for spec in self._input_specs]
+        return (
+            None if any(w is None for w in widths) else int(sum(w for w in widths if w is not None))
+        )
 
     # -- session ------------------------------------------------------------------------
     def _get_session(self) -> Any:
         if self._session is None:
             ort = import_optional("onnxruntime")
             options = ort.SessionOptions()
-            if self.intra_op_threads is not None:
-                options.intra_op_num_threads = int(self.intra_op_threads)
-                options.inter_op_num_threads = 1
+            options.intra_op_num_threads = int(self.intra_op_threads)
+            options.inter_op_num_threads = 1
             try:
                 self._session = ort.InferenceSession(
                     self.model_bytes, sess_options=options, providers=self.providers
@@ -191,8 +209,13 @@ class OnnxModel(Model):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        if self.intra_op_threads is None:
-            self.intra_op_threads = 1
+
+    def __copy__(self) -> OnnxModel:
+        # Shallow copies (thread workers) share the session: InferenceSession.run is
+        # thread-safe, and rebuilding it per task would cost more than the task.
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
 
     # -- graph inspection ---------------------------------------------------------------
     @staticmethod
@@ -209,16 +232,22 @@ class OnnxModel(Model):
             specs.append((value.name, tensor.elem_type, width, len(dims)))
         if not specs:
             raise ValueError("the ONNX model has no inputs to feed.")
-        usable = [
-            s
-            for s in specs
-            if s[1] in _FLOAT_ELEMS or s[1] == _STRING_ELEM or s[1] in _NUMPY_OF_ELEM
-        ]
-        if not any(s[1] in _FLOAT_ELEMS or s[1] == _STRING_ELEM for s in usable):
+        unsupported = [(s[0], s[1]) for s in specs if s[1] not in _NUMPY_OF_ELEM]
+        if unsupported:
+            raise ValueError(
+                f"the ONNX model has inputs of element types blackbox_xai cannot feed: {unsupported} "
+                "(supported: float, double, float16, int64, int32, bool, string)."
+            )
+        if not any(s[1] in _FLOAT_ELEMS or s[1] == _STRING_ELEM for s in specs):
             kinds = sorted({s[1] for s in specs})
             raise ValueError(
                 f"the ONNX model has no float or string input (input element types {kinds}); "
                 "blackbox_xai feeds float rows or strings."
+            )
+        if any(s[1] == _STRING_ELEM for s in specs) and len(specs) > 1:
+            raise ValueError(
+                "the ONNX model has a string input among several inputs; blackbox_xai feeds "
+                "one string input (documents) or numeric inputs (rows split into columns)."
             )
         if len(specs) > 1 and any(s[2] is None for s in specs):
             raise ValueError(
@@ -266,10 +295,13 @@ class OnnxModel(Model):
             w = arr.shape[1] - col if width is None else width
             part = arr[:, col : col + w]
             col += w
-            dtype = _NUMPY_OF_ELEM.get(elem, np.float32)
-            feeds[name] = np.ascontiguousarray(
-                part.astype(dtype) if dtype is not np.object_ else part.astype(str).astype(object)
-            )
+            dtype = np.dtype(_NUMPY_OF_ELEM[elem])
+            if dtype.kind in "iub" and not np.array_equal(part, np.round(part)):
+                raise ValueError(
+                    f"the ONNX input {name!r} is {dtype.name}, but columns {col - w}..{col - 1} "
+                    "hold non-integer values; casting would truncate them."
+                )
+            feeds[name] = np.ascontiguousarray(part.astype(dtype))
             if rank == 1:
                 feeds[name] = feeds[name].ravel()
         if col != arr.shape[1]:

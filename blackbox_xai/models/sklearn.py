@@ -50,6 +50,7 @@ class SklearnModel(Model):
             else None
         )
         self._dtypes: dict[str, Any] | None = None
+        self._data_columns: list[str] | None = None
         super().__init__(
             output_names=self._default_output_names(),
             feature_names=feature_names if feature_names is not None else self._columns,
@@ -87,9 +88,28 @@ class SklearnModel(Model):
         return names
 
     def bind_frame_schema(self, columns: Sequence[str], dtypes: Sequence[Any]) -> None:
-        """Use these dtypes when rebuilding DataFrames from arrays."""
-        if self._columns is not None:
-            self._dtypes = dict(zip([str(c) for c in columns], dtypes, strict=True))
+        """Read arrays as having these columns (in this order) and dtypes.
+
+        The explainer's data may order columns differently from the model's
+        ``feature_names_in_``; frames are built in the data's order, then reordered.
+
+        Raises
+        ------
+        ValueError
+            If the column names are not those the model was fitted on.
+        """
+        if self._columns is None:
+            return
+        columns = [str(c) for c in columns]
+        if sorted(columns) != sorted(self._columns):
+            missing = sorted(set(self._columns) - set(columns))
+            extra = sorted(set(columns) - set(self._columns))
+            raise ValueError(
+                f"the data's columns do not match the model's feature_names_in_: missing "
+                f"{missing}, unexpected {extra}. Pass data with the columns the model was fitted on."
+            )
+        self._data_columns = columns
+        self._dtypes = dict(zip(columns, dtypes, strict=True))
 
     def _as_model_input(self, X: Any) -> Any:
         if (
@@ -99,10 +119,10 @@ class SklearnModel(Model):
         ):
             return X
         pd = import_optional("pandas")
-        frame = pd.DataFrame(np.asarray(X), columns=self._columns)
+        frame = pd.DataFrame(np.asarray(X), columns=self._data_columns or self._columns)
         if self._dtypes is not None:
             frame = frame.astype(self._dtypes)
-        return frame
+        return frame[self._columns]
 
     def _predict(self, X: Any) -> Any:
         X = self._as_model_input(X)

@@ -58,10 +58,9 @@ def wrap(
     ):
         from .onnx import OnnxModel
 
-        onnx_model = OnnxModel(obj, output=output, feature_names=feature_names)
-        if batch_size is not None:
-            onnx_model.batch_size = int(batch_size)
-        return onnx_model
+        if batch_size is None:
+            return OnnxModel(obj, output=output, feature_names=feature_names)
+        return OnnxModel(obj, output=output, feature_names=feature_names, batch_size=batch_size)
     if isinstance(obj, (str, os.PathLike)):
         raise ValueError(
             f"cannot wrap the path {os.fspath(obj)!r}: only '.onnx' files are loaded from paths."

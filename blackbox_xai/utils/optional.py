@@ -37,15 +37,6 @@ def import_optional(module: str) -> ModuleType:
         ) from exc
 
 
-def pandas_or_none() -> ModuleType | None:
-    """Return pandas when it is installed (it is optional), else None."""
-    try:
-        import pandas
-    except ImportError:
-        return None
-    return pandas
-
-
 def is_dataframe(obj: object) -> bool:
     """True when ``obj`` is a pandas DataFrame, without importing pandas."""
     return type(obj).__name__ == "DataFrame" and hasattr(obj, "columns") and hasattr(obj, "dtypes")

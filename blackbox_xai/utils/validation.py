@@ -11,11 +11,11 @@ from .optional import is_dataframe
 
 
 def _as_numeric_dtype(dtype: Any) -> bool:
-    try:
-        np_dtype = np.dtype(dtype)
-    except TypeError:  # pandas extension dtypes (category, string) are not numeric here
-        return False
-    return bool(np.issubdtype(np_dtype, np.number) or np_dtype == np.bool_)
+    categories = getattr(dtype, "categories", None)
+    if categories is not None:
+        return _as_numeric_dtype(categories.dtype)
+    kind = getattr(dtype, "kind", "O")
+    return kind in "biuf"
 
 
 def check_array(
@@ -49,16 +49,21 @@ def check_array(
     numpy.ndarray of shape (n, p), float64.
     """
     if is_dataframe(X):
-        bad = [
-            str(c) for c, dt in zip(X.columns, X.dtypes, strict=True) if not _as_numeric_dtype(dt)
-        ]
-        if bad:
+        # Numeric pandas extension dtypes (nullable Int64, numeric categories) convert;
+        # text columns do not, and are named in the error.
+        try:
+            X = X.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError) as exc:
+            bad = [
+                str(c)
+                for c, dt in zip(X.columns, X.dtypes, strict=True)
+                if not _as_numeric_dtype(dt)
+            ]
             raise TypeError(
-                f"{name} has non-numeric columns {bad}; encode them as numbers first "
-                "(e.g. sklearn.preprocessing.OrdinalEncoder, with the encoder's inverse "
-                "put in front of the model) or declare them as a feature group."
-            )
-        X = X.to_numpy(dtype=np.float64)
+                f"{name} has non-numeric columns {bad}; encode them as numbers first (e.g. "
+                "sklearn.preprocessing.OrdinalEncoder) and put the encoding in the model, "
+                "e.g. a Pipeline whose first step maps the codes back."
+            ) from exc
     if isinstance(X, (str, bytes)):
         raise TypeError(f"{name} must be numeric rows, got a string.")
     try:

@@ -5,6 +5,8 @@ from math import factorial
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import blackbox_xai as bx
 from blackbox_xai.explainers.exact import all_coalitions, shapley_from_all_coalitions
@@ -45,7 +47,7 @@ def test_efficiency_for_a_random_forest(cancer12, cancer_forest):
     np.testing.assert_allclose(expl.base_values, np.tile(expected, (3, 1)), atol=1e-12)
     assert expl.values.shape == (3, 12, 2) and expl.output_names == ["0", "1"]
     assert expl.meta["n_evals"] == [4096] * 3
-    assert expl.meta["n_model_rows"] == 3 * 4096 * 30
+    assert expl.meta["n_model_rows"] == 3 * (4095 * 30 + 1)  # the full coalition is f(x)
 
 
 def test_symmetric_features_share_and_dummy_gets_zero(rng):
@@ -76,7 +78,7 @@ def test_n_jobs_and_chunks_give_identical_values(cancer12, cancer_forest):
     two = bx.ExactShapley(model, masker, n_jobs=2).explain(X[200:205], chunk_size=2)
     np.testing.assert_array_equal(one.values, two.values)
     np.testing.assert_array_equal(one.base_values, two.base_values)
-    assert model.n_rows == 5 * 4096 * 10 and model.n_calls == 3
+    assert model.n_rows == 5 * (4095 * 10 + 1) and model.n_calls == 3
 
 
 def test_more_than_twenty_players_is_refused():
@@ -92,3 +94,29 @@ def test_wrong_feature_count_names_both_numbers():
 
 def test_all_coalitions_bit_order():
     np.testing.assert_array_equal(all_coalitions(2), [[0, 0], [1, 0], [0, 1], [1, 1]])
+
+
+def test_every_joblib_backend_can_run_the_chunks(rng):
+    from joblib import parallel_config
+
+    bg = rng.normal(size=(4, 3))
+    X = rng.normal(size=(3, 3))
+    ref = bx.ExactShapley(np.cos, bg).explain(X)
+    with parallel_config(backend="multiprocessing", n_jobs=2):
+        other = bx.ExactShapley(np.cos, bg).explain(X, chunk_size=1)
+    np.testing.assert_array_equal(other.values, ref.values)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    d=st.integers(1, 6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_efficiency_and_null_player_hold_for_any_game(d, seed):
+    table = np.random.default_rng(seed).normal(size=(1, 2**d, 2))
+    # Make the last player a null player: v(S + last) = v(S).
+    half = 2 ** (d - 1)
+    table[:, half:] = table[:, :half]
+    phi = shapley_from_all_coalitions(table, d)
+    np.testing.assert_allclose(phi.sum(axis=1), table[:, -1] - table[:, 0], atol=1e-12)
+    np.testing.assert_allclose(phi[:, -1], 0.0, atol=1e-12)

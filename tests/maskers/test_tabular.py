@@ -115,3 +115,28 @@ def test_bad_background_and_rows():
     ).any()
     with pytest.raises(ValueError, match="coalitions have 3 players, the masker has 2"):
         masker.feature_masks(np.zeros((1, 3), dtype=bool))
+
+
+def test_empty_inputs_and_sparse_weights():
+    masker = bx.Tabular(np.zeros((3, 2)))
+    model = bx.wrap(lambda X: X[:, 0])
+    assert masker.coalition_values(model, np.zeros((0, 2)), np.zeros((4, 2), dtype=bool)).shape == (
+        0,
+        4,
+        0,
+    )
+    data = np.arange(20.0).reshape(10, 2)
+    w = np.zeros(10)
+    w[[2, 7]] = 1.0
+    sampled = bx.Tabular(data, weights=w, summarize="sample", n_summary=5)
+    np.testing.assert_array_equal(sampled.data, data[[2, 7]])
+    with pytest.raises(ValueError, match=r"feature group \[0, 0\] lists a column twice"):
+        bx.Tabular(np.zeros((2, 2)), groups=[[0, 0]])
+
+
+def test_full_coalition_value_is_exactly_the_prediction(rng):
+    bg = rng.normal(size=(6, 3))
+    x = rng.normal(size=(1, 3))
+    model = bx.wrap(lambda X: np.full(len(X), 0.1) + X[:, 0] * 0)
+    v = bx.Tabular(bg).coalition_values(model, x, np.ones((1, 3), dtype=bool))
+    assert v[0, 0, 0] == model(x)[0, 0]

@@ -12,6 +12,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import blackbox_xai as bx
 from blackbox_xai.models.convert import sklearn_to_onnx
@@ -28,6 +29,7 @@ def forest_onnx(cancer12):
 def test_classifier_export_agrees_with_sklearn(forest_onnx, zipmap):
     forest, X = forest_onnx
     model = bx.OnnxModel(sklearn_to_onnx(forest, X, zipmap=zipmap))
+    assert model.n_outputs == 2 and model.n_input_columns == 12 and model.n_calls == 0  # probed
     np.testing.assert_allclose(model(X), bx.wrap(forest)(X), atol=1e-5)
     assert model.output_names == ["0", "1"]
     assert model.output == ("output_probability" if zipmap else "probabilities")
@@ -122,7 +124,7 @@ def test_output_choice_and_errors(forest_onnx):
 
 
 def test_unloadable_bytes_and_missing_file(tmp_path):
-    with pytest.raises(ValueError, match="could not be parsed|could not load"):
+    with pytest.raises(ValueError, match="the ONNX model could not be parsed"):
         bx.OnnxModel(b"not an onnx model")
     with pytest.raises(ValueError, match="could not read the ONNX file"):
         bx.OnnxModel(str(tmp_path / "missing.onnx"))
@@ -130,25 +132,12 @@ def test_unloadable_bytes_and_missing_file(tmp_path):
         bx.OnnxModel(42)
 
 
-def test_model_without_float_or_string_input_is_refused():
-    node = helper.make_node("Cast", ["x"], ["y"], to=TensorProto.FLOAT)
+def _one_node_model(op, input_type, ir_version=None, **attrs):
+    node = helper.make_node(op, ["x"] * (2 if op == "Mul" else 1), ["y"], **attrs)
     graph = helper.make_graph(
         [node],
         "g",
-        [helper.make_tensor_value_info("x", TensorProto.INT64, [None, 2])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])],
-    )
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    with pytest.raises(ValueError, match=r"no float or string input \(input element types \[7\]\)"):
-        bx.OnnxModel(proto)
-
-
-def _identity_model(ir_version=None):
-    node = helper.make_node("Mul", ["x", "x"], ["y"])
-    graph = helper.make_graph(
-        [node],
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 2])],
+        [helper.make_tensor_value_info("x", input_type, [None, 2])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])],
     )
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -157,7 +146,92 @@ def _identity_model(ir_version=None):
     return proto
 
 
+def test_model_without_float_or_string_input_is_refused():
+    proto = _one_node_model("Cast", TensorProto.INT64, to=TensorProto.FLOAT)
+    with pytest.raises(ValueError, match=r"no float or string input \(input element types \[7\]\)"):
+        bx.OnnxModel(proto)
+
+
 def test_ir_version_newer_than_runtime_is_lowered():
-    model = bx.OnnxModel(_identity_model(ir_version=99))
+    model = bx.OnnxModel(_one_node_model("Mul", TensorProto.FLOAT, ir_version=99))
     np.testing.assert_allclose(model(np.array([[2.0, 3.0]])), [[4.0, 9.0]])
     assert onnx.load_model_from_string(model.model_bytes).ir_version == 8
+
+
+def test_zipmap_of_a_double_export_keeps_double_probabilities(wine):
+    X, y = wine
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+    model = bx.OnnxModel(sklearn_to_onnx(clf, X, double=True))
+    np.testing.assert_allclose(model(X[:5]), clf.predict_proba(X[:5]), rtol=1e-9)
+
+
+def test_string_class_labels_name_the_outputs(wine):
+    X, y = wine
+    labels = np.array(["barolo", "grignolino", "barbera"])[y]
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, labels)
+    assert bx.OnnxModel(sklearn_to_onnx(clf, X)).output_names == ["barbera", "barolo", "grignolino"]
+
+
+def test_rows_are_split_over_several_inputs():
+    nodes = [
+        helper.make_node("Cast", ["a"], ["a64"], to=TensorProto.DOUBLE),
+        helper.make_node("Concat", ["a64", "b"], ["ab"], axis=1),
+        helper.make_node("ReduceSum", ["ab"], ["y"], keepdims=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [
+            helper.make_tensor_value_info("a", TensorProto.FLOAT, [None, 1]),
+            helper.make_tensor_value_info("b", TensorProto.DOUBLE, [None, 2]),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.DOUBLE, [None, 1])],
+    )
+    model = bx.OnnxModel(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)]))
+    assert model.n_input_columns == 3
+    np.testing.assert_allclose(model(np.array([[1.0, 2.0, 3.0]])), [[6.0]])
+
+
+def test_integer_inputs_refuse_fractions_and_unknown_types_are_named():
+    node = helper.make_node("Cast", ["x"], ["y"], to=TensorProto.FLOAT)
+    mixed = helper.make_graph(
+        [node, helper.make_node("Identity", ["f"], ["g"])],
+        "g",
+        [
+            helper.make_tensor_value_info("f", TensorProto.FLOAT, [None, 1]),
+            helper.make_tensor_value_info("x", TensorProto.INT64, [None, 1]),
+        ],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 1]),
+            helper.make_tensor_value_info("g", TensorProto.FLOAT, [None, 1]),
+        ],
+    )
+    model = bx.OnnxModel(
+        helper.make_model(mixed, opset_imports=[helper.make_opsetid("", 17)]), output="y"
+    )
+    np.testing.assert_array_equal(model(np.array([[0.5, 2.0]])), [[2.0]])
+    with pytest.raises(
+        bx.ModelCallError,
+        match=r"the ONNX input 'x' is int64, but columns 1..1 hold non-integer values",
+    ):
+        model(np.array([[0.5, 2.7]]))
+    with pytest.raises(ValueError, match=r"element types blackbox_xai cannot feed: \[\('x', 2\)\]"):
+        bx.OnnxModel(_one_node_model("Cast", TensorProto.UINT8, to=TensorProto.FLOAT))
+
+
+def test_wrap_validates_onnx_batch_size(forest_onnx):
+    forest, X = forest_onnx
+    with pytest.raises(ValueError, match="batch_size must be a positive integer or None, got 0"):
+        bx.wrap(sklearn_to_onnx(forest, X), batch_size=0)
+
+
+def test_onnx_explanations_identical_for_any_n_jobs_and_backend(forest_onnx):
+    from joblib import parallel_config
+
+    forest, X = forest_onnx
+    model = bx.OnnxModel(sklearn_to_onnx(forest, X))
+    reference = bx.ExactShapley(model, X[:6]).explain(X[50:54])
+    for backend in ("threading", "loky"):
+        with parallel_config(backend=backend, n_jobs=2):
+            other = bx.ExactShapley(model, X[:6]).explain(X[50:54], chunk_size=1)
+        np.testing.assert_array_equal(other.values, reference.values)

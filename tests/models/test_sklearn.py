@@ -99,3 +99,41 @@ def test_non_numeric_dataframe_background_is_refused():
         TypeError, match=r"background has non-numeric columns \['colour'\]; encode them"
     ):
         bx.Tabular(frame)
+
+
+def test_data_columns_in_another_order_than_the_model_are_realigned():
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [0.5, -1.0, 2.0, 0.0]})
+    reg = LinearRegression().fit(frame, 3 * frame["a"] - frame["b"])
+    swapped = frame[["b", "a"]]
+    expl = bx.ExactShapley(reg, swapped).explain(swapped.iloc[:1])
+    assert expl.feature_names == ["b", "a"]
+    expected = [-(0.5 - frame["b"].mean()), 3 * (1.0 - frame["a"].mean())]
+    np.testing.assert_allclose(expl.values[0, :, 0], expected, atol=1e-10)
+    # Rows given as a frame in the model's order are matched to the background by name.
+    again = bx.ExactShapley(reg, swapped).explain(frame.iloc[:1])
+    np.testing.assert_allclose(again.values, expl.values, atol=1e-12)
+
+
+def test_data_with_other_columns_than_the_model_is_refused():
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.5, -1.0, 2.0]})
+    reg = LinearRegression().fit(frame, frame["a"])
+    with pytest.raises(
+        ValueError,
+        match=r"do not match the model's feature_names_in_: missing \['b'\], unexpected \['c'\]",
+    ):
+        bx.ExactShapley(reg, frame.rename(columns={"b": "c"}))
+    explainer = bx.ExactShapley(reg, frame)
+    with pytest.raises(
+        ValueError, match=r"X's columns \['a', 'z'\] are not the background's columns \['a', 'b'\]"
+    ):
+        explainer.explain(frame.rename(columns={"b": "z"}))
+
+
+def test_numeric_extension_dtypes_are_read_and_text_columns_named():
+    frame = pd.DataFrame(
+        {"n": pd.array([1, 2, 3], dtype="Int64"), "c": pd.Categorical([1.0, 2.0, 1.0])}
+    )
+    np.testing.assert_array_equal(bx.Tabular(frame).data, [[1, 1], [2, 2], [3, 1]])
+    text = pd.DataFrame({"n": [1.0, 2.0], "colour": pd.Categorical(["red", "blue"])})
+    with pytest.raises(TypeError, match=r"background has non-numeric columns \['colour'\]"):
+        bx.Tabular(text)

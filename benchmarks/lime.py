@@ -1,0 +1,314 @@
+"""LIME benchmark: ``bx.Lime`` versus ``lime.lime_tabular.LimeTabularExplainer``.
+
+Breast cancer (scikit-learn's bundled copy), a 100-tree random forest, quartile bins,
+5000 samples per explained row, the positive class, all 30 features ranked. Measured in
+one run, on the same rows and the same (timed) prediction function:
+
+- time per row (median over the seeds, methods interleaved seed by seed), in all and
+  without the model's own time (both call the same timed forest);
+- top-5 features (by |coefficient|) across 3 seeds: mean pairwise Jaccard per row;
+- held-out local fidelity: weighted R^2 of each surrogate on fresh perturbations of the
+  row that neither fit saw, drawn by lime's sampler (with lime's kernel weights) and by
+  ours (with ours), so neither method is judged only on its own yardstick.
+
+Peers are not dependencies. Install lime next to this package in a separate venv::
+
+    python -m venv /work/venv-lime-peer
+    /work/venv-lime-peer/bin/pip install lime -e .
+    /work/venv-lime-peer/bin/python benchmarks/lime.py
+
+Writes ``benchmarks/results/lime.json`` and ``.md``.
+"""
+
+# ruff: noqa: E402  (the environment and sys.path must be set before the imports)
+from __future__ import annotations
+
+import os
+import sys
+
+# This file is named lime.py: drop its folder from the path so `import lime` is the peer.
+sys.path = [
+    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
+]
+
+# Both explainers solve 30-feature regressions: threaded BLAS only adds contention on a
+# shared machine. One thread for both keeps the comparison fair and the timings stable.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sklearn
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import train_test_split
+
+import blackbox_xai as bx
+from blackbox_xai.explainers._lime_design import kernel_weights
+from blackbox_xai.explainers._ridge import weighted_r2
+
+N_ROWS = 50
+N_SAMPLES = 5000
+#: Our budgets below lime's: what the lower variance buys.
+LOWER_BUDGETS = (2000, 1000)
+SEEDS = (0, 1, 2)
+TOP = 5
+N_FRESH = 2000
+TARGET = 1  # the "benign" probability
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+class TimedModel:
+    """The forest's predict_proba, timing its own calls (shared by both explainers)."""
+
+    def __init__(self, forest: RandomForestClassifier) -> None:
+        self.forest = forest
+        self.seconds = 0.0
+        self.rows = 0
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        start = time.perf_counter()
+        out = self.forest.predict_proba(X)
+        self.seconds += time.perf_counter() - start
+        self.rows += len(X)
+        return out
+
+    def reset(self) -> None:
+        self.seconds, self.rows = 0.0, 0
+
+
+def jaccard_across_seeds(tops: list[list[set[int]]]) -> float:
+    """Mean over rows of the mean pairwise Jaccard index of the seeds' top sets."""
+    per_row = [
+        np.mean([len(a & b) / len(a | b) for a, b in combinations(sets, 2)])
+        for sets in zip(*tops, strict=True)
+    ]
+    return float(np.mean(per_row))
+
+
+@dataclass
+class Runs:
+    """One method's fits over the seeds: timings and surrogates ``b + (Z - shift) / scale @ c``."""
+
+    seconds: list[float] = field(default_factory=list)
+    model_seconds: list[float] = field(default_factory=list)
+    model_rows: list[int] = field(default_factory=list)
+    coefs: list[np.ndarray] = field(default_factory=list)
+    intercepts: list[np.ndarray] = field(default_factory=list)
+    shift: np.ndarray | float = 0.0
+    scale: np.ndarray | float = 1.0
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def timed(self, model: TimedModel, fn: Any) -> Any:
+        model.reset()
+        start = time.perf_counter()
+        out = fn()
+        self.seconds.append(time.perf_counter() - start)
+        self.model_seconds.append(model.seconds)
+        self.model_rows.append(model.rows)
+        return out
+
+    def surrogate(self, seed_index: int, row: int, Z: np.ndarray) -> np.ndarray:
+        c, b = self.coefs[seed_index][row], self.intercepts[seed_index][row]
+        return b + ((Z - self.shift) / self.scale) @ c
+
+    def summary(self, n_rows: int) -> dict[str, float]:
+        # Median over seeds of the per-row times: robust to a burst of load on a shared CPU.
+        seconds = float(np.median(self.seconds)) / n_rows
+        model_seconds = float(np.median(self.model_seconds)) / n_rows
+        tops = [[set(np.argsort(-np.abs(c))[:TOP]) for c in coefs] for coefs in self.coefs]
+        return {
+            "seconds_per_row": seconds,
+            "model_seconds_per_row": model_seconds,
+            "overhead_seconds_per_row": float(
+                np.median(np.subtract(self.seconds, self.model_seconds))
+            )
+            / n_rows,
+            "model_rows_per_row": float(np.mean(self.model_rows)) / n_rows,
+            "jaccard_top5": jaccard_across_seeds(tops),
+            **self.extra,
+        }
+
+
+def run_lime(runs: Runs, explainer: Any, rows: np.ndarray, model: TimedModel) -> None:
+    """Explain every row with lime (one seed), timed, and keep its surrogates."""
+    fits = runs.timed(
+        model,
+        lambda: [
+            explainer.explain_instance(
+                x, model, labels=(TARGET,), num_features=rows.shape[1], num_samples=N_SAMPLES
+            )
+            for x in rows
+        ],
+    )
+    coefs = np.zeros(rows.shape)
+    for i, fit in enumerate(fits):
+        for j, c in fit.local_exp[TARGET]:
+            coefs[i, j] = c
+    runs.coefs.append(coefs)
+    runs.intercepts.append(np.array([fit.intercept[TARGET] for fit in fits]))
+    # lime regresses on (z - mean) / scale (mean 0 and scale 1 for binned features);
+    # check that reading of its surrogate against its own prediction at the row (z = 1).
+    runs.shift, runs.scale = explainer.scaler.mean_, explainer.scaler.scale_
+    at_rows = [
+        runs.surrogate(len(runs.coefs) - 1, i, np.ones(rows.shape[1])) for i in range(len(rows))
+    ]
+    assert np.allclose(at_rows, [fit.local_pred[0] for fit in fits]), "lime surrogate misread"
+
+
+def run_ours(
+    runs: Runs, seed: int, X_train: np.ndarray, rows: np.ndarray, model: TimedModel, n_samples: int
+) -> None:
+    """Explain every row with bx.Lime (one seed, all rows in one call), timed."""
+    explainer = bx.Lime(model, X_train, seed=seed)
+    expl = runs.timed(model, lambda: explainer.explain(rows, n_samples=n_samples, target=TARGET))
+    runs.coefs.append(expl.values[..., 0])
+    runs.intercepts.append(expl.base_values[:, 0])
+    own = runs.extra.get("own_holdout_r2", 0.0) * (len(runs.coefs) - 1)
+    runs.extra["own_holdout_r2"] = (own + float(np.mean(expl.meta["holdout_r2"]))) / len(runs.coefs)
+
+
+def fresh_fidelity(
+    rows: np.ndarray, model: TimedModel, outs: dict[str, Runs], lime_explainer: Any, masker: Any
+) -> None:
+    """Add to each result the weighted R^2 of its surrogates on fresh draws of both samplers."""
+    rng = np.random.default_rng(12345)
+    d = rows.shape[1]
+    width = 0.75 * np.sqrt(d)  # both libraries' default kernel width
+    lime_explainer.random_state = np.random.RandomState(12345)  # lime's own sampler API
+    scores: dict[str, dict[str, list[float]]] = {n: {"lime": [], "ours": []} for n in outs}
+    for i, x in enumerate(rows):
+        # lime's sampler: binary "same bin" data, model inputs, lime's distance and kernel.
+        Z, inputs = lime_explainer._LimeTabularExplainer__data_inverse(x, N_FRESH)
+        scaled = (Z - lime_explainer.scaler.mean_) / lime_explainer.scaler.scale_
+        dist = np.sqrt(((scaled - scaled[0]) ** 2).sum(axis=1))
+        w_lime = np.sqrt(np.exp(-(dist**2) / width**2))
+        y_lime = model(inputs)[:, [TARGET]]
+        # our sampler: independent uniforms, training values, mask distance.
+        F, dist2, _, Y = masker.draw(model, x[None], rng.random((1, N_FRESH, d)))
+        w_ours = kernel_weights(dist2[0], width)
+        for name, out in outs.items():
+            for s in range(len(SEEDS)):
+                pred = out.surrogate(s, i, Z)[:, None]
+                scores[name]["lime"].append(float(weighted_r2(y_lime, pred, w_lime)[0]))
+                pred = out.surrogate(s, i, F[0])[:, None]
+                scores[name]["ours"].append(float(weighted_r2(Y[0][:, [TARGET]], pred, w_ours)[0]))
+    for name, out in outs.items():
+        out.extra["holdout_r2_lime_sampler"] = float(np.mean(scores[name]["lime"]))
+        out.extra["holdout_r2_our_sampler"] = float(np.mean(scores[name]["ours"]))
+
+
+#: (key, label, scale) of the reported quantities.
+ROWS = (
+    ("seconds_per_row", "time per row (ms)", 1e3),
+    ("model_seconds_per_row", "of which the forest's own time (ms)", 1e3),
+    ("overhead_seconds_per_row", "time per row without the forest (ms)", 1e3),
+    ("model_rows_per_row", "model rows per row", 1.0),
+    ("jaccard_top5", "top-5 Jaccard across 3 seeds", 1.0),
+    ("holdout_r2_lime_sampler", "held-out weighted R^2, lime's sampler", 1.0),
+    ("holdout_r2_our_sampler", "held-out weighted R^2, our sampler", 1.0),
+)
+
+
+def main() -> None:
+    data = load_breast_cancer()
+    X_train, X_test, y_train, _ = train_test_split(data.data, data.target, random_state=0)
+    forest = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1).fit(
+        X_train, y_train
+    )
+    model = TimedModel(forest)
+    rows = X_test[:N_ROWS]
+    names = [str(n) for n in data.feature_names]
+    model(rows)  # warm-up: first-call costs belong to neither explainer
+    from lime.lime_tabular import LimeTabularExplainer
+
+    budgets = (N_SAMPLES, *LOWER_BUDGETS)
+    runs = {"lime": Runs(), **{f"ours@{n}": Runs() for n in budgets}}
+    lime_explainers = []
+    # Interleave the methods seed by seed so that both see the same load on a shared CPU.
+    for seed in SEEDS:
+        lime_explainers.append(
+            LimeTabularExplainer(
+                X_train, feature_names=names, discretize_continuous=True, random_state=seed
+            )
+        )
+        run_lime(runs["lime"], lime_explainers[-1], rows, model)
+        for n in budgets:
+            run_ours(runs[f"ours@{n}"], seed, X_train, rows, model, n)
+    fresh_fidelity(rows, model, runs, lime_explainers[0], bx.Lime(model, X_train).masker)
+    outs = {name: r.summary(len(rows)) for name, r in runs.items()}
+
+    lime_out, ours = outs["lime"], outs[f"ours@{N_SAMPLES}"]
+    table = "\n".join(
+        [
+            f"| at {N_SAMPLES} samples per row | blackbox_xai | lime | ours / lime |",
+            "|---|---:|---:|---:|",
+            *(
+                f"| {label} | {ours[k] * sc:.4g} | {lime_out[k] * sc:.4g} | {ours[k] / lime_out[k]:.3f} |"
+                for k, label, sc in ROWS
+            ),
+        ]
+    )
+    lower = [f"ours@{n}" for n in LOWER_BUDGETS]
+    budget_table = "\n".join(
+        [
+            "| fewer samples, ours / lime at "
+            + f"{N_SAMPLES} | "
+            + " | ".join(f"ours at {n}" for n in LOWER_BUDGETS)
+            + " |",
+            "|---|" + "---:|" * len(lower),
+            *(
+                f"| {label} | "
+                + " | ".join(
+                    f"{outs[b][k] * sc:.4g} ({outs[b][k] / lime_out[k]:.3f})" for b in lower
+                )
+                + " |"
+                for k, label, sc in ROWS
+            ),
+        ]
+    )
+    setup = (
+        f"breast cancer (426 training rows, {N_ROWS} test rows explained), "
+        f"RandomForestClassifier(100 trees, random_state=0), quartile bins, class {TARGET}, "
+        f"all 30 features, seeds {list(SEEDS)}, {N_FRESH} fresh samples per row for fidelity; "
+        f"Python {platform.python_version()}, numpy {np.__version__}, scikit-learn "
+        f"{sklearn.__version__}, lime {metadata.version('lime')}, {os.cpu_count()} CPUs "
+        "(shared), BLAS threads 1."
+    )
+    notes = (
+        f"blackbox_xai's time includes its {N_SAMPLES // 10} held-out samples per row "
+        f"(meta['holdout_r2'], mean {ours['own_holdout_r2']:.4f}); lime reports no held-out "
+        "fidelity. Both call the same timed forest; its time is the floor of any explainer "
+        "that evaluates as many rows."
+    )
+    print(setup, table, budget_table, notes, sep="\n\n")
+    RESULTS.mkdir(exist_ok=True)
+    keys = [k for k, _, _ in ROWS]
+    result = {
+        "benchmark": "lime",
+        "setup": setup,
+        "command": "python benchmarks/lime.py",
+        "results": {n: {k: out[k] for k in keys} for n, out in outs.items()},
+        "ratios_ours_over_lime": {
+            n: {k: out[k] / lime_out[k] for k in keys} for n, out in outs.items() if n != "lime"
+        },
+        "ours_meta_holdout_r2": ours["own_holdout_r2"],
+        "targets": {"time_ratio_max": 0.25, "jaccard_min": 0.9},
+    }
+    (RESULTS / "lime.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (RESULTS / "lime.md").write_text(
+        f"# LIME benchmark\n\n{setup}\n\n{table}\n\n{budget_table}\n\n{notes}\n",
+        encoding="utf-8",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""Paired, size-stratified coalition designs for Kernel SHAP, drawn without replacement.
+
+A *pair* is a coalition ``S`` together with its complement. Pairs are grouped into
+strata by ``s = min(|S|, d - |S|)`` for ``s = 1 .. d // 2``; stratum ``s`` holds
+``C(d, s)`` pairs (``C(d, s) / 2`` when ``2 s = d``). Every round gives each stratum a
+fixed number of new pairs (proportional to the chosen size weights, never more than the
+stratum still holds, so strata the budget covers are enumerated: the "border trick"),
+drawn uniformly among the pairs not drawn before. Within a stratum all pairs carry the
+same Shapley-kernel mass, so the regression weight of a sampled pair is
+``stratum mass / pairs drawn``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from math import comb
+
+import numpy as np
+
+#: Size weights: the stratum share of the budget, as a function of the coalition size.
+SIZE_WEIGHTS = ("kernel", "leverage", "geometric")
+
+#: Enumerate a stratum's pairs (and choose among them) when it holds at most this many
+#: times the pairs asked for; otherwise draw random subsets and reject repeats.
+_ENUMERATE_FACTOR = 8
+
+
+def stratum_sizes(d: int) -> np.ndarray:
+    """Smaller side ``s`` of the pairs of each stratum: ``1 .. d // 2``."""
+    return np.arange(1, d // 2 + 1)
+
+
+def stratum_pair_counts(d: int) -> list[int]:
+    """Number of distinct pairs in each stratum (exact Python integers)."""
+    return [comb(d, s) // 2 if 2 * s == d else comb(d, s) for s in stratum_sizes(d)]
+
+
+def stratum_mass(d: int) -> np.ndarray:
+    """Shapley-kernel mass of each stratum, per coalition of a pair.
+
+    A coalition of size ``s`` has kernel weight ``(d-1) / (C(d,s) s (d-s))``; the
+    stratum's pairs together carry ``(d-1) / (s (d-s))`` per side (half that when
+    ``2 s = d``, where both sides have the same size).
+    """
+    s = stratum_sizes(d).astype(np.float64)
+    mass = (d - 1) / (s * (d - s))
+    return np.where(2 * s == d, mass / 2, mass)
+
+
+def stratum_shares(d: int, size_weights: str) -> np.ndarray:
+    """Share of the sampling budget given to each stratum (sums to one).
+
+    ``"kernel"`` follows the Shapley kernel (coalition sizes near 0 and ``d`` first),
+    ``"leverage"`` gives every coalition size the same share (the leverage scores of
+    the Shapley regression, Musco & Witter 2025), ``"geometric"`` their geometric mean.
+    """
+    s = stratum_sizes(d).astype(np.float64)
+    kernel_per_size = 1.0 / (s * (d - s))
+    per_size = {
+        "kernel": kernel_per_size,
+        "leverage": np.ones_like(s),
+        "geometric": np.sqrt(kernel_per_size),
+    }
+    if size_weights not in per_size:
+        raise ValueError(f"weights must be one of {SIZE_WEIGHTS}, got {size_weights!r}.")
+    # A stratum holds two sizes (s and d - s) unless 2 s = d.
+    share = np.where(2 * s == d, 1.0, 2.0) * per_size[size_weights]
+    return share / share.sum()
+
+
+def allocate(total: int, shares: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Integer counts ``c`` with ``sum(c) = total``, ``lower <= c <= upper``, ``c ~ t * shares``.
+
+    Water-filling: the real solution ``clip(t * shares, lower, upper)`` (``t`` found by
+    bisection, the sum is monotone in ``t``), then floors plus the largest remainders.
+    """
+    lower = np.asarray(lower, dtype=np.float64)
+    upper = np.asarray(upper, dtype=np.float64)
+    if not lower.sum() <= total <= upper.sum():
+        raise ValueError(f"cannot allocate {total} between {lower.sum()} and {upper.sum()}.")
+    lo, hi = 0.0, 1.0
+    while np.clip(hi * shares, lower, upper).sum() < total:
+        hi *= 2.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if np.clip(mid * shares, lower, upper).sum() < total:
+            lo = mid
+        else:
+            hi = mid
+    real = np.clip(hi * shares, lower, upper)
+    counts = np.floor(real).astype(np.int64)
+    short = total - int(counts.sum())
+    if short > 0:
+        room = counts < upper
+        order = np.argsort(-(real - counts) - 2.0 * room, kind="stable")
+        counts[order[:short]] += 1
+    return counts
+
+
+def _pairs_to_masks(chosen: np.ndarray, d: int) -> np.ndarray:
+    masks = np.zeros((len(chosen), d), dtype=bool)
+    np.put_along_axis(masks, chosen, True, axis=1)
+    return masks
+
+
+class PairedDesign:
+    """Coalition pairs drawn round after round, stratified by size, without replacement.
+
+    Parameters
+    ----------
+    d : int
+        Number of players.
+    size_weights : {"kernel", "leverage", "geometric"}
+        Budget share of each stratum (see :func:`stratum_shares`).
+    rng : numpy.random.Generator
+        Source of every draw; the design is a function of it alone.
+
+    Attributes
+    ----------
+    pairs : list of bool arrays (c, d)
+        Per stratum, the smaller sides of the pairs drawn so far, in draw order.
+    """
+
+    def __init__(self, d: int, size_weights: str, rng: np.random.Generator) -> None:
+        self.d = d
+        self.rng = rng
+        self.shares = stratum_shares(d, size_weights)
+        self.capacity = stratum_pair_counts(d)
+        self.pairs: list[np.ndarray] = [np.zeros((0, d), dtype=bool) for _ in self.capacity]
+        self._seen: list[set[bytes]] = [set() for _ in self.capacity]
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Pairs drawn so far in each stratum."""
+        return np.array([len(p) for p in self.pairs], dtype=np.int64)
+
+    @property
+    def n_pairs(self) -> int:
+        """Pairs drawn so far in all strata."""
+        return int(self.counts.sum())
+
+    def min_first_round(self) -> int:
+        """Fewest pairs of a first round: ``d`` (enough to identify ``d`` values) and two
+        per stratum (so every sampled stratum has a variance)."""
+        return max(self.d, sum(min(2, c) for c in self.capacity))
+
+    def add_round(self, n_pairs: int) -> int:
+        """Draw up to ``n_pairs`` new pairs; returns how many were drawn (fewer when the
+        strata run out)."""
+        counts = self.counts
+        room = np.array([c - k for c, k in zip(self.capacity, counts, strict=True)], dtype=float)
+        n_pairs = int(min(n_pairs, room.sum()))
+        lower = np.minimum(2, room) if self.n_pairs == 0 else np.zeros_like(room)
+        new = allocate(n_pairs, self.shares, lower, room)
+        for i, c in enumerate(new):
+            if c > 0:
+                self.pairs[i] = np.concatenate([self.pairs[i], self._draw(i, int(c))])
+        return n_pairs
+
+    def _draw(self, stratum: int, count: int) -> np.ndarray:
+        s = stratum + 1
+        seen = self._seen[stratum]
+        capacity = self.capacity[stratum]
+        if capacity - len(seen) <= _ENUMERATE_FACTOR * count:
+            masks = self._unseen_members(s, seen)
+            masks = masks[self.rng.choice(len(masks), size=count, replace=False)]
+        else:
+            masks = self._rejection_draw(s, count, seen)
+        seen.update(np.packbits(m).tobytes() for m in masks)
+        return masks
+
+    def _unseen_members(self, s: int, seen: set[bytes]) -> np.ndarray:
+        """Every pair of the stratum not drawn yet, as its canonical side."""
+        d = self.d
+        if 2 * s == d:  # both sides have size s: the one holding player 0 stands for the pair
+            combos = [(0, *c) for c in itertools.combinations(range(1, d), s - 1)]
+        else:
+            combos = list(itertools.combinations(range(d), s))
+        masks = _pairs_to_masks(np.array(combos, dtype=np.int64).reshape(-1, s), d)
+        keep = [np.packbits(m).tobytes() not in seen for m in masks]
+        return masks[np.asarray(keep, dtype=bool)]
+
+    def _rejection_draw(self, s: int, count: int, seen: set[bytes]) -> np.ndarray:
+        """Uniform random subsets of size ``s``; repeats (earlier or in this draw) rejected.
+
+        Only used when the stratum holds many times the pairs asked for, so few are
+        rejected.
+        """
+        d = self.d
+        half = 2 * s == d
+        taken: dict[bytes, np.ndarray] = {}
+        while len(taken) < count:
+            batch = 2 * (count - len(taken)) + 8
+            if half:  # player 0 plus s - 1 of the others
+                order = np.argsort(self.rng.random((batch, d - 1)), axis=1)[:, : s - 1] + 1
+                chosen = np.concatenate([np.zeros((batch, 1), dtype=np.int64), order], axis=1)
+            else:
+                chosen = np.argsort(self.rng.random((batch, d)), axis=1)[:, :s]
+            for m in _pairs_to_masks(chosen, d):
+                key = np.packbits(m).tobytes()
+                if key not in seen and key not in taken:
+                    taken[key] = m
+                    if len(taken) == count:
+                        break
+        return np.array(list(taken.values()), dtype=bool).reshape(count, d)

@@ -1,0 +1,236 @@
+"""Permutation sampling of Shapley values: antithetic pairs, delta evaluation, standard errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..explanation import Explanation
+from ..maskers.tabular import Tabular
+from ..models import Model
+from ..utils.seeding import SeedLike, resolve_seed, row_rng
+from ..utils.validation import check_positive_int
+from ._sequential import check_tol, explain_rows, run_rounds
+from .base import Explainer
+
+#: How absent features are filled: the masker's game (every background row, averaged)
+#: or one background row drawn per permutation pair (Strumbelj & Kononenko 2014).
+BACKGROUNDS = ("mean", "sample")
+
+#: Keep the coalitions of one block of rows and one round near this many values.
+_BLOCK_VALUES = 2**22
+
+
+def _check_even(value: Any, name: str) -> int:
+    count = check_positive_int(value, name, minimum=4)
+    if count % 2:
+        raise ValueError(
+            f"{name} must be even (each permutation is used with its reverse), got {count}."
+        )
+    return count
+
+
+def _position_contributions(
+    prefix: np.ndarray, suffix: np.ndarray, empty: np.ndarray, full: np.ndarray
+) -> np.ndarray:
+    """Antithetic marginal contributions by position ``(n, q, d, k)``.
+
+    ``prefix[..., i, :]`` is ``v(P_{i+1})``, the first ``i + 1`` players of a permutation,
+    and ``suffix[..., i, :]`` is ``v(N minus P_{i+1})``, so the reversed permutation's
+    chain is read from the suffixes. ``empty`` and ``full`` broadcast to ``(n, q, 1, k)``.
+    """
+    shape = (*prefix.shape[:2], 1, prefix.shape[3])
+    empty, full = np.broadcast_to(empty, shape), np.broadcast_to(full, shape)
+    forward = np.diff(np.concatenate([empty, prefix, full], axis=2), axis=2)
+    backward = -np.diff(np.concatenate([full, suffix, empty], axis=2), axis=2)
+    return 0.5 * (forward + backward)
+
+
+class SamplingShapley(Explainer):
+    """Shapley values by sampling permutations, each with its reverse.
+
+    For a permutation, each player's marginal contribution is the change of the game
+    value when it joins the players before it. Every permutation is paired with its
+    reverse (antithetic sampling: exact for games with interactions of order at most
+    two) and both chains are evaluated incrementally (delta evaluation: ``d - 1`` new
+    coalitions per permutation, the empty and full coalitions once per row). All
+    coalitions of a round, for every row, go to the model in one batched call. The
+    estimate of every pair sums to ``v(N) - v(empty)``, so efficiency holds exactly;
+    standard errors come from the spread of the independent pairs, and with ``tol``
+    rows get more rounds until ``max_j SE_j <= tol * (max phi - min phi)``.
+
+    Parameters
+    ----------
+    model : model object
+        Anything :func:`blackbox_xai.wrap` accepts.
+    masker : Masker, array-like or DataFrame
+        Background rows (``Tabular``) or a masker; feature groups are single players.
+    seed : int, optional
+        Seed of the permutations (one stream per row); None draws one.
+    n_jobs : int, optional
+        joblib workers over row chunks; results do not depend on it.
+
+    Examples
+    --------
+    >>> import numpy as np, blackbox_xai as bx
+    >>> bg = np.zeros((1, 3)); f = lambda X: X[:, 0] * X[:, 1] + X[:, 2]
+    >>> expl = bx.SamplingShapley(f, bg, seed=0).explain(np.ones((1, 3)), n_permutations=4)
+    >>> np.round(expl.values[0, :, 0], 6)
+    array([0.5, 0.5, 1. ])
+    """
+
+    method = "sampling_shapley"
+
+    def __init__(
+        self, model: Any, masker: Any, *, seed: SeedLike = None, n_jobs: int | None = None
+    ) -> None:
+        super().__init__(model, masker, seed=seed, n_jobs=n_jobs)
+
+    def explain(
+        self,
+        X: Any,
+        *,
+        n_permutations: int = 100,
+        tol: float | None = None,
+        max_permutations: int | None = None,
+        background: str = "mean",
+        chunk_size: int | None = None,
+    ) -> Explanation:
+        """Shapley values of every output for the rows of ``X``.
+
+        Parameters
+        ----------
+        X : rows to explain (validated by the masker).
+        n_permutations : int
+            Permutations per row, reverses included (even, at least 4). With ``tol`` it
+            is the size of each round.
+        tol : float, optional
+            Stop a row once ``max_j SE_j <= tol * (max_j phi_j - min_j phi_j)`` for every
+            output.
+        max_permutations : int, optional
+            With ``tol``: most permutations per row (default ``10 * n_permutations``).
+        background : {"mean", "sample"}
+            ``"mean"``: the masker's game, every coalition averaged over the background.
+            ``"sample"`` (``Tabular`` only): one background row drawn per permutation pair,
+            one model row per coalition; efficiency then holds only on average.
+        chunk_size : int, optional
+            Rows per parallel task; the values do not depend on it.
+
+        Returns
+        -------
+        Explanation
+            ``values (n, d, k)``, ``base_values (n, k) = v(empty)``, ``stderr``; ``meta``
+            has per-row ``n_evals`` (coalitions), ``n_permutations`` and ``converged``.
+        """
+        X = self.masker.validate(X)
+        d = self.masker.n_players
+        per_round = _check_even(n_permutations, "n_permutations")
+        tol = check_tol(tol)
+        if tol is None:
+            if max_permutations is not None:
+                raise ValueError(
+                    "max_permutations only applies with tol; pass tol= or drop max_permutations."
+                )
+            cap = per_round
+        else:
+            cap = (
+                10 * per_round
+                if max_permutations is None
+                else _check_even(max_permutations, "max_permutations")
+            )
+            if cap < per_round:
+                raise ValueError(f"max_permutations={cap} must be >= n_permutations={per_round}.")
+        if background not in BACKGROUNDS:
+            raise ValueError(f"background must be one of {BACKGROUNDS}, got {background!r}.")
+        if background == "sample" and not isinstance(self.masker, Tabular):
+            raise TypeError(
+                f"background='sample' needs a Tabular masker, got {type(self.masker).__name__}; "
+                "use background='mean'."
+            )
+        entropy = resolve_seed(self.seed)
+
+        def rows(model: Model, start: int, stop: int) -> list[np.ndarray]:
+            return self._rows(model, X, start, stop, entropy, per_round, cap, tol, background)
+
+        per_perm = d - 1 if background == "mean" else d - 0.5  # "sample": an empty per pair
+
+        def meta(perms: np.ndarray, done: np.ndarray) -> dict[str, Any]:
+            return {
+                "seed": entropy,
+                "n_evals": [int(2 + per_perm * p) for p in perms],
+                "n_permutations": perms.tolist(),
+                "converged": done.tolist(),
+                "parameters": {
+                    "n_players": d,
+                    "n_permutations": per_round,
+                    "tol": tol,
+                    "max_permutations": cap,
+                    "background": background,
+                },
+            }
+
+        block = max(1, _BLOCK_VALUES // (per_round * 2 * d))
+        return explain_rows(self, X, rows, block, chunk_size, meta)
+
+    def _rows(
+        self,
+        model: Model,
+        X: np.ndarray,
+        start: int,
+        stop: int,
+        entropy: int,
+        per_round: int,
+        cap: int,
+        tol: float | None,
+        background: str,
+    ) -> list[np.ndarray]:
+        """Rounds of antithetic pairs for rows ``start:stop``; each row stops once it converges."""
+        d, Xb = self.masker.n_players, X[start:stop]
+        n = len(Xb)
+        rngs = [row_rng(entropy, row) for row in range(start, stop)]
+        ends = np.stack([np.zeros(d, dtype=bool), np.ones(d, dtype=bool)])
+        v_ends = self.masker.coalition_values(model, Xb, ends)  # (n, 2, k)
+        empty, full = v_ends[:, 0], v_ends[:, 1]
+        k = v_ends.shape[2]
+        positions = np.arange(1, d)[:, None]
+        # Running mean and sum of squared deviations over the pairs (Chan et al. merge).
+        mean, m2 = np.zeros((n, d, k)), np.zeros((n, d, k))
+        counts = np.cumsum([min(per_round, cap - r) // 2 for r in range(0, cap, per_round)])
+
+        def step(t: int, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            q = int(counts[t] - (counts[t - 1] if t else 0))
+            # ranks[r, p, j]: position of player j in permutation p of row r
+            order = np.tile(np.arange(d), (q, 1))
+            ranks = np.stack([np.argsort(rngs[i].permuted(order, axis=1), axis=1) for i in active])
+            prefix = ranks[:, :, None, :] < positions  # (rows, q, d - 1, d)
+            z = np.concatenate([prefix, ~prefix], axis=2)
+            if background == "mean":
+                v = self.masker.coalition_values(model, Xb[active], z.reshape(len(active), -1, d))
+                v = v.reshape(len(active), q, 2 * (d - 1), k)
+                v_empty = empty[active][:, None, None]
+            else:
+                assert isinstance(self.masker, Tabular)
+                weights = self.masker.weights
+                drawn = np.stack([rngs[i].choice(len(weights), size=q, p=weights) for i in active])
+                z = np.concatenate([z, np.zeros((len(active), q, 1, d), dtype=bool)], axis=2)
+                rows_bg = np.repeat(drawn, 2 * d - 1, axis=1)
+                v = self.masker.one_background_values(
+                    model, Xb[active], z.reshape(len(active), -1, d), rows_bg
+                ).reshape(len(active), q, 2 * d - 1, k)
+                v_empty = v[:, :, -1:]
+            by_position = _position_contributions(
+                v[:, :, : d - 1], v[:, :, d - 1 : 2 * (d - 1)], v_empty, full[active][:, None, None]
+            )
+            samples = np.take_along_axis(by_position, ranks[..., None], axis=2)
+            batch_mean = samples.mean(axis=1)
+            batch_m2 = ((samples - batch_mean[:, None]) ** 2).sum(axis=1)
+            before = counts[t - 1] if t else 0
+            delta = batch_mean - mean[active]
+            total = before + q
+            mean[active] += delta * (q / total)
+            m2[active] += batch_m2 + delta**2 * (before * q / total)
+            return mean[active], np.sqrt(m2[active] / ((total - 1) * total))
+
+        phi, se, last, done = run_rounds(n, step, lambda t: t + 1 < len(counts), tol)
+        return [phi, empty, se, 2 * counts[last], done]

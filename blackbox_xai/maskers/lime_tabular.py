@@ -1,0 +1,222 @@
+"""LIME's tabular representation: bins of the training data, values drawn from it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtri
+
+from ..models.base import Model
+from ..utils.optional import is_dataframe
+from ..utils.validation import check_array, feature_names_of
+from .base import Masker
+from .discretize import QuantileBins
+
+#: Stand-ins for 0 and 1 when uniforms go through the normal quantile function.
+_TINY = 2.0**-53
+
+
+class LimeTabular(Masker):
+    """Interpretable features of tabular rows as LIME defines them, and draws that realise them.
+
+    With a ``discretizer`` (the default), interpretable feature ``j`` of row ``x`` is
+    "``x_j`` is in its bin" (quantile or entropy bins of ``QuantileBins``); a categorical
+    feature is "equals ``x_j``". Present feature ``j`` takes a training value from ``x``'s
+    bin, absent feature ``j`` a training value from another bin, and each feature is present
+    with the training frequency of ``x``'s bin, features independent, as in lime. Without a
+    discretizer, numeric features are standardised continuous values drawn around ``x``
+    (``x_j + sd_j * N(0, 1)``); categoricals stay binary.
+
+    Every draw is the training value at sorted position ``floor(u * n)`` for a uniform
+    ``u``, so a stratified design of uniforms (see ``Lime``) gives stratified values. As a ``Masker`` its game
+    ``v(z)`` averages the model over a fixed stratified design of ``n_replicates`` draws,
+    so it is deterministic.
+
+    Parameters
+    ----------
+    data : array-like or DataFrame (n, p)
+        Training rows (at least two); values are drawn from them.
+    discretizer : {"quartile", "decile", "entropy"} or None
+        Bins of numeric features; None for standardised continuous features.
+    categorical : sequence of int, optional
+        Columns compared by equality.
+    labels : array-like (n,), optional
+        Class labels of ``data``, for ``discretizer="entropy"``.
+    feature_names : sequence of str, optional
+    n_replicates : int
+        Draws averaged per coalition by ``coalition_values``.
+
+    Attributes
+    ----------
+    bins : QuantileBins
+    binary : bool
+        True when every interpretable feature is a present/absent indicator.
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        discretizer: str | None = "quartile",
+        categorical: Sequence[int] | None = None,
+        labels: Any = None,
+        feature_names: Sequence[str] | None = None,
+        n_replicates: int = 32,
+    ) -> None:
+        self.columns = [str(c) for c in data.columns] if is_dataframe(data) else None
+        self.dtypes = list(data.dtypes) if is_dataframe(data) else None
+        X = check_array(data, name="data")
+        if X.shape[0] < 2:
+            raise ValueError(
+                "LIME draws the values of perturbed features from the training data, which "
+                f"has {X.shape[0]} row; pass at least two rows (ideally the training set)."
+            )
+        names = feature_names_of(data, X.shape[1], feature_names)
+        constant = [names[j] for j in np.flatnonzero(np.ptp(X, axis=0) == 0)]
+        if constant:
+            raise ValueError(
+                f"feature(s) {constant} are constant in the training data, so LIME cannot "
+                "perturb them and their weight is undefined; drop those columns (or pass "
+                "training data in which they vary)."
+            )
+        self.bins = QuantileBins(
+            X, discretizer or "quartile", categorical, feature_names=names, labels=labels
+        )
+        self.binary = discretizer is not None
+        self.player_names = names
+        self.feature_names = names
+        self.n_players = X.shape[1]
+        self.n_replicates = int(n_replicates)
+        #: Every draw is a distinct model input, so identical masks are not merged.
+        self.merges = False
+        self.continuous = np.array(
+            [not self.binary and j not in self.bins.categories_ for j in range(X.shape[1])]
+        )
+        self.sorted_ = np.sort(X, axis=0)
+        # Bins are contiguous runs of sorted values: bin b of feature j is sorted positions
+        # starts_[j][b] .. starts_[j][b+1] - 1. Draws pick positions, so a draw's bin is
+        # known exactly, with no float comparisons at bin edges.
+        sorted_bins = self.bins.transform(self.sorted_)
+        self.starts_ = [
+            np.searchsorted(sorted_bins[:, j], np.arange(self.bins.n_bins_[j] + 1))
+            for j in range(X.shape[1])
+        ]
+        self.mean_ = X.mean(axis=0)
+        self.scale_ = X.std(axis=0)
+
+    @property
+    def n_features(self) -> int:
+        """Number of input columns."""
+        return self.n_players
+
+    def validate(self, X: Any) -> np.ndarray:
+        """Rows to explain as float64 ``(n, p)``."""
+        return check_array(X, name="X", n_features=self.n_features)
+
+    def bind(self, model: Model) -> None:
+        """Pass a DataFrame's schema to the model."""
+        if self.columns is not None and self.dtypes is not None:
+            model.bind_frame_schema(self.columns, self.dtypes)
+
+    def probe(self, model: Model, X: np.ndarray) -> None:
+        """Learn the model's number of outputs from one uncounted call."""
+        model.probe(X[:1])
+
+    def _bin_positions(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted positions ``[start, stop)`` of each row's own bin, per feature: two ``(n, p)``."""
+        B = self.bins.transform(X)
+        start = np.stack([self.starts_[j][B[:, j]] for j in range(self.n_players)], axis=1)
+        stop = np.stack([self.starts_[j][B[:, j] + 1] for j in range(self.n_players)], axis=1)
+        return start, stop
+
+    def presence(self, X: np.ndarray) -> np.ndarray:
+        """Probability ``(n, p)`` that a draw keeps feature ``j`` in row ``i``'s bin."""
+        start, stop = self._bin_positions(X)
+        return (stop - start) / self.sorted_.shape[0]
+
+    def instance_features(self, X: np.ndarray) -> np.ndarray:
+        """Interpretable features ``(n, p)`` of the rows themselves."""
+        return np.where(self.continuous, (X - self.mean_) / self.scale_, 1.0)
+
+    def _values(self, positions: np.ndarray) -> np.ndarray:
+        """Sorted training values at ``positions (..., p)``, per column."""
+        flat = positions.reshape(-1, self.n_players)
+        return np.take_along_axis(self.sorted_, flat, axis=0).reshape(positions.shape)
+
+    @staticmethod
+    def _position(u: np.ndarray, count: Any) -> np.ndarray:
+        """Position ``floor(u * count)`` in ``[0, count)`` for uniforms ``u`` in ``[0, 1)``."""
+        pos = (u * count).astype(np.int64)  # truncation is floor: u * count >= 0
+        # u * count can round up to count itself when u is the largest float below 1.
+        return np.minimum(pos, np.asarray(count) - 1, out=pos)
+
+    def draw(
+        self, model: Model, X: np.ndarray, U: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+        """Perturbed samples of each row from uniforms ``U (n, m, p)``, and the model's outputs.
+
+        Returns
+        -------
+        F : ndarray (n, m, p)
+            Interpretable features (masks, or standardised values).
+        dist2 : ndarray (n, m)
+            Squared distance of each sample to its row in the interpretable space.
+        counts : None
+            Every sample is its own draw (no merging).
+        Y : ndarray (n, m, k)
+            Model outputs.
+        """
+        start, stop = self._bin_positions(X)
+        pos = self._position(U, self.sorted_.shape[0])
+        inputs = self._values(pos)
+        present = (start[:, None, :] <= pos) & (pos < stop[:, None, :])
+        cont = self.continuous
+        if not cont.any():
+            F = present.astype(np.float64)
+            dist2 = (~present).sum(axis=-1).astype(np.float64)
+        else:
+            eps = ndtri(np.clip(U[..., cont], _TINY, 1.0 - _TINY))
+            inputs[..., cont] = X[:, None, cont] + self.scale_[cont] * eps
+            F = present.astype(np.float64)
+            F[..., cont] = eps + ((X[:, cont] - self.mean_[cont]) / self.scale_[cont])[:, None]
+            dist2 = (~present[..., ~cont]).sum(axis=-1) + (eps**2).sum(axis=-1)
+        Y = self._predict(model, inputs)
+        return F, dist2, None, Y
+
+    def expected_values(
+        self, model: Model, X: np.ndarray, Z: np.ndarray, n_replicates: int
+    ) -> np.ndarray:
+        """Game values ``(n, M, k)`` of masks ``Z (M, p)``: the mean over a fixed design.
+
+        Replicate ``t`` draws feature ``j`` at the ``t``-th level of a fixed Latin
+        hypercube (``lattice_uniforms``), restricted to the row's bin when present and
+        to the other bins when absent, so the values do not depend on any seed.
+        """
+        from ..explainers._lime_design import lattice_uniforms
+
+        if not self.binary:
+            raise ValueError(
+                "masks have no meaning for standardised continuous features; use a "
+                "discretizer to enumerate masks."
+            )
+        start, stop = self._bin_positions(X)
+        L = lattice_uniforms(n_replicates, self.n_players)[None, None]  # (1, 1, R, p)
+        start, stop = start[:, None, None, :], stop[:, None, None, :]
+        inside = start + self._position(L, stop - start)
+        outside = self._position(L, self.sorted_.shape[0] - (stop - start))
+        outside = np.where(outside >= start, outside + (stop - start), outside)
+        positions = np.where(Z[None, :, None, :], inside, outside)  # (n, M, R, p)
+        Y = self._predict(model, self._values(positions).reshape(len(X), -1, self.n_players))
+        return Y.reshape(len(X), Z.shape[0], n_replicates, -1).mean(axis=2)
+
+    def coalition_values(self, model: Model, X: np.ndarray, Z: np.ndarray) -> np.ndarray:
+        """Deterministic game values ``(n, m, k)`` over ``n_replicates`` fixed draws."""
+        Z = np.asarray(Z, dtype=bool)
+        if Z.ndim != 2:
+            raise ValueError(f"LimeTabular needs masks shared by all rows, (m, p); got {Z.shape}.")
+        return self.expected_values(model, np.asarray(X, dtype=np.float64), Z, self.n_replicates)
+
+    def _predict(self, model: Model, inputs: np.ndarray) -> np.ndarray:
+        n, m, p = inputs.shape
+        return model(inputs.reshape(n * m, p)).reshape(n, m, -1)

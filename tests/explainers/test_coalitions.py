@@ -1,0 +1,64 @@
+"""The paired, stratified coalition design: budgets, bounds, no repeats."""
+
+from __future__ import annotations
+
+from math import comb
+
+import numpy as np
+import pytest
+
+from blackbox_xai.explainers._coalitions import (
+    PairedDesign,
+    allocate,
+    stratum_mass,
+    stratum_pair_counts,
+    stratum_shares,
+)
+
+
+def test_strata_hold_every_pair_once() -> None:
+    for d in (5, 6, 13):
+        assert 2 * sum(stratum_pair_counts(d)) == 2**d - 2
+    # kernel mass of a stratum is the Shapley kernel summed over its coalitions (per side)
+    d = 6
+    kernel = [(d - 1) / (comb(d, s) * s * (d - s)) for s in (1, 2, 3)]
+    np.testing.assert_allclose(stratum_mass(d), [6 * kernel[0], 15 * kernel[1], 10 * kernel[2]])
+
+
+def test_leverage_shares_are_equal_per_size_kernel_shares_favour_small_sizes() -> None:
+    np.testing.assert_allclose(stratum_shares(7, "leverage"), np.full(3, 1 / 3))
+    kernel = stratum_shares(7, "kernel")
+    assert np.all(np.diff(kernel) < 0) and kernel.sum() == pytest.approx(1.0)
+    geo = stratum_shares(7, "geometric")
+    assert kernel[0] > geo[0] > 1 / 3
+
+
+def test_allocate_meets_total_and_bounds() -> None:
+    shares = np.array([0.5, 0.3, 0.2])
+    counts = allocate(10, shares, np.zeros(3), np.array([2.0, 100.0, 100.0]))
+    assert counts.sum() == 10 and counts[0] == 2
+    assert list(counts) == [2, 5, 3]
+    with pytest.raises(ValueError, match="cannot allocate 300"):
+        allocate(300, shares, np.zeros(3), np.array([2.0, 100.0, 100.0]))
+
+
+def test_rounds_never_repeat_a_pair_and_run_out_exactly() -> None:
+    d = 7
+    design = PairedDesign(d, "leverage", np.random.default_rng(0))
+    drawn = [design.add_round(20) for _ in range(4)]
+    assert drawn == [20, 20, 20, 3]
+    for side, capacity in zip(design.pairs, design.capacity, strict=True):
+        keys = {row.tobytes() for row in side}
+        assert len(keys) == len(side) == capacity
+    assert design.add_round(5) == 0
+
+
+def test_large_strata_are_sampled_without_repeats_and_half_stratum_is_canonical() -> None:
+    d = 30
+    design = PairedDesign(d, "leverage", np.random.default_rng(1))
+    design.add_round(3000)
+    for s, side in enumerate(design.pairs, start=1):
+        assert np.all(side.sum(1) == s)
+        assert len({row.tobytes() for row in side}) == len(side)
+    assert np.all(design.pairs[-1][:, 0])  # 2 s = d: the side holding player 0
+    assert design.min_first_round() == 30
