@@ -1,139 +1,22 @@
-"""Whole models built here: an MLP, a CNN and a tiny transformer encoder."""
-
-import math
+"""Whole models (autodiff_models.py): an MLP, a CNN and a tiny transformer encoder."""
 
 import numpy as np
 import onnx
 import onnx.utils
 import pytest
-from autodiff_harness import Runner, check_ort_float32, check_vjp, gradients, make_model
-from onnx import helper
+from autodiff_harness import Runner, check_ort_float32, check_vjp, gradients
+from autodiff_models import cnn, mlp, transformer
 
 rng = np.random.default_rng(10)
-i64 = np.int64
-
-
-def _n(op, inputs, outputs, **attrs):
-    return helper.make_node(op, inputs, [outputs] if isinstance(outputs, str) else outputs, **attrs)
-
-
-def mlp():
-    nodes = [
-        _n("Gemm", ["x", "w1", "b1"], "h1", transB=1),
-        _n("Relu", ["h1"], "r1"),
-        _n("Gemm", ["r1", "w2", "b2"], "h2", alpha=0.5),
-        _n("Tanh", ["h2"], "t2"),
-        _n("MatMul", ["t2", "w3"], "h3"),
-        _n("Add", ["h3", "b3"], "logits"),
-        _n("Softmax", ["logits"], "proba"),
-    ]
-    consts = {
-        "w1": rng.standard_normal((8, 5)),
-        "b1": rng.standard_normal(8) * 0.1,
-        "w2": rng.standard_normal((8, 6)),
-        "b2": rng.standard_normal(6),
-        "w3": rng.standard_normal((6, 3)),
-        "b3": rng.standard_normal(3),
-    }
-    feeds = {"x": rng.standard_normal((4, 5))}
-    return make_model(nodes, feeds, ["proba"], consts), feeds
-
-
-def cnn():
-    nodes = [
-        _n("Conv", ["x", "c1w", "c1b"], "c1", pads=[1, 1, 1, 1]),
-        _n("BatchNormalization", ["c1", "s", "b", "m", "v"], "bn"),
-        _n("Relu", ["bn"], "r1"),
-        _n("MaxPool", ["r1"], "p1", kernel_shape=[2, 2], strides=[2, 2]),
-        _n("Conv", ["p1", "c2w"], "c2", strides=[1, 1]),
-        _n("Relu", ["c2"], "r2"),
-        _n("GlobalAveragePool", ["r2"], "gap"),
-        _n("Flatten", ["gap"], "flat"),
-        _n("Gemm", ["flat", "fw", "fb"], "logits", transB=1),
-        _n("Softmax", ["logits"], "proba"),
-    ]
-    consts = {
-        "c1w": rng.standard_normal((4, 3, 3, 3)) * 0.5,
-        "c1b": rng.standard_normal(4) * 0.1,
-        "s": rng.uniform(0.5, 1.5, 4),
-        "b": rng.standard_normal(4) * 0.1,
-        "m": rng.standard_normal(4) * 0.1,
-        "v": rng.uniform(0.5, 1.5, 4),
-        "c2w": rng.standard_normal((6, 4, 3, 3)) * 0.3,
-        "fw": rng.standard_normal((5, 6)),
-        "fb": rng.standard_normal(5),
-    }
-    feeds = {"x": rng.standard_normal((2, 3, 8, 8))}
-    return make_model(nodes, feeds, ["proba"], consts), feeds
-
-
-def transformer(n_tokens=5, d=8, heads=2, vocab=20):
-    """One post-norm encoder layer with Erf GELU, mean pooling and a linear head."""
-    dh = d // heads
-    split = [0, n_tokens, heads, dh]
-    nodes = [
-        _n("Gather", ["table", "tokens"], "emb"),
-        _n("Add", ["emb", "pos"], "h0"),
-        _n("LayerNormalization", ["h0", "ln0s", "ln0b"], "h"),
-        *[_n("MatMul", ["h", f"w{k}"], f"{k}0") for k in "qkv"],
-        *[_n("Reshape", [f"{k}0", "split"], f"{k}1") for k in "qkv"],
-        _n("Transpose", ["q1"], "q", perm=[0, 2, 1, 3]),
-        _n("Transpose", ["k1"], "kt", perm=[0, 2, 3, 1]),
-        _n("Transpose", ["v1"], "v", perm=[0, 2, 1, 3]),
-        _n("MatMul", ["q", "kt"], "scores0"),
-        _n("Div", ["scores0", "sqrt_dh"], "scores"),
-        _n("Softmax", ["scores"], "attn", axis=-1),
-        _n("MatMul", ["attn", "v"], "ctx0"),
-        _n("Transpose", ["ctx0"], "ctx1", perm=[0, 2, 1, 3]),
-        _n("Reshape", ["ctx1", "merge"], "ctx"),
-        _n("MatMul", ["ctx", "wo"], "att_out"),
-        _n("Add", ["h", "att_out"], "res1"),
-        _n("LayerNormalization", ["res1", "ln1s", "ln1b"], "h1"),
-        _n("MatMul", ["h1", "f1"], "ff0"),
-        _n("Add", ["ff0", "f1b"], "ff1"),
-        _n("Div", ["ff1", "sqrt2"], "ff2"),
-        _n("Erf", ["ff2"], "ff3"),
-        _n("Add", ["ff3", "one"], "ff4"),
-        _n("Mul", ["ff1", "ff4"], "ff5"),
-        _n("Mul", ["ff5", "half"], "gelu"),
-        _n("MatMul", ["gelu", "f2"], "ff6"),
-        _n("Add", ["h1", "ff6"], "res2"),
-        _n("ReduceMean", ["res2"], "pooled", axes=[1], keepdims=0),
-        _n("Gemm", ["pooled", "cw", "cb"], "logits", transB=1),
-    ]
-    consts = {
-        "pos": rng.standard_normal((n_tokens, d)) * 0.1,
-        "ln0s": rng.uniform(0.5, 1.5, d),
-        "ln0b": rng.standard_normal(d) * 0.1,
-        **{f"w{k}": rng.standard_normal((d, d)) / math.sqrt(d) for k in "qkvo"},
-        "split": np.array(split, i64),
-        "merge": np.array([0, n_tokens, d], i64),
-        "sqrt_dh": np.array(math.sqrt(dh)),
-        "ln1s": rng.uniform(0.5, 1.5, d),
-        "ln1b": rng.standard_normal(d) * 0.1,
-        "f1": rng.standard_normal((d, 2 * d)) / math.sqrt(d),
-        "f1b": rng.standard_normal(2 * d) * 0.1,
-        "sqrt2": np.array(math.sqrt(2.0)),
-        "one": np.array(1.0),
-        "half": np.array(0.5),
-        "f2": rng.standard_normal((2 * d, d)) / math.sqrt(2 * d),
-        "cw": rng.standard_normal((3, d)),
-        "cb": rng.standard_normal(3),
-    }
-    feeds = {
-        "tokens": rng.integers(-vocab, vocab, (2, n_tokens)),
-        "table": rng.standard_normal((vocab, d)),
-    }
-    return make_model(nodes, feeds, ["logits"], consts, opset=17), feeds
 
 
 def test_mlp_on_ort_float64():
-    model, feeds = mlp()
+    model, feeds = mlp(rng)
     check_vjp(model, feeds, n_directions=5)
 
 
 def test_mlp_gradient_of_a_one_hot_target_is_the_jacobian_row():
-    model, feeds = mlp()
+    model, feeds = mlp(rng)
     seed = np.zeros((4, 3))
     seed[:, 1] = 1.0
     grads, _ = gradients(model, feeds, {"proba": seed}, ["x"])
@@ -149,7 +32,7 @@ def test_mlp_gradient_of_a_one_hot_target_is_the_jacobian_row():
 
 
 def test_cnn_float64_on_reference_and_float32_on_ort():
-    model, feeds = cnn()
+    model, feeds = cnn(rng)
     check_vjp(model, feeds, engine="ref", n_directions=4)
     check_ort_float32(model, feeds)
 
@@ -168,17 +51,17 @@ def _check_intermediate(model, feeds, tensor, output, engine):
 
 
 def test_cnn_gradient_with_respect_to_the_last_conv_output():
-    model, feeds = cnn()
+    model, feeds = cnn(rng)
     _check_intermediate(model, feeds, "c2", "proba", "ref")
 
 
 def test_transformer_encoder_with_respect_to_the_embedding_table():
-    model, feeds = transformer()
+    model, feeds = transformer(rng)
     check_vjp(model, feeds, wrt=["table"], engine="ref", n_directions=4)  # ORT: no float64 Erf
     check_ort_float32(model, feeds, wrt=["table"])
 
 
 @pytest.mark.parametrize("tensor", ["emb", "h", "h1"])
 def test_transformer_encoder_with_respect_to_intermediate_tensors(tensor):
-    model, feeds = transformer()
+    model, feeds = transformer(rng)
     _check_intermediate(model, feeds, tensor, "logits", "ref")
