@@ -8,16 +8,16 @@ its inputs is active and one of its outputs leads to a differentiated output.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .static_info import UNKNOWN, TensorInfo
 
 
-def node_inputs(node: Any) -> list[str]:
-    """Explicit inputs plus the outer-scope tensors read by the node's subgraphs."""
-    names = [n for n in node.input if n]
+def node_inputs(node: Any, ignored: Collection[int] = ()) -> list[str]:
+    """Explicit inputs (but positions ``ignored``) and the outer-scope tensors its subgraphs read."""
+    names = [n for i, n in enumerate(node.input) if n and i not in ignored]
     for attr in node.attribute:
         graphs = [attr.g] if attr.HasField("g") else list(attr.graphs)
         for graph in graphs:
@@ -85,12 +85,17 @@ def find_path(
     wrt: Sequence[str],
     outputs: Sequence[str],
     infos: dict[str, TensorInfo],
+    ignored: Callable[[Any], Collection[int]] = lambda node: (),
 ) -> DifferentiablePath:
-    """Mark active tensors forward from ``wrt``, then needed ones backward from ``outputs``."""
+    """Mark active tensors forward from ``wrt``, then needed ones backward from ``outputs``.
+
+    ``ignored(node)`` names input positions whose values do not matter (CastLike's type
+    donor), so they do not make the node's outputs active.
+    """
     active = set(wrt)
     parents: dict[str, tuple[int, str]] = {}
     for position, node in enumerate(nodes):
-        source = next((n for n in node_inputs(node) if n in active), None)
+        source = next((n for n in node_inputs(node, ignored(node)) if n in active), None)
         if source is None:
             continue
         for out in node.output:
@@ -104,7 +109,7 @@ def find_path(
         node = nodes[position]
         if not any(o in needed for o in node.output if o):
             continue
-        active_inputs = [n for n in node_inputs(node) if n in active]
+        active_inputs = [n for n in node_inputs(node, ignored(node)) if n in active]
         if active_inputs:
             on_path.append(node)
             index[id(node)] = position

@@ -24,12 +24,15 @@ class RuleSpec:
 
     rule: VjpRule
     inputs: tuple[int, ...] | None
+    ignored: tuple[int, ...] = ()
 
 
 _RULES: dict[str, RuleSpec] = {}
 
 
-def register(*op_types: str, inputs: Sequence[int] | None = None) -> Callable[[VjpRule], VjpRule]:
+def register(
+    *op_types: str, inputs: Sequence[int] | None = None, ignored: Sequence[int] = ()
+) -> Callable[[VjpRule], VjpRule]:
     """Register a VJP rule for the ONNX operators ``op_types`` (default domain).
 
     Parameters
@@ -40,6 +43,9 @@ def register(*op_types: str, inputs: Sequence[int] | None = None) -> Callable[[V
         Input positions the rule gives gradients for. A node whose other inputs depend
         on the differentiated tensors is reported as unsupported before anything runs.
         By default every input is differentiable.
+    ignored : sequence of int
+        Input positions whose values never change the outputs (only their type or
+        shape is read, like CastLike's second input): they do not carry gradients.
 
     Examples
     --------
@@ -53,7 +59,7 @@ def register(*op_types: str, inputs: Sequence[int] | None = None) -> Callable[[V
         for op in op_types:
             if op in _RULES:
                 raise ValueError(f"a VJP rule for {op!r} is already registered.")
-            _RULES[op] = RuleSpec(rule, None if inputs is None else tuple(inputs))
+            _RULES[op] = RuleSpec(rule, None if inputs is None else tuple(inputs), tuple(ignored))
         return rule
 
     return decorate

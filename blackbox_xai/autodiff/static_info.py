@@ -47,9 +47,15 @@ def _value_info(value: Any) -> TensorInfo:
     return TensorInfo(elem, tuple(dims))
 
 
-def tensor_infos(model: Any) -> dict[str, TensorInfo]:
-    """Type and shape of every tensor that ONNX shape inference can describe."""
+def tensor_infos(model: Any, folded: dict[str, np.ndarray] | None = None) -> dict[str, TensorInfo]:
+    """Type and shape of every tensor that ONNX shape inference can describe.
+
+    ``folded`` constants (see :func:`fold_constants`) are given to inference as
+    initializers, so shapes computed from them (pads, reshape targets) become static.
+    """
     onnx = import_optional("onnx")
+    if folded:
+        model = _with_folded_constants(model, folded)
     try:
         inferred = onnx.shape_inference.infer_shapes(
             model, check_type=False, strict_mode=False, data_prop=True
@@ -95,3 +101,77 @@ def numpy_dtype(elem_type: int) -> np.dtype:
     """The numpy dtype of an ONNX element type."""
     onnx = import_optional("onnx")
     return np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type))
+
+
+# Ops whose value is not a function of their inputs, never folded.
+_RANDOM_OPS = frozenset(
+    {
+        "Bernoulli",
+        "Multinomial",
+        "RandomNormal",
+        "RandomNormalLike",
+        "RandomUniform",
+        "RandomUniformLike",
+    }
+)
+_MAX_FOLDED_SIZE = 1 << 16
+
+
+def fold_constants(nodes: Any, values: dict[str, np.ndarray], opset: int) -> dict[str, np.ndarray]:
+    """Evaluate (with onnx.reference) the nodes whose inputs are all constants.
+
+    Exporters compute pads, scales and reshape targets with small constant subgraphs
+    (Constant -> Concat -> Reshape -> Cast...). Their values are added to ``values``;
+    the newly known ones are returned. Large results are left alone.
+    """
+    onnx = import_optional("onnx")
+    reference = import_optional("onnx.reference")
+    helper = onnx.helper
+    found: dict[str, np.ndarray] = {}
+    for node in nodes:
+        inputs = [name for name in node.input if name]
+        if (
+            not inputs
+            or node.domain not in ("", "ai.onnx")
+            or node.op_type in _RANDOM_OPS
+            or any(
+                a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+                for a in node.attribute
+            )
+            or not all(name in values for name in inputs)
+        ):
+            continue
+        graph = helper.make_graph(
+            [node],
+            "fold",
+            [
+                helper.make_tensor_value_info(
+                    n, helper.np_dtype_to_tensor_dtype(values[n].dtype), values[n].shape
+                )
+                for n in dict.fromkeys(inputs)
+            ],
+            [helper.make_empty_tensor_value_info(o) for o in node.output if o],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+        try:
+            outputs = reference.ReferenceEvaluator(model).run(None, {n: values[n] for n in inputs})
+        except Exception:  # an op the reference lacks: the node stays a run-time computation
+            continue
+        for name, value in zip([o for o in node.output if o], outputs, strict=True):
+            array = np.asarray(value)
+            if array.size <= _MAX_FOLDED_SIZE:
+                values[name] = found[name] = array
+    return found
+
+
+def _with_folded_constants(model: Any, folded: dict[str, np.ndarray]) -> Any:
+    """A copy of ``model`` where folded values are initializers instead of nodes."""
+    onnx = import_optional("onnx")
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    graph = copy.graph
+    kept = [n for n in graph.node if not (n.output and all(o in folded for o in n.output if o))]
+    del graph.node[:]
+    graph.node.extend(kept)
+    graph.initializer.extend(onnx.numpy_helper.from_array(v, k) for k, v in folded.items())
+    return copy

@@ -12,7 +12,7 @@ from ..utils.optional import import_optional
 from .context import GraphBuilder, UnsupportedOperatorError, VjpContext, describe_node
 from .path import DifferentiablePath, find_path, node_inputs, topological_order
 from .registry import registered_ops, rule_for
-from .static_info import UNKNOWN, TensorInfo, constant_values, tensor_infos
+from .static_info import UNKNOWN, TensorInfo, constant_values, fold_constants, tensor_infos
 
 #: Models older than this opset are upgraded with ``onnx.version_converter`` first, so
 #: the rules see one form of every op (axes as inputs, opset-13 Softmax axis semantics).
@@ -84,16 +84,17 @@ def gradient_model(
     proto = _upgrade(proto)
     graph = proto.graph
     wrt_names = _names(wrt, "wrt")
-    infos = tensor_infos(proto)
-    constants = constant_values(graph, skip=stash.names)
     weights = {i.name for i in graph.initializer}
     feeds = [i.name for i in graph.input if i.name not in weights]
     nodes = [_copy_node(onnx, n) for n in graph.node]
     nodes = topological_order(nodes, [i.name for i in graph.input] + sorted(weights))
+    constants = constant_values(graph, skip=stash.names)
+    folded = fold_constants(nodes, constants, _opset(proto))
+    infos = tensor_infos(proto, folded)
     produced = {o for n in nodes for o in n.output if o}
     _check_wrt(wrt_names, feeds, weights, produced, infos)
     output_names = _select_outputs(graph, outputs, produced, feeds, infos)
-    path = find_path(nodes, wrt_names, output_names, infos)
+    path = find_path(nodes, wrt_names, output_names, infos, _ignored_inputs)
     _check_rules(path, nodes)
 
     taken = {*produced, *(i.name for i in graph.input), *weights, *(n.name for n in nodes)}
@@ -107,11 +108,11 @@ def gradient_model(
         grads = [adjoints.total(o) if o in path.needed else None for o in node.output]
         if all(g is None for g in grads):
             continue
-        needs = [name in path.active for name in node.input]
-        where = functools.partial(_where, node, path, nodes)
-        ctx = VjpContext(builder, node, grads, needs, relu_rule, where)
         spec = rule_for(node.op_type)
         assert spec is not None  # checked by _check_rules
+        needs = [name in path.active and i not in spec.ignored for i, name in enumerate(node.input)]
+        where = functools.partial(_where, node, path, nodes)
+        ctx = VjpContext(builder, node, grads, needs, relu_rule, where)
         for name, grad, need in zip(node.input, spec.rule(ctx), needs, strict=False):
             if need and grad is not None:
                 adjoints.add(name, grad)
@@ -188,8 +189,7 @@ def _upgrade(proto: Any) -> Any:
     onnx = import_optional("onnx")
     if len(proto.functions):
         proto = import_optional("onnx.inliner").inline_local_functions(proto)
-    versions = [o.version for o in proto.opset_import if o.domain in _DEFAULT_DOMAINS]
-    opset = versions[0] if versions else MIN_OPSET
+    opset = _opset(proto)
     if opset < MIN_OPSET:
         try:
             proto = import_optional("onnx.version_converter").convert_version(proto, MIN_OPSET)
@@ -201,6 +201,12 @@ def _upgrade(proto: Any) -> Any:
     needed_ir = onnx.helper.find_min_ir_version_for(list(proto.opset_import), True)
     proto.ir_version = max(int(proto.ir_version), int(needed_ir))
     return proto
+
+
+def _opset(proto: Any) -> int:
+    """The model's version of the default ONNX domain."""
+    versions = [o.version for o in proto.opset_import if o.domain in _DEFAULT_DOMAINS]
+    return int(versions[0]) if versions else MIN_OPSET
 
 
 def _copy_node(onnx: Any, node: Any) -> Any:
@@ -268,10 +274,15 @@ def _select_outputs(
     return names
 
 
+def _ignored_inputs(node: Any) -> tuple[int, ...]:
+    spec = rule_for(node.op_type) if node.domain in _DEFAULT_DOMAINS else None
+    return spec.ignored if spec is not None else ()
+
+
 def _where(node: Any, path: DifferentiablePath, nodes: list[Any]) -> str:
     """``Foo node 'f'`` on the path ``'x' -> Conv node 'c' -> Foo node 'f'``."""
     position = path.index[id(node)]
-    source = next(n for n in node_inputs(node) if n in path.active)
+    source = next(n for n in node_inputs(node, _ignored_inputs(node)) if n in path.active)
     steps = [repr(path.source(source))]
     steps += [describe_node(n, p) for n, p in path.trace(source, nodes)]
     steps.append(describe_node(node, position))
@@ -291,7 +302,7 @@ def _check_rules(path: DifferentiablePath, nodes: list[Any]) -> None:
         if spec.inputs is None:
             continue
         for i, name in enumerate(node.input):
-            if name in path.active and i not in spec.inputs:
+            if name in path.active and i not in spec.inputs and i not in spec.ignored:
                 raise UnsupportedOperatorError(
                     f"cannot differentiate {_where(node, path, nodes)}: its input {i} "
                     f"({name!r}) depends on the differentiated tensors, and the gradient "

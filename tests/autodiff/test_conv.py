@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from autodiff_harness import check_adjoint, check_ort_float32, check_vjp, gradients, node_model
 
+import blackbox_xai as bx
+
 rng = np.random.default_rng(4)
 
 CONV_CASES = [
@@ -124,3 +126,43 @@ def test_global_pools(op, x_shape):
     model = node_model(op, feeds)
     check_vjp(model, feeds, engine="ref")
     check_ort_float32(model, feeds)
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape", "attrs"), [CONV_CASES[i] for i in (1, 2, 3, 7, 8)])
+def test_conv_with_spatial_sizes_known_only_at_run_time(x_shape, w_shape, attrs):
+    feeds = {"x": rng.standard_normal(x_shape)}
+    dims = {"x": ["n", x_shape[1], *[f"s{i}" for i in range(len(x_shape) - 2)]]}
+    model = node_model("Conv", feeds, {"w": rng.standard_normal(w_shape)}, dims=dims, **attrs)
+    check_vjp(model, feeds, engine="ref")
+    check_ort_float32(model, feeds)
+
+
+@pytest.mark.parametrize(("x_shape", "attrs"), [POOL_CASES[i] for i in (0, 1, 5, 6)])
+@pytest.mark.parametrize("count_include_pad", [0, 1])
+def test_average_pool_with_spatial_sizes_known_only_at_run_time(x_shape, attrs, count_include_pad):
+    feeds = {"x": rng.standard_normal(x_shape)}
+    dims = {"x": ["n", x_shape[1], *[f"s{i}" for i in range(len(x_shape) - 2)]]}
+    model = node_model(
+        "AveragePool", feeds, opset=19, dims=dims, count_include_pad=count_include_pad, **attrs
+    )
+    check_vjp(model, feeds, engine="ref")
+    check_ort_float32(model, feeds)
+
+
+@pytest.mark.parametrize(
+    ("op", "attrs", "match"),
+    [
+        ("Conv", {"auto_pad": "SAME_UPPER"}, "auto_pad=SAME_UPPER needs static spatial sizes"),
+        (
+            "AveragePool",
+            {"ceil_mode": 1, "kernel_shape": [2, 2], "strides": [2, 2]},
+            "ceil_mode=1 needs static",
+        ),
+    ],
+)
+def test_run_time_sizes_that_are_not_supported(op, attrs, match):
+    feeds = {"x": rng.standard_normal((1, 2, 5, 5))}
+    consts = {"w": rng.standard_normal((3, 2, 3, 3))} if op == "Conv" else {}
+    model = node_model(op, feeds, consts, dims={"x": [1, 2, "h", "w"]}, **attrs)
+    with pytest.raises(bx.autodiff.UnsupportedOperatorError, match=match):
+        bx.autodiff.gradient_model(model, "x")

@@ -14,16 +14,22 @@ Grads = list[str | None]
 
 
 class _Window:
-    """Static geometry of a sliding window op along its spatial axes."""
+    """Geometry of a sliding-window op along its spatial axes.
+
+    ``static`` when shape inference knows the spatial sizes of input and output; the
+    adjoint is then one exact ConvTranspose. Otherwise sizes are read at run time.
+    """
 
     def __init__(
         self, ctx: VjpContext, x: str, y: str, kernel: Sequence[int] | None = None
     ) -> None:
         rank = ctx.rank(x)
-        spatial = range(2, rank)
+        self.x = x
         self.n = rank - 2
-        self.inputs = ctx.static_dims(x, spatial)
-        self.outputs = ctx.static_dims(y, spatial)
+        sizes = [list((ctx.shape(t) or [None] * rank)[2:]) for t in (x, y)]
+        self.static = all(isinstance(d, int) for dims in sizes for d in dims)
+        # spatial sizes of input and output (meaningful when static)
+        self.inputs, self.outputs = sizes
         self.kernel = list(kernel if kernel is not None else ctx.attr("kernel_shape"))
         self.strides = list(ctx.attr("strides", [1] * self.n))
         self.dilations = list(ctx.attr("dilations", [1] * self.n))
@@ -34,6 +40,8 @@ class _Window:
         if auto_pad == "VALID":
             return [0] * self.n, [0] * self.n
         if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+            if not self.static:
+                raise ctx.unsupported(f"auto_pad={auto_pad} needs static spatial sizes")
             begins, ends = [], []
             for size, k, s, d in zip(
                 self.inputs, self.kernel, self.strides, self.dilations, strict=True
@@ -46,33 +54,45 @@ class _Window:
         pads = list(ctx.attr("pads", [0] * (2 * self.n)))
         return pads[: self.n], pads[self.n :]
 
-    def transposed(self) -> dict[str, list[int]]:
-        """ConvTranspose attributes mapping an output-sized tensor back to the input size.
+    def transpose(self, ctx: VjpContext, g: str, w: str, group: int) -> str:
+        """ConvTranspose of ``g`` by ``w`` back to the input's size: the window op's adjoint.
 
         A transposed convolution with the forward begin pads produces
-        ``s (out - 1) + effective_kernel - begin + output_padding - end`` elements; end
-        pads or output padding make that exactly the input size (the latter is below the
-        stride for every window that fits the input).
+        ``s (out - 1) + effective_kernel - begin + output_padding - end`` elements. With
+        static sizes, end pads or an output padding (below the stride for every window
+        that fits the input) make that exactly the input size. With run-time sizes, the
+        full transposed convolution (output padding ``s - 1``, long enough whatever the
+        size) is cropped to the input by Slice.
         """
-        ends, extra = [], []
-        for size, out, k, s, d, b in zip(
-            self.inputs,
-            self.outputs,
-            self.kernel,
-            self.strides,
-            self.dilations,
-            self.begins,
-            strict=True,
-        ):
-            surplus = size - s * (out - 1) - ((k - 1) * d + 1) + b
-            ends.append(max(0, -surplus))
-            extra.append(max(0, surplus))
-        return {
-            "strides": self.strides,
-            "dilations": self.dilations,
-            "pads": [*self.begins, *ends],
-            "output_padding": extra,
-        }
+        common = {"group": group, "strides": self.strides, "dilations": self.dilations}
+        if self.static:
+            ends, extra = [], []
+            for size, out, k, s, d, b in zip(
+                self.inputs,
+                self.outputs,
+                self.kernel,
+                self.strides,
+                self.dilations,
+                self.begins,
+                strict=True,
+            ):
+                surplus = size - s * (out - 1) - ((k - 1) * d + 1) + b
+                ends.append(max(0, -surplus))
+                extra.append(max(0, surplus))
+            pads = [*self.begins, *ends]
+            return ctx.emit("ConvTranspose", g, w, pads=pads, output_padding=extra, **common)
+        full = ctx.emit(
+            "ConvTranspose",
+            g,
+            w,
+            pads=[0] * (2 * self.n),
+            output_padding=[s - 1 for s in self.strides],
+            **common,
+        )
+        rank = self.n + 2
+        sizes = ctx.emit("Slice", ctx.shape_of(self.x), ctx.ints([2]), ctx.ints([rank]))
+        stops = ctx.emit("Add", sizes, ctx.ints(self.begins))
+        return ctx.emit("Slice", full, ctx.ints(self.begins), stops, ctx.ints(range(2, rank)))
 
 
 @register("Conv", inputs=(0, 2))
@@ -82,13 +102,10 @@ def conv(ctx: VjpContext) -> Grads:
     rank = ctx.rank(x)
     grads: Grads = [None, None]
     if ctx.needs(0):
-        window = _Window(
-            ctx, x, ctx.outputs[0], ctx.attr("kernel_shape") or ctx.static_dims(w, range(2, rank))
-        )
-        # Conv's weight (M, C/group, k...) is already laid out as ConvTranspose's (C_in, C_out/group, k...).
-        grads[0] = ctx.emit(
-            "ConvTranspose", g, w, group=ctx.attr("group", 1), **window.transposed()
-        )
+        kernel = ctx.attr("kernel_shape") or ctx.static_dims(w, range(2, rank))
+        window = _Window(ctx, x, ctx.outputs[0], kernel)
+        # Conv's weight (M, C/group, k...) is laid out as ConvTranspose's (C_in, C_out/group, k...).
+        grads[0] = window.transpose(ctx, g, w, ctx.attr("group", 1))
     if ctx.has_input(2):
         grads.append(ctx.reduce_sum(g, [0, *range(2, rank)], keepdims=False))
     return grads
@@ -145,27 +162,48 @@ def average_pool(ctx: VjpContext) -> Grads:
     x, y, g = ctx.inputs[0], ctx.outputs[0], ctx.grad
     window = _Window(ctx, x, y)
     channels = ctx.static_dims(x, [1])[0]
-    include_pad = bool(ctx.attr("count_include_pad", 0))
-    counts = np.ones(1)
-    for axis in range(window.n):
-        per_axis = _window_counts(
-            window.inputs[axis],
-            window.outputs[axis],
-            window.kernel[axis],
-            window.strides[axis],
-            window.dilations[axis],
-            window.begins[axis],
-            window.ends[axis],
-            include_pad,
-        )
-        counts = np.multiply.outer(counts, per_axis)
     dtype = ctx.dtype(x)
-    scale = ctx.const((1.0 / counts).reshape(1, 1, *window.outputs).astype(dtype))
     ones = ctx.const(np.ones((channels, 1, *window.kernel), dtype=dtype))
-    spread = ctx.emit(
-        "ConvTranspose", ctx.emit("Mul", g, scale), ones, group=channels, **window.transposed()
+    share = ctx.emit("Mul", g, _reciprocal_counts(ctx, window, dtype))
+    return [window.transpose(ctx, share, ones, channels)]
+
+
+def _reciprocal_counts(ctx: VjpContext, window: _Window, dtype: np.dtype) -> str:
+    """1 / (number of elements each output averages), broadcastable against the output."""
+    include_pad = bool(ctx.attr("count_include_pad", 0))
+    if window.static:
+        counts = np.ones(1)
+        for axis in range(window.n):
+            per_axis = _window_counts(
+                window.inputs[axis],
+                window.outputs[axis],
+                window.kernel[axis],
+                window.strides[axis],
+                window.dilations[axis],
+                window.begins[axis],
+                window.ends[axis],
+                include_pad,
+            )
+            counts = np.multiply.outer(counts, per_axis)
+        return ctx.const((1.0 / counts).reshape(1, 1, *window.outputs).astype(dtype))
+    if ctx.attr("ceil_mode", 0):
+        raise ctx.unsupported("ceil_mode=1 needs static spatial sizes")
+    if include_pad:  # without ceil_mode every window lies inside the padded input
+        return ctx.const(np.array(1.0 / np.prod(window.kernel), dtype=dtype))
+    # real (unpadded) elements per window: the same window summing ones
+    rank = window.n + 2
+    spatial = ctx.emit("Slice", ctx.shape_of(window.x), ctx.ints([2]), ctx.ints([rank]))
+    shape = ctx.emit("Concat", ctx.ints([1, 1]), spatial, axis=0)
+    one = ctx.builder.onnx.numpy_helper.from_array(np.ones(1, dtype=dtype))
+    real = ctx.emit(
+        "Conv",
+        ctx.emit("ConstantOfShape", shape, value=one),
+        ctx.const(np.ones((1, 1, *window.kernel), dtype=dtype)),
+        strides=window.strides,
+        dilations=window.dilations,
+        pads=[*window.begins, *window.ends],
     )
-    return [spread]
+    return ctx.emit("Reciprocal", real)
 
 
 @register("GlobalAveragePool")

@@ -66,8 +66,7 @@ def interpolation_matrix(
 @register("Resize", inputs=(0,))
 def resize(ctx: VjpContext) -> Grads:
     x, y = ctx.inputs[0], ctx.outputs[0]
-    in_dims, out_dims = ctx.static_dims(x), ctx.static_dims(y)
-    rank = len(in_dims)
+    rank = ctx.rank(x)
     for i, what in ((1, "roi"), (2, "scales"), (3, "sizes")):
         if ctx.has_input(i):
             ctx.required_value(i, what)
@@ -78,7 +77,8 @@ def resize(ctx: VjpContext) -> Grads:
         scale_of = {a: float(s) for a, s in zip(axes, scales.ravel(), strict=True)}
     elif sizes is not None:
         policy = ctx.attr("keep_aspect_ratio_policy", "stretch")
-        ratios = [float(s) / in_dims[a] for a, s in zip(axes, sizes.ravel(), strict=True)]
+        in_sizes = ctx.static_dims(x, axes)
+        ratios = [float(s) / d for d, s in zip(in_sizes, sizes.ravel(), strict=True)]
         shared = {"not_larger": min, "not_smaller": max}.get(policy)
         scale_of = {a: (shared(ratios) if shared else None) for a in axes}
     roi_of: dict[int, tuple[float, float]] = {}
@@ -94,10 +94,13 @@ def resize(ctx: VjpContext) -> Grads:
     g = ctx.grad
     for axis in reversed(axes):
         scale = scale_of.get(axis)
-        if in_dims[axis] == out_dims[axis] and scale in (None, 1.0) and axis not in roi_of:
+        if scale == 1.0 and axis not in roi_of:
+            continue  # an axis left alone (batch, channels) may have any size
+        (size_in,), (size_out,) = ctx.static_dims(x, [axis]), ctx.static_dims(y, [axis])
+        if size_in == size_out and scale is None and axis not in roi_of:
             continue
-        matrix = interpolation_matrix(in_dims[axis], out_dims[axis], scale, roi_of.get(axis), attrs)
-        if matrix.shape != (out_dims[axis], in_dims[axis]):
+        matrix = interpolation_matrix(size_in, size_out, scale, roi_of.get(axis), attrs)
+        if matrix.shape != (size_out, size_in):
             raise ctx.unsupported(f"cannot reproduce its output size along axis {axis}")
         m = ctx.const(matrix.astype(ctx.dtype(x)))
         if axis == rank - 1:

@@ -1,5 +1,5 @@
 """Data movement: Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Concat, Split, Slice,
-Gather, GatherElements, GatherND, Expand, Tile, Pad, Identity, Dropout, Cast.
+Gather, GatherElements, GatherND, Expand, Tile, Pad, Identity, Dropout, Cast, CastLike.
 
 Ops that pick input elements (Slice, Tile, Pad by reflection, Gather...) share one rule:
 replay the node on an index map of the input and scatter-add the gradient back.
@@ -36,7 +36,7 @@ def dropout(ctx: VjpContext) -> Grads:
     return [ctx.grad]
 
 
-@register("Cast")
+@register("Cast", "CastLike", inputs=(0,), ignored=(1,))
 def cast(ctx: VjpContext) -> Grads:
     return [ctx.emit("Cast", ctx.grad, to=ctx.info(ctx.inputs[0]).elem_type or 1)]
 
