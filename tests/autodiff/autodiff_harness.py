@@ -21,7 +21,7 @@ from scipy import special
 
 from blackbox_xai.autodiff import GRAD_SUFFIX, SEED_SUFFIX, gradient_model
 
-IR_FOR_ORT = 8  # ONNX Runtime reads IR versions up to 13; 8 covers opsets <= 18
+IR_FOR_ORT = 8  # ONNX Runtime reads IR versions up to 13 (onnx stamps newer ones by default)
 
 
 def make_model(
@@ -56,9 +56,9 @@ def make_model(
         [helper.make_empty_tensor_value_info(o) for o in outputs],
         initializer=[numpy_helper.from_array(np.asarray(v), k) for k, v in consts.items()],
     )
-    ir = IR_FOR_ORT if opset <= 18 else 10
     opsets = [helper.make_opsetid("", opset)]
     opsets += [helper.make_opsetid(d, v) for d, v in (domains or {}).items()]
+    ir = max(IR_FOR_ORT, helper.find_min_ir_version_for(opsets[:1]))
     model = helper.make_model(graph, opset_imports=opsets, ir_version=ir)
     inferred = onnx.shape_inference.infer_shapes(model)
     known = {v.name: v for v in (*inferred.graph.value_info, *inferred.graph.output)}
@@ -138,6 +138,17 @@ class Erf(OpRun):
         return (special.erf(x).astype(x.dtype),)
 
 
+class BatchNormalization(OpRun):
+    """onnx.reference's opset-9 BatchNormalization uses batch statistics when ``momentum``
+    is set; inference uses the running ones (as ORT does, and as opset 14 says)."""
+
+    def _run(self, x, scale, bias, mean, var, epsilon=1e-5, momentum=None, training_mode=0):  # type: ignore[no-untyped-def]
+        assert not training_mode
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        normalized = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + epsilon)
+        return ((normalized * scale.reshape(shape) + bias.reshape(shape)).astype(x.dtype),)
+
+
 class Runner:
     """Runs a model on ORT or on the reference evaluator with named feeds."""
 
@@ -152,7 +163,7 @@ class Runner:
             )
         else:
             self.session = ReferenceEvaluator(
-                model, new_ops=[ConvTranspose, Erf, GlobalMaxPool, LRN]
+                model, new_ops=[BatchNormalization, ConvTranspose, Erf, GlobalMaxPool, LRN]
             )
 
     def __call__(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

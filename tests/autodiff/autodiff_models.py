@@ -35,7 +35,7 @@ def mlp(rng):
     return make_model(nodes, feeds, ["proba"], consts), feeds
 
 
-def cnn(rng):
+def cnn(rng, opset=18):
     nodes = [
         _n("Conv", ["x", "c1w", "c1b"], "c1", pads=[1, 1, 1, 1]),
         _n("BatchNormalization", ["c1", "s", "b", "m", "v"], "bn"),
@@ -60,7 +60,7 @@ def cnn(rng):
         "fb": rng.standard_normal(5),
     }
     feeds = {"x": rng.standard_normal((2, 3, 8, 8))}
-    return make_model(nodes, feeds, ["proba"], consts), feeds
+    return make_model(nodes, feeds, ["proba"], consts, opset=opset), feeds
 
 
 def transformer(rng, n_tokens=5, d=8, heads=2, vocab=20):
