@@ -236,6 +236,10 @@ class VjpContext:
         return UnsupportedOperatorError(f"cannot differentiate {self._where()}: {reason}.")
 
     # -- helpers shared by many rules ---------------------------------------------------
+    def chain(self, slope: str) -> list[str | None]:
+        """The input gradient ``g * slope`` of an elementwise unary op (``slope = f'(x)``)."""
+        return [self.emit("Mul", self.grad, slope)]
+
     def reduce_sum(self, x: str, axes: Sequence[int], keepdims: bool = True) -> str:
         if not axes:
             return x

@@ -62,19 +62,19 @@ def selu(ctx: VjpContext) -> Grads:
 def sigmoid(ctx: VjpContext) -> Grads:
     y = ctx.outputs[0]
     slope = ctx.emit("Mul", y, ctx.emit("Sub", ctx.scalar(1.0, y), y))
-    return [ctx.emit("Mul", ctx.grad, slope)]
+    return ctx.chain(slope)
 
 
 @register("Tanh")
 def tanh(ctx: VjpContext) -> Grads:
     y = ctx.outputs[0]
     slope = ctx.emit("Sub", ctx.scalar(1.0, y), ctx.emit("Mul", y, y))
-    return [ctx.emit("Mul", ctx.grad, slope)]
+    return ctx.chain(slope)
 
 
 @register("Softplus")
 def softplus(ctx: VjpContext) -> Grads:
-    return [ctx.emit("Mul", ctx.grad, ctx.emit("Sigmoid", ctx.inputs[0]))]
+    return ctx.chain(ctx.emit("Sigmoid", ctx.inputs[0]))
 
 
 @register("Softsign")
@@ -100,14 +100,14 @@ def hard_sigmoid(ctx: VjpContext) -> Grads:
 
 @register("HardSwish")
 def hard_swish(ctx: VjpContext) -> Grads:
-    x, g = ctx.inputs[0], ctx.grad
+    x = ctx.inputs[0]
     # y = x h(x), h = clip(x/6 + 1/2, 0, 1): dy/dx = h + x/6 where h is not saturated
     h = ctx.emit("HardSigmoid", x, alpha=1.0 / 6.0, beta=0.5)
     ramp = ctx.emit("Mul", x, ctx.scalar(1.0 / 6.0, x))
     slope = ctx.emit(
         "Add", h, ctx.emit("Where", _inside_unit_interval(ctx, h), ramp, ctx.scalar(0.0, x))
     )
-    return [ctx.emit("Mul", g, slope)]
+    return ctx.chain(slope)
 
 
 @register("Clip", inputs=(0,))
@@ -133,7 +133,7 @@ def thresholded_relu(ctx: VjpContext) -> Grads:
 
 @register("Gelu")
 def gelu(ctx: VjpContext) -> Grads:
-    x, g = ctx.inputs[0], ctx.grad
+    x = ctx.inputs[0]
     if ctx.attr("approximate", "none") == "tanh":
         # y = x/2 (1 + tanh(u)), u = c (x + k x^3): dy/dx = (1 + t)/2 + x/2 (1 - t^2) c (1 + 3k x^2)
         c, k = math.sqrt(2.0 / math.pi), 0.044715
@@ -165,7 +165,7 @@ def gelu(ctx: VjpContext) -> Grads:
             ctx.scalar(1.0 / math.sqrt(2.0 * math.pi), x),
         )
         slope = ctx.emit("Add", cdf, ctx.emit("Mul", x, pdf))
-    return [ctx.emit("Mul", g, slope)]
+    return ctx.chain(slope)
 
 
 @register("Mish")
@@ -175,4 +175,4 @@ def mish(ctx: VjpContext) -> Grads:
     t = ctx.emit("Tanh", ctx.emit("Softplus", x))
     sech2 = ctx.emit("Sub", ctx.scalar(1.0, x), ctx.emit("Mul", t, t))
     slope = ctx.emit("Add", t, ctx.emit("Mul", x, ctx.emit("Mul", sech2, ctx.emit("Sigmoid", x))))
-    return [ctx.emit("Mul", ctx.grad, slope)]
+    return ctx.chain(slope)

@@ -70,7 +70,7 @@ def sqrt(ctx: VjpContext) -> Grads:
 
 @register("Exp")
 def exp(ctx: VjpContext) -> Grads:
-    return [ctx.emit("Mul", ctx.grad, ctx.outputs[0])]
+    return ctx.chain(ctx.outputs[0])
 
 
 @register("Log")
@@ -86,7 +86,7 @@ def reciprocal(ctx: VjpContext) -> Grads:
 
 @register("Abs")
 def abs_(ctx: VjpContext) -> Grads:
-    return [ctx.emit("Mul", ctx.grad, ctx.emit("Sign", ctx.inputs[0]))]
+    return ctx.chain(ctx.emit("Sign", ctx.inputs[0]))
 
 
 @register("Erf")
@@ -100,7 +100,7 @@ def erf(ctx: VjpContext) -> Grads:
 
 @register("Sin")
 def sin(ctx: VjpContext) -> Grads:
-    return [ctx.emit("Mul", ctx.grad, ctx.emit("Cos", ctx.inputs[0]))]
+    return ctx.chain(ctx.emit("Cos", ctx.inputs[0]))
 
 
 @register("Cos")
