@@ -166,3 +166,18 @@ def test_run_time_sizes_that_are_not_supported(op, attrs, match):
     model = node_model(op, feeds, consts, dims={"x": [1, 2, "h", "w"]}, **attrs)
     with pytest.raises(bx.autodiff.UnsupportedOperatorError, match=match):
         bx.autodiff.gradient_model(model, "x")
+
+
+@pytest.mark.parametrize(("x_shape", "attrs"), POOL_CASES[:4])
+@pytest.mark.parametrize("count_include_pad", [0, 1])
+def test_average_pool_is_adjoint_consistent(x_shape, attrs, count_include_pad):
+    feeds = {"x": rng.standard_normal(x_shape)}
+    model = node_model("AveragePool", feeds, count_include_pad=count_include_pad, **attrs)
+    check_adjoint(model, feeds, "x", engine="ref")
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape", "attrs"), CONV_TRANSPOSE_CASES)
+def test_conv_transpose_is_adjoint_consistent(x_shape, w_shape, attrs):
+    feeds = {"x": rng.standard_normal(x_shape)}
+    model = node_model("ConvTranspose", feeds, {"w": rng.standard_normal(w_shape)}, **attrs)
+    check_adjoint(model, feeds, "x", engine="ref")

@@ -222,3 +222,37 @@ def test_cast_between_float_types_casts_the_gradient_back():
     grads, _ = gradients(model, {"x": x}, {"y": seed}, ["x"])
     assert grads["x"].dtype == np.float64
     np.testing.assert_array_equal(grads["x"], seed.astype(np.float32).astype(np.float64))
+
+
+def test_cast_like_ignores_the_values_of_its_type_donor():
+    x = rng.standard_normal((2, 3))
+    nodes = [
+        helper.make_node("CastLike", ["c", "x"], ["c_like_x"]),  # as the dynamo exporter writes
+        helper.make_node("Mul", ["x", "c_like_x"], ["h"]),
+        helper.make_node("CastLike", ["h", "f32"], ["h32"]),
+        helper.make_node("Cast", ["h32"], ["y"], to=TensorProto.DOUBLE),
+    ]
+    consts = {"c": np.array(3.0, np.float32), "f32": np.zeros(1, np.float32)}
+    model = make_model(nodes, {"x": x}, ["y"], consts)
+    seed = rng.standard_normal((2, 3))
+    grads, grad_model = gradients(model, {"x": x}, {"y": seed}, ["x"])
+    np.testing.assert_array_equal(grads["x"], 3.0 * seed.astype(np.float32).astype(np.float64))
+    gradient_inputs = {i for n in grad_model.graph.node[len(nodes) :] for i in n.input}
+    assert "c_like_x" in gradient_inputs and "c" not in gradient_inputs
+
+
+@pytest.mark.parametrize(
+    ("op", "consts", "attrs"),
+    [
+        ("Concat", {"w": np.ones((2, 2, 3))}, {"axis": 1}),
+        ("Tile", {"r": np.array([1, 3, 2], i64)}, {}),
+        ("Pad", {"p": np.array([1, 0, 2, 1, 1, 1], i64)}, {"mode": "reflect"}),
+        ("Pad", {"p": np.array([0, 1, 2, 1, 0, 1], i64)}, {"mode": "edge"}),
+        ("Expand", {"s": np.array([3, 2, 2, 3], i64)}, {}),
+        ("GatherElements", {"i": np.array([[[0, 1, 1]], [[1, 0, 0]]], i64)}, {"axis": 1}),
+    ],
+)
+def test_data_movement_is_adjoint_consistent(op, consts, attrs):
+    feeds = _x(2, 2, 3)
+    names = ["x", *consts] if op != "Concat" else ["w", "x"]
+    check_adjoint(node_model(op, feeds, consts, inputs=names, **attrs), feeds, "x")
