@@ -139,6 +139,7 @@ def fold_constants(nodes: Any, values: dict[str, np.ndarray], opset: int) -> dic
                 for a in node.attribute
             )
             or not all(name in values for name in inputs)
+            or _generated_size(node, values) > _MAX_FOLDED_SIZE
         ):
             continue
         graph = helper.make_graph(
@@ -162,6 +163,24 @@ def fold_constants(nodes: Any, values: dict[str, np.ndarray], opset: int) -> dic
             if array.size <= _MAX_FOLDED_SIZE:
                 values[name] = found[name] = array
     return found
+
+
+def _generated_size(node: Any, values: dict[str, np.ndarray]) -> int:
+    """Output size of ops that can make large tensors from small inputs (0 for others)."""
+    first = values[node.input[0]]
+    try:
+        if node.op_type == "ConstantOfShape":
+            return int(np.prod(first))
+        if node.op_type == "Expand":
+            return int(np.prod(np.broadcast_shapes(first.shape, tuple(values[node.input[1]]))))
+        if node.op_type == "Tile":
+            return int(first.size * np.prod(values[node.input[1]]))
+        if node.op_type == "Range":
+            start, limit, delta = (float(values[n]) for n in node.input[:3])
+            return int(max(0.0, np.ceil((limit - start) / delta)))
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return _MAX_FOLDED_SIZE + 1  # malformed: leave the node to run time
+    return 0
 
 
 def _with_folded_constants(model: Any, folded: dict[str, np.ndarray]) -> Any:

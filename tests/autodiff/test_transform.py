@@ -273,3 +273,59 @@ def test_unparsable_bytes_and_bad_types():
         gradient_model(3, "x")
     with pytest.raises(ValueError, match="could not load the ONNX file"):
         gradient_model("/no/such/model.onnx", "x")
+
+
+def test_constant_subgraphs_are_folded_for_static_shapes():
+    # pads and scales computed from constants, as TorchScript exports ReflectionPad2d and
+    # Upsample: Resize's gradient needs constant scales and the padded size statically
+    x = rng.standard_normal((1, 2, 5, 5))
+    nodes = [
+        helper.make_node(
+            "ConstantOfShape", ["four"], ["zeros"], value=helper.make_tensor("", 6, [1], [0])
+        ),
+        helper.make_node("Concat", ["p", "zeros"], ["pairs"], axis=0),
+        helper.make_node("Reshape", ["pairs", "by_two"], ["grid"]),
+        helper.make_node("Transpose", ["grid"], ["ends_by_begins"]),
+        helper.make_node("Reshape", ["ends_by_begins", "flat"], ["flipped"]),
+        helper.make_node("Slice", ["flipped", "last", "before_first", "zero", "back"], ["ordered"]),
+        helper.make_node("Cast", ["ordered"], ["pads"], to=TensorProto.INT64),
+        helper.make_node("Pad", ["x", "pads"], ["padded"], mode="reflect"),
+        helper.make_node("Concat", ["ones", "twos"], ["scales"], axis=0),
+        helper.make_node("Resize", ["padded", "", "scales"], ["y"], mode="linear"),
+    ]
+    consts = {
+        "four": np.array([4], i64),
+        "p": np.array([2, 1, 1, 2], np.int32),  # (w_begin, w_end, h_begin, h_end) reversed
+        "by_two": np.array([-1, 2], i64),
+        "flat": np.array([-1], i64),
+        "last": np.array([-1], i64),
+        "before_first": np.array([-100], i64),
+        "zero": np.array([0], i64),
+        "back": np.array([-1], i64),
+        "ones": np.ones(2, np.float32),
+        "twos": np.full(2, 2.0, np.float32),
+    }
+    model = make_model(nodes, {"x": x}, ["y"], consts)
+    check_vjp(model, {"x": x}, engine="ref")
+
+
+def test_constant_folding_leaves_large_results_to_run_time():
+    from blackbox_xai.autodiff.static_info import fold_constants
+
+    nodes = [
+        helper.make_node("ConstantOfShape", ["big"], ["a"]),
+        helper.make_node("ConstantOfShape", ["small"], ["b"]),
+        helper.make_node("Range", ["zero", "ten", "three"], ["r"]),
+        helper.make_node("Tanh", ["b", "x"], ["c"]),  # x is not constant
+    ]
+    values = {
+        "big": np.array([100_000, 100_000], i64),
+        "small": np.array([2, 3], i64),
+        "zero": np.array(0, i64),
+        "ten": np.array(10, i64),
+        "three": np.array(3, i64),
+    }
+    found = fold_constants(nodes, values, 18)
+    assert set(found) == {"b", "r"}
+    np.testing.assert_array_equal(found["r"], [0, 3, 6, 9])
+    assert found["b"].shape == (2, 3)
