@@ -9,7 +9,7 @@ sides use the same weights. Two tasks on 16 images:
 * 50-step integrated gradients from a black baseline, with the Gauss-Legendre points of
   captum's default method, all 800 model rows in one batch on both sides.
 
-Times are medians over repeats after a warm-up, one thread on both sides. Peak memory is
+Times are medians over interleaved repeats after a warm-up, one thread on both sides. Peak memory is
 the rise of the resident set (VmHWM after resetting it) while a fresh process runs the
 task once. Attributions of both libraries are compared.
 
@@ -115,14 +115,17 @@ def _theirs(model: SmallCNN, task: str, x: np.ndarray, target: np.ndarray):
     return lambda: explainer.attribute(inputs, target=labels, n_steps=N_STEPS).detach().numpy()
 
 
-def _time(fn, repeats: int) -> float:
-    fn()  # warm-up (sessions, allocator)
-    times = []
+def _time(fns: dict, repeats: int) -> dict[str, float]:
+    """Median seconds per call of each function, calls interleaved (fair under load drift)."""
+    for fn in fns.values():
+        fn()  # warm-up (sessions, allocator)
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def _peak_rise_mb(fn) -> float:
@@ -188,10 +191,7 @@ def main() -> None:
             ours, theirs = _ours(onnx_path, task, x, target), _theirs(model, task, x, target)
             a, b = ours(), theirs()
             max_diff = float(np.abs(a - b).max() / np.abs(b).max())
-            seconds = {
-                "blackbox_xai": _time(ours, REPEATS[task]),
-                peer: _time(theirs, REPEATS[task]),
-            }
+            seconds = _time({"blackbox_xai": ours, peer: theirs}, REPEATS[task])
             peaks = {}
             for library in ("blackbox_xai", peer):
                 worker = subprocess.run(

@@ -76,71 +76,96 @@ def gradient_model(
     >>> sess = ort.InferenceSession(grad.SerializeToString())  # doctest: +SKIP
     >>> logits, g = sess.run(None, {"input": x, "logits__seed": onehot})  # doctest: +SKIP
     """
-    onnx = import_optional("onnx")
     if relu_rule not in RELU_RULES:
         raise ValueError(f"relu_rule must be one of {RELU_RULES}, got {relu_rule!r}.")
     proto = _load(model)
     stash = _WeightStash(proto)
     proto = _upgrade(proto)
-    graph = proto.graph
-    wrt_names = _names(wrt, "wrt")
-    weights = {i.name for i in graph.initializer}
-    feeds = [i.name for i in graph.input if i.name not in weights]
-    nodes = [_copy_node(onnx, n) for n in graph.node]
-    nodes = topological_order(nodes, [i.name for i in graph.input] + sorted(weights))
-    constants = constant_values(graph, skip=stash.names)
-    folded = fold_constants(nodes, constants, _opset(proto))
-    infos = tensor_infos(proto, folded)
-    produced = {o for n in nodes for o in n.output if o}
-    _check_wrt(wrt_names, feeds, weights, produced, infos)
-    output_names = _select_outputs(graph, outputs, produced, feeds, infos)
-    path = find_path(nodes, wrt_names, output_names, infos, _ignored_inputs)
-    _check_rules(path, nodes)
+    analysis = _Analysis(proto, _names(wrt, "wrt"), outputs, stash.names)
+    builder, seeds, grads = _write_gradients(analysis, relu_rule)
+    _assemble(proto, analysis, builder, seeds, grads)
+    stash.restore(proto)
+    return proto
 
-    taken = {*produced, *(i.name for i in graph.input), *weights, *(n.name for n in nodes)}
-    builder = GraphBuilder(taken, infos, constants)
-    seeds = _claim(builder, [o + SEED_SUFFIX for o in output_names])
-    grad_names = _claim(builder, [w + GRAD_SUFFIX for w in wrt_names])
+
+class _Analysis:
+    """What the transform needs to know of the graph before writing anything."""
+
+    def __init__(self, proto: Any, wrt: list[str], outputs: Any, stashed: frozenset[str]) -> None:
+        onnx = import_optional("onnx")
+        graph = proto.graph
+        self.wrt = wrt
+        self.weights = {i.name for i in graph.initializer}
+        self.feeds = [i.name for i in graph.input if i.name not in self.weights]
+        self.graph_outputs = [o.name for o in graph.output]
+        nodes = [_copy_node(onnx, n) for n in graph.node]
+        self.nodes = topological_order(nodes, [i.name for i in graph.input] + sorted(self.weights))
+        self.constants = constant_values(graph, skip=stashed)
+        folded = fold_constants(self.nodes, self.constants, _opset(proto))
+        self.infos = tensor_infos(proto, folded)
+        self.produced = {o for n in self.nodes for o in n.output if o}
+        _check_wrt(wrt, self.feeds, self.weights, self.produced, self.infos)
+        self.outputs = _select_outputs(graph, outputs, self.produced, self.feeds, self.infos)
+        self.path = find_path(self.nodes, wrt, self.outputs, self.infos, _ignored_inputs)
+        _check_rules(self.path, self.nodes)
+
+
+def _write_gradients(
+    analysis: _Analysis, relu_rule: str
+) -> tuple[GraphBuilder, list[str], list[str]]:
+    """Emit the VJP nodes in reverse topological order; the seed and gradient names."""
+    onnx = import_optional("onnx")
+    taken = {*analysis.produced, *analysis.feeds, *analysis.weights}
+    taken.update(n.name for n in analysis.nodes)
+    builder = GraphBuilder(taken, analysis.infos, analysis.constants)
+    seeds = _claim(builder, [o + SEED_SUFFIX for o in analysis.outputs])
+    grads = _claim(builder, [w + GRAD_SUFFIX for w in analysis.wrt])
     adjoints = _Adjoints(builder)
-    for out, seed in zip(output_names, seeds, strict=True):
+    for out, seed in zip(analysis.outputs, seeds, strict=True):
         adjoints.add(out, seed)
+    path = analysis.path
     for node in reversed(path.nodes):
-        grads = [adjoints.total(o) if o in path.needed else None for o in node.output]
-        if all(g is None for g in grads):
+        upstream = [adjoints.total(o) if o in path.needed else None for o in node.output]
+        if all(g is None for g in upstream):
             continue
         spec = rule_for(node.op_type)
         assert spec is not None  # checked by _check_rules
-        needs = [name in path.active and i not in spec.ignored for i, name in enumerate(node.input)]
-        where = functools.partial(_where, node, path, nodes)
-        ctx = VjpContext(builder, node, grads, needs, relu_rule, where)
+        needs = [n in path.active and i not in spec.ignored for i, n in enumerate(node.input)]
+        where = functools.partial(_where, node, path, analysis.nodes)
+        ctx = VjpContext(builder, node, upstream, needs, relu_rule, where)
         for name, grad, need in zip(node.input, spec.rule(ctx), needs, strict=False):
             if need and grad is not None:
                 adjoints.add(name, grad)
-
-    for w, name in zip(wrt_names, grad_names, strict=True):
+    for w, name in zip(analysis.wrt, grads, strict=True):
         total = adjoints.total(w)
         grad = total if total is not None else _zeros_like(builder, w)
         builder.nodes.append(onnx.helper.make_node("Identity", [grad], [name], name=name))
+    return builder, seeds, grads
 
-    values = [t for t in [*wrt_names, *output_names] if t not in feeds]
-    values = list(dict.fromkeys(v for v in values if v not in {o.name for o in graph.output}))
-    new_outputs = [*(o.name for o in graph.output), *values, *grad_names]
-    _prune(builder, new_outputs)
+
+def _assemble(
+    proto: Any, analysis: _Analysis, builder: GraphBuilder, seeds: list[str], grads: list[str]
+) -> None:
+    """Forward nodes, then the used gradient nodes; seeds as inputs, values and gradients
+    as outputs."""
+    onnx = import_optional("onnx")
+    graph, infos = proto.graph, analysis.infos
+    values = [t for t in [*analysis.wrt, *analysis.outputs] if t not in analysis.feeds]
+    values = list(dict.fromkeys(v for v in values if v not in analysis.graph_outputs))
+    _prune(builder, [*analysis.graph_outputs, *values, *grads])
     del graph.node[:]
-    graph.node.extend(nodes)
+    graph.node.extend(analysis.nodes)
     graph.node.extend(builder.nodes)
     graph.initializer.extend(builder.initializers)
     graph.input.extend(
         _value_info(onnx, seed, infos.get(o, UNKNOWN))
-        for o, seed in zip(output_names, seeds, strict=True)
+        for o, seed in zip(analysis.outputs, seeds, strict=True)
     )
     graph.output.extend(_value_info(onnx, v, infos.get(v, UNKNOWN)) for v in values)
     graph.output.extend(
         _value_info(onnx, name, infos.get(w, UNKNOWN))
-        for w, name in zip(wrt_names, grad_names, strict=True)
+        for w, name in zip(analysis.wrt, grads, strict=True)
     )
-    stash.restore(proto)
-    return proto
 
 
 def _load(model: Any) -> Any:
