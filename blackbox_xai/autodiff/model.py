@@ -232,7 +232,7 @@ class DifferentiableOnnxModel(OnnxModel):
         if self._output_tail is None:
             spec = next(o for o in self._get_session().get_outputs() if o.name == self.output)
             tail = spec.shape[1:]
-            if not all(isinstance(d, int) for d in tail):
+            if not spec.shape or not all(isinstance(d, int) for d in tail):  # from one row
                 probe = {k: v[:1] for k, v in feeds.items()}
                 tail = list(self._get_session().run([self.output], probe)[0].shape[1:])
             self._output_tail = tuple(int(d) for d in tail)

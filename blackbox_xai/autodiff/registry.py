@@ -27,13 +27,16 @@ class RuleSpec:
     ignored: tuple[int, ...] = ()
 
 
-_RULES: dict[str, RuleSpec] = {}
+_RULES: dict[tuple[str, str], RuleSpec] = {}  # by (domain, op type); "" is ai.onnx
 
 
 def register(
-    *op_types: str, inputs: Sequence[int] | None = None, ignored: Sequence[int] = ()
+    *op_types: str,
+    inputs: Sequence[int] | None = None,
+    ignored: Sequence[int] = (),
+    domain: str = "",
 ) -> Callable[[VjpRule], VjpRule]:
-    """Register a VJP rule for the ONNX operators ``op_types`` (default domain).
+    """Register a VJP rule for the ONNX operators ``op_types`` of ``domain``.
 
     Parameters
     ----------
@@ -46,6 +49,8 @@ def register(
     ignored : sequence of int
         Input positions whose values never change the outputs (only their type or
         shape is read, like CastLike's second input): they do not carry gradients.
+    domain : str
+        The operators' domain: ``""`` (ai.onnx, the default) or e.g. ``"ai.onnx.ml"``.
 
     Examples
     --------
@@ -57,19 +62,24 @@ def register(
 
     def decorate(rule: VjpRule) -> VjpRule:
         for op in op_types:
-            if op in _RULES:
+            key = (_canonical(domain), op)
+            if key in _RULES:
                 raise ValueError(f"a VJP rule for {op!r} is already registered.")
-            _RULES[op] = RuleSpec(rule, None if inputs is None else tuple(inputs), tuple(ignored))
+            _RULES[key] = RuleSpec(rule, None if inputs is None else tuple(inputs), tuple(ignored))
         return rule
 
     return decorate
 
 
-def rule_for(op_type: str) -> RuleSpec | None:
-    """The rule registered for ``op_type``, or None."""
-    return _RULES.get(op_type)
+def _canonical(domain: str) -> str:
+    return "" if domain == "ai.onnx" else domain
+
+
+def rule_for(op_type: str, domain: str = "") -> RuleSpec | None:
+    """The rule registered for ``op_type`` of ``domain``, or None."""
+    return _RULES.get((_canonical(domain), op_type))
 
 
 def registered_ops() -> list[str]:
-    """Sorted names of the ONNX operators that have a VJP rule."""
-    return sorted(_RULES)
+    """Sorted names of the operators that have a VJP rule (``domain:op`` outside ai.onnx)."""
+    return sorted(op if not domain else f"{domain}:{op}" for domain, op in _RULES)

@@ -53,15 +53,13 @@ def tensor_infos(model: Any, folded: dict[str, np.ndarray] | None = None) -> dic
     ``folded`` constants (see :func:`fold_constants`) are given to inference as
     initializers, so shapes computed from them (pads, reshape targets) become static.
     """
-    onnx = import_optional("onnx")
     if folded:
         model = _with_folded_constants(model, folded)
-    try:
-        inferred = onnx.shape_inference.infer_shapes(
-            model, check_type=False, strict_mode=False, data_prop=True
-        )
-    except Exception:  # inference is best effort: rules ask for what they need
-        inferred = model
+    inferred = _infer(model)
+    declared = _shapes_of_elementwise_ml_ops(inferred)
+    if declared:  # give inference the shapes it cannot find, and let it carry them on
+        model = _with_value_infos(model, declared)
+        inferred = _infer(model)
     graph = inferred.graph
     infos: dict[str, TensorInfo] = {}
     for value in (*graph.input, *graph.value_info, *graph.output):
@@ -72,6 +70,52 @@ def tensor_infos(model: Any, folded: dict[str, np.ndarray] | None = None) -> dic
     for init in graph.initializer:
         infos[init.name] = TensorInfo(int(init.data_type), tuple(int(d) for d in init.dims))
     return infos
+
+
+def _infer(model: Any) -> Any:
+    onnx = import_optional("onnx")
+    try:
+        return onnx.shape_inference.infer_shapes(
+            model, check_type=False, strict_mode=False, data_prop=True
+        )
+    except Exception:  # inference is best effort: rules ask for what they need
+        return model
+
+
+# ai.onnx.ml ops whose float output has the input's shape, which ONNX does not infer.
+_ELEMENTWISE_ML_OPS = frozenset({"Scaler", "Normalizer"})
+
+
+def _shapes_of_elementwise_ml_ops(inferred: Any) -> list[Any]:
+    """Value infos for the outputs of ``_ELEMENTWISE_ML_OPS`` whose input shape is known."""
+    onnx = import_optional("onnx")
+    graph = inferred.graph
+    known = {v.name: v for v in (*graph.input, *graph.value_info)}
+    found = []
+    for node in graph.node:
+        source = known.get(node.input[0]) if node.input else None
+        if (
+            node.domain == "ai.onnx.ml"
+            and node.op_type in _ELEMENTWISE_ML_OPS
+            and node.output[0] not in known
+            and source is not None
+            and source.type.tensor_type.HasField("shape")
+        ):
+            value = onnx.ValueInfoProto()
+            value.CopyFrom(source)
+            value.name = node.output[0]
+            value.type.tensor_type.elem_type = onnx.TensorProto.FLOAT
+            found.append(value)
+            known[value.name] = value
+    return found
+
+
+def _with_value_infos(model: Any, values: list[Any]) -> Any:
+    onnx = import_optional("onnx")
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    copy.graph.value_info.extend(values)
+    return copy
 
 
 def constant_values(graph: Any, skip: frozenset[str] = frozenset()) -> dict[str, np.ndarray]:

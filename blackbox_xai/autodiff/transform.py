@@ -128,7 +128,7 @@ def _write_gradients(
         upstream = [adjoints.total(o) if o in path.needed else None for o in node.output]
         if all(g is None for g in upstream):
             continue
-        spec = rule_for(node.op_type)
+        spec = rule_for(node.op_type, node.domain)
         assert spec is not None  # checked by _check_rules
         needs = [n in path.active and i not in spec.ignored for i, n in enumerate(node.input)]
         where = functools.partial(_where, node, path, analysis.nodes)
@@ -300,7 +300,7 @@ def _select_outputs(
 
 
 def _ignored_inputs(node: Any) -> tuple[int, ...]:
-    spec = rule_for(node.op_type) if node.domain in _DEFAULT_DOMAINS else None
+    spec = rule_for(node.op_type, node.domain)
     return spec.ignored if spec is not None else ()
 
 
@@ -316,7 +316,7 @@ def _where(node: Any, path: DifferentiablePath, nodes: list[Any]) -> str:
 
 def _check_rules(path: DifferentiablePath, nodes: list[Any]) -> None:
     for node in path.nodes:
-        spec = rule_for(node.op_type) if node.domain in _DEFAULT_DOMAINS else None
+        spec = rule_for(node.op_type, node.domain)
         if spec is None:
             domain = f" of domain {node.domain!r}" if node.domain not in _DEFAULT_DOMAINS else ""
             raise UnsupportedOperatorError(
