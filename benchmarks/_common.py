@@ -17,8 +17,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 class TimedModel:
     """A prediction function that records the time spent inside it and the rows it saw.
 
-    ``clock`` is ``time.perf_counter`` (wall time) by default; ``time.process_time``
-    (CPU time of this process) is steadier on a shared machine for single-threaded runs.
+    ``clock`` is ``time.perf_counter`` (wall) by default; ``time.process_time`` measures
+    CPU time, which other load on a shared machine does not inflate.
     """
 
     def __init__(

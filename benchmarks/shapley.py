@@ -1,25 +1,35 @@
-"""Shapley estimators versus shap: accuracy per coalition, per second, speed, calibration.
+"""Shapley estimators versus shap: accuracy per model row and per second, speed, calibration.
 
 Compares, on the same model, background and rows:
 
-- ``bx.KernelShap`` against ``shap.KernelExplainer`` (``l1_reg=False`` and its default),
-- ``bx.SamplingShapley`` against ``shap.PermutationExplainer`` at equal evaluations,
+- ``bx.KernelShap`` with ``background="mean"`` (one coalition design, every coalition
+  averaged over the background) and ``background="sample"`` (one design per background
+  row, one model row per coalition) against ``shap.KernelExplainer`` (``l1_reg=False``
+  and its default),
+- ``bx.SamplingShapley`` (``background="mean"`` and ``"sample"``) against
+  ``shap.PermutationExplainer``,
 
 on (a) wine, 13 features, a gradient-boosting classifier, 20 background rows, with exact
 Shapley values (``bx.ExactShapley``) as ground truth, and (b) breast cancer, 30 features,
 against a long-run reference (``bx.KernelShap`` with 2**15 coalitions, its standard
-errors reported and added to ours in the calibration check). Budgets are 200/500/1000/2000 coalitions per row (4000 more for ours,
-to compare at equal time). Every model is the same timed callable, so the
-share of time inside the model and the model rows are measured alike for all. Times are
-CPU seconds of this process (``time.process_time``), not wall time: the benchmark
-machine is shared, and CPU time is what other load does not inflate (everything here
-runs in one thread).
+errors reported and added to ours in the calibration check).
+
+A budget ``B`` is coalitions per row for shap and ``background="mean"``, which costs
+``20 B`` model rows; ``KernelShap(background="sample")`` takes the same ``n_evals=B``
+as coalition-equivalents (the same model rows) and ``SamplingShapley(background="sample")``
+gets as many permutations as ``20 B`` model rows allow. So every method in a budget row
+evaluates about the same MODEL ROWS, the cost users pay; the ``model rows ours/shap``
+column shows how close. Budgets are 200/500/1000/2000 (4000 more for ours, to compare
+at equal time). Every model is the same timed callable, so the share of time inside
+the model and the model rows are measured alike for all. Times are CPU seconds of this
+process (``time.process_time``), not wall time: the benchmark machine is shared, and
+CPU time is what other load does not inflate (everything here runs in one thread).
 
 Install the peer in its own environment (never a dependency of blackbox_xai)::
 
     python3 -m venv /tmp/venv-shap && /tmp/venv-shap/bin/pip install shap -e .
 
-Run (about 5 minutes; writes benchmarks/results/shapley.json and .md)::
+Run (about 10 minutes; writes benchmarks/results/shapley.json and .md)::
 
     /tmp/venv-shap/bin/python benchmarks/shapley.py
 """
@@ -34,32 +44,16 @@ from typing import Any
 
 import numpy as np
 import shap
+from _common import TimedModel
 from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.ensemble import GradientBoostingClassifier
 
 import blackbox_xai as bx
 
 BUDGETS = [200, 500, 1000, 2000]
-EXTRA_OURS = [4000]  # only to interpolate our error at shap's wall time
+EXTRA_OURS = [64, 100, 4000]  # only to interpolate our error-time curve
 REPEATS = 3  # seeds per (method, budget); errors and times are averaged
 RESULTS = Path(__file__).parent / "results"
-
-
-class TimedModel:
-    """predict_proba that counts its rows and the seconds spent inside it."""
-
-    def __init__(self, model: Any) -> None:
-        self.model, self.seconds, self.rows = model, 0.0, 0
-
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        t = time.process_time()
-        out = self.model.predict_proba(X)
-        self.seconds += time.process_time() - t
-        self.rows += len(X)
-        return out
-
-    def reset(self) -> None:
-        self.seconds, self.rows = 0.0, 0
 
 
 def problem(name: str, n_rows: int) -> dict[str, Any]:
@@ -68,7 +62,12 @@ def problem(name: str, n_rows: int) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     background = X[rng.choice(len(X), 20, replace=False)]
     rows = X[rng.choice(len(X), n_rows, replace=False)]
-    return {"name": name, "f": TimedModel(model), "bg": background, "rows": rows}
+    return {
+        "name": name,
+        "f": TimedModel(model.predict_proba, clock=time.process_time),
+        "bg": background,
+        "rows": rows,
+    }
 
 
 def rel_mae(est: np.ndarray, truth: np.ndarray) -> float:
@@ -83,9 +82,9 @@ def timed(f: TimedModel, run: Any) -> tuple[Any, float, float, int]:
     return out, wall, f.seconds, f.rows
 
 
-def ours_kernel(p: dict[str, Any], budget: int, seed: int, weights: str) -> Any:
+def ours_kernel(p: dict[str, Any], budget: int, seed: int, background: str) -> Any:
     explainer = bx.KernelShap(p["f"], p["bg"], seed=seed, n_jobs=1)
-    return explainer.explain(p["rows"], n_evals=budget, weights=weights)
+    return explainer.explain(p["rows"], n_evals=budget, background=background)
 
 
 def shap_kernel(p: dict[str, Any], budget: int, seed: int, l1_reg: Any) -> np.ndarray:
@@ -95,11 +94,14 @@ def shap_kernel(p: dict[str, Any], budget: int, seed: int, l1_reg: Any) -> np.nd
     return np.asarray(values)
 
 
-def ours_sampling(p: dict[str, Any], budget: int, seed: int) -> Any:
-    d = p["rows"].shape[1]
-    perms = 2 * ((budget - 2) // (2 * (d - 1)))  # delta evaluation: d - 1 per permutation
+def ours_sampling(p: dict[str, Any], budget: int, seed: int, background: str) -> Any:
+    d, n_bg = p["rows"].shape[1], len(p["bg"])
+    if background == "mean":  # delta evaluation: d - 1 coalitions per permutation
+        perms = 2 * ((budget - 2) // (2 * (d - 1)))
+    else:  # one model row per coalition, f(x) and f(b) once; same model rows as "mean"
+        perms = 2 * ((budget * n_bg - n_bg - 1) // (2 * (d - 1)))
     explainer = bx.SamplingShapley(p["f"], p["bg"], seed=seed, n_jobs=1)
-    return explainer.explain(p["rows"], n_permutations=max(4, perms))
+    return explainer.explain(p["rows"], n_permutations=max(4, perms), background=background)
 
 
 def shap_permutation(p: dict[str, Any], budget: int, seed: int) -> np.ndarray:
@@ -111,16 +113,16 @@ def shap_permutation(p: dict[str, Any], budget: int, seed: int) -> np.ndarray:
 def run_method(p: dict[str, Any], method: str, budget: int, seed: int) -> Any:
     kind, _, option = method.partition(":")
     if kind == "ours_kernel":
-        return ours_kernel(p, budget, seed, option or "leverage")
+        return ours_kernel(p, budget, seed, option)
     if kind == "shap_kernel":
         return shap_kernel(p, budget, seed, option == "default" and "num_features(10)")
     if kind == "ours_sampling":
-        return ours_sampling(p, budget, seed)
+        return ours_sampling(p, budget, seed, option)
     return shap_permutation(p, budget, seed)
 
 
 def measure(p: dict[str, Any], truth: np.ndarray, method: str, budget: int) -> dict[str, Any]:
-    """Average over REPEATS seeds of error, wall time per row, model share and rows."""
+    """Average over REPEATS seeds of error, CPU time per row, model share and rows."""
     n = len(p["rows"])
     errs, walls, shares, rows, covered = [], [], [], [], []
     for seed in range(REPEATS):
@@ -147,7 +149,7 @@ def measure(p: dict[str, Any], truth: np.ndarray, method: str, budget: int) -> d
 
 
 def error_at_time(curve: list[dict[str, Any]], t: float) -> float:
-    """Our error at wall time ``t``: log-log interpolation, slope -1/2 beyond the ends."""
+    """Our error at CPU time ``t``: log-log interpolation, slope -1/2 beyond the ends."""
     times = np.log([c["time_per_row_s"] for c in curve])
     errs = np.log([c["rel_mae"] for c in curve])
     x = np.log(t)
@@ -158,6 +160,24 @@ def error_at_time(curve: list[dict[str, Any]], t: float) -> float:
     return float(np.exp(np.interp(x, times, errs)))
 
 
+KERNELS = ["ours_kernel:mean", "ours_kernel:sample"]
+SAMPLERS = ["ours_sampling:mean", "ours_sampling:sample"]
+METHODS = [*KERNELS, "shap_kernel:l1_false", "shap_kernel:default", *SAMPLERS, "shap_permutation"]
+
+
+def time_at_error(curve: list[dict[str, Any]], err: float) -> float:
+    """Our CPU time to reach error ``err``: the inverse of :func:`error_at_time`."""
+    by_error = sorted(curve, key=lambda c: c["rel_mae"])
+    errs = np.log([c["rel_mae"] for c in by_error])
+    times = np.log([c["time_per_row_s"] for c in by_error])
+    x = np.log(err)
+    if x <= errs[0]:
+        return float(np.exp(times[0] - 2.0 * (x - errs[0])))
+    if x >= errs[-1]:
+        return float(np.exp(times[-1] - 2.0 * (x - errs[-1])))
+    return float(np.exp(np.interp(x, errs, times)))
+
+
 def run_problem(name: str, n_rows: int) -> dict[str, Any]:
     p = problem(name, n_rows)
     t0 = time.perf_counter()
@@ -165,54 +185,70 @@ def run_problem(name: str, n_rows: int) -> dict[str, Any]:
         truth = bx.ExactShapley(p["f"], p["bg"]).explain(p["rows"]).values
         reference = "exact (ExactShapley, 8192 coalitions)"
     else:
-        ref = bx.KernelShap(p["f"], p["bg"], seed=12345).explain(p["rows"], n_evals=2**15)
+        ref = bx.KernelShap(p["f"], p["bg"], seed=12345).explain(
+            p["rows"], n_evals=2**15, background="mean"
+        )
         truth, p["truth_se"] = ref.values, ref.stderr
         reference = (
-            "KernelShap with 2**15 coalitions (seed 12345); mean SE relative to mean |value|: "
-            f"{float(ref.stderr.mean() / np.abs(ref.values).mean()):.4f}"
+            "KernelShap(background='mean') with 2**15 coalitions (seed 12345); mean SE "
+            f"relative to mean |value|: {float(ref.stderr.mean() / np.abs(ref.values).mean()):.4f}"
         )
     shap_permutation({**p, "rows": p["rows"][:1]}, 100, 0)  # compile shap's numba code first
     print(f"[{name}] reference in {time.perf_counter() - t0:.1f}s: {reference}", flush=True)
-    methods = ["ours_kernel", "shap_kernel:l1_false", "shap_kernel:default"]
-    methods += ["ours_sampling", "shap_permutation"]
-    if name == "wine":
-        methods += ["ours_kernel:kernel", "ours_kernel:geometric"]
     rows = []
     for budget in BUDGETS:
-        for method in methods:
+        for method in METHODS:
             rows.append(measure(p, truth, method, budget))
             r = rows[-1]
             print(
                 f"[{name}] {method:22s} {budget:5d}  relMAE {r['rel_mae']:.4f}  "
-                f"{r['time_per_row_s'] * 1e3:7.1f} ms/row  model {r['model_share']:.0%}",
+                f"{r['time_per_row_s'] * 1e3:7.1f} ms/row  model {r['model_share']:.0%}  "
+                f"rows {r['model_rows_per_row']:.0f}",
                 flush=True,
             )
-    curve = [r for r in rows if r["method"] == "ours_kernel"]
-    curve += [measure(p, truth, "ours_kernel", b) for b in EXTRA_OURS]
-    curve.sort(key=lambda r: r["time_per_row_s"])
+    curves = {}
+    for kernel in KERNELS:
+        curve = [r for r in rows if r["method"] == kernel]
+        curve += [measure(p, truth, kernel, b) for b in EXTRA_OURS]
+        curves[kernel] = sorted(curve, key=lambda r: r["time_per_row_s"])
     summary = []
     for budget in BUDGETS:
         by = {r["method"]: r for r in rows if r["budget"] == budget}
-        ours, s_false, s_def = (
-            by["ours_kernel"],
+        s_false, s_def, perm = (
             by["shap_kernel:l1_false"],
             by["shap_kernel:default"],
+            by["shap_permutation"],
         )
-        summary.append(
-            {
-                "budget": budget,
+        entry: dict[str, Any] = {"budget": budget}
+        for kernel in KERNELS:
+            ours = by[kernel]
+            entry[kernel] = {
                 "err_ratio_vs_l1_false": ours["rel_mae"] / s_false["rel_mae"],
                 "err_ratio_vs_default": ours["rel_mae"] / s_def["rel_mae"],
-                "err_ratio_equal_time_vs_l1_false": error_at_time(curve, s_false["time_per_row_s"])
+                "err_ratio_equal_time_vs_l1_false": error_at_time(
+                    curves[kernel], s_false["time_per_row_s"]
+                )
                 / s_false["rel_mae"],
                 "time_ratio_vs_l1_false": ours["time_per_row_s"] / s_false["time_per_row_s"],
+                "time_ratio_equal_error_vs_l1_false": time_at_error(
+                    curves[kernel], s_false["rel_mae"]
+                )
+                / s_false["time_per_row_s"],
+                "model_rows_ratio_vs_l1_false": ours["model_rows_per_row"]
+                / s_false["model_rows_per_row"],
                 "our_overhead_outside_model": 1.0 - ours["model_share"],
-                "sampling_err_ratio_vs_permutation": by["ours_sampling"]["rel_mae"]
-                / by["shap_permutation"]["rel_mae"],
-                "kernel_within_2se": ours["within_2se"],
-                "sampling_within_2se": by["ours_sampling"]["within_2se"],
+                "within_2se": ours["within_2se"],
             }
-        )
+        for sampler in SAMPLERS:
+            ours = by[sampler]
+            entry[sampler] = {
+                "err_ratio_vs_permutation": ours["rel_mae"] / perm["rel_mae"],
+                "time_ratio_vs_permutation": ours["time_per_row_s"] / perm["time_per_row_s"],
+                "model_rows_ratio_vs_permutation": ours["model_rows_per_row"]
+                / perm["model_rows_per_row"],
+                "within_2se": ours["within_2se"],
+            }
+        summary.append(entry)
     return {
         "problem": name,
         "n_features": int(p["rows"].shape[1]),
@@ -221,15 +257,50 @@ def run_problem(name: str, n_rows: int) -> dict[str, Any]:
         "repeats": REPEATS,
         "reference": reference,
         "results": rows,
-        "ours_kernel_curve": curve,
+        "ours_kernel_curves": curves,
         "summary": summary,
     }
+
+
+KERNEL_COLUMNS = [
+    "err_ratio_vs_l1_false",
+    "err_ratio_vs_default",
+    "err_ratio_equal_time_vs_l1_false",
+    "time_ratio_vs_l1_false",
+    "time_ratio_equal_error_vs_l1_false",
+    "model_rows_ratio_vs_l1_false",
+    "our_overhead_outside_model",
+    "within_2se",
+]
+SAMPLER_COLUMNS = [
+    "err_ratio_vs_permutation",
+    "time_ratio_vs_permutation",
+    "model_rows_ratio_vs_permutation",
+    "within_2se",
+]
+
+
+def ratio_rows(summary: list[dict[str, Any]], methods: list[str], columns: list[str]) -> list[str]:
+    """One table row per budget and method: the summary's ``columns`` of that method."""
+
+    def cell(key: str, value: float) -> str:
+        return f"{value:.0%}" if key == "our_overhead_outside_model" else f"{value:.2f}"
+
+    return [
+        f"| {s['budget']} | {method.partition(':')[2]} | "
+        + " | ".join(cell(key, s[method][key]) for key in columns)
+        + " |"
+        for s in summary
+        for method in methods
+    ]
 
 
 def markdown(report: list[dict[str, Any]]) -> str:
     lines = ["# Shapley estimators vs shap", ""]
     lines.append(
-        f"shap {shap.__version__}; {REPEATS} seeds per cell; times are CPU seconds per row (process time)."
+        f"shap {shap.__version__}; {REPEATS} seeds per cell; times are CPU seconds per row "
+        "(process time). Every method of a budget row evaluates about the same model rows "
+        "(see benchmarks/shapley.py)."
     )
     for prob in report:
         lines += [
@@ -251,25 +322,31 @@ def markdown(report: list[dict[str, Any]]) -> str:
             )
         lines += [
             "",
-            "| budget | err ours/shap (l1_reg=False) | err ours/shap (default) | "
-            "err ours/shap at equal time | time ours/shap | our overhead | "
-            "err Sampling/Permutation | Kernel within 2 SE | Sampling within 2 SE |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "KernelShap vs shap.KernelExplainer (ratios ours/shap; model rows ours/shap "
+            "close to 1 means equal model rows; 'at equal time' and 'at equal err' read our "
+            f"error-time curve (budgets {BUDGETS + EXTRA_OURS}) at shap's time or error, "
+            "log-log interpolated):",
+            "",
+            "| budget | background | err vs l1_reg=False | err vs default | err at equal time | "
+            "time | time at equal err | model rows | our overhead | within 2 SE |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
-        for s in prob["summary"]:
-            lines.append(
-                f"| {s['budget']} | {s['err_ratio_vs_l1_false']:.2f} | "
-                f"{s['err_ratio_vs_default']:.2f} | {s['err_ratio_equal_time_vs_l1_false']:.2f} | "
-                f"{s['time_ratio_vs_l1_false']:.2f} | {s['our_overhead_outside_model']:.0%} | "
-                f"{s['sampling_err_ratio_vs_permutation']:.2f} | {s['kernel_within_2se']:.2f} | "
-                f"{s['sampling_within_2se']:.2f} |"
-            )
+        lines += ratio_rows(prob["summary"], KERNELS, KERNEL_COLUMNS)
+        lines += [
+            "",
+            "SamplingShapley vs shap.PermutationExplainer (ratios ours/shap):",
+            "",
+            "| budget | background | err | time | model rows | within 2 SE |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += ratio_rows(prob["summary"], SAMPLERS, SAMPLER_COLUMNS)
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     warnings.filterwarnings("ignore")
     t0 = time.perf_counter()
+    print(f"blackbox_xai from {bx.__file__}", flush=True)
     report = [run_problem("wine", 16), run_problem("breast_cancer", 10)]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "shapley.json").write_text(json.dumps(report, indent=1))

@@ -5,8 +5,9 @@ protocol; maskers say how absent features are represented; explainers estimate
 attributions on the resulting games and return an :class:`Explanation`.
 """
 
-from . import maskers, models
+from . import autodiff, maskers, models
 from .anchor_explanation import AnchorExplanation
+from .autodiff import DifferentiableOnnxModel
 from .explainers import (
     Anchors,
     ExactShapley,
@@ -27,6 +28,7 @@ __all__ = [
     "AnchorExplanation",
     "Anchors",
     "CallableModel",
+    "DifferentiableOnnxModel",
     "ExactShapley",
     "Explanation",
     "GlobalSurrogate",
@@ -41,6 +43,7 @@ __all__ = [
     "SurrogateFidelity",
     "Tabular",
     "__version__",
+    "autodiff",
     "maskers",
     "models",
     "wrap",

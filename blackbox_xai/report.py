@@ -20,6 +20,11 @@ table.bx td,table.bx th{padding:2px 8px;text-align:left;font-size:14px}
 """
 
 
+def _num(value: float) -> str:
+    # Sums of attributions carry rounding noise (1e-16): show it as zero.
+    return f"{0.0 if abs(value) < 1e-12 else value:.4g}"
+
+
 def explanation_html(
     expl: Explanation, output: int | str | None = None, max_features: int = 10
 ) -> str:
@@ -30,24 +35,33 @@ def explanation_html(
         f"{html.escape(expl.output_names[o])!s}</h3>"
     ]
     scale = max(float(abs(expl.values[..., o]).max()), 1e-300)
+    stderr = expl.stderr
     for row in range(len(expl)):
         top = expl.top_features(row, o, max_features)
+        base = expl.base_values[row, o]
+        total = base + expl.values[row, ..., o].sum()
         parts.append(
-            f"<table class='bx'><caption>row {row}: base value {expl.base_values[row, o]:.4g}, "
-            f"prediction {expl.base_values[row, o] + expl.values[row, ..., o].sum():.4g}</caption>"
-            "<tr><th>feature</th><th class='num'>value</th><th></th><th class='num'>attribution</th></tr>"
+            f"<table class='bx'><caption>row {row}: base value {_num(base)}, "
+            f"base + attributions {_num(total)}</caption>"
+            "<tr><th>feature</th><th class='num'>value</th><th></th><th class='num'>attribution</th>"
+            + ("<th class='num'>std. error</th>" if stderr is not None else "")
+            + "</tr>"
         )
         names = expl.feature_names or []
         # Data columns line up with features only without multi-column groups.
         show_data = getattr(expl.data, "shape", (0, -1))[-1] == len(names)
         for name, value in top:
-            data = f"{float(expl.data[row, names.index(name)]):.4g}" if show_data else ""
+            j = names.index(name) if name in names else -1
+            data = _num(float(expl.data[row, j])) if show_data else ""
             width = int(120 * abs(value) / scale)
             cls = "pos" if value > 0 else "neg"
+            se = ""
+            if stderr is not None and j >= 0:
+                se = f"<td class='num'>{_num(float(stderr[row, j, o]))}</td>"
             parts.append(
                 f"<tr><td>{html.escape(name)}</td><td class='num'>{data}</td>"
                 f"<td><span class='bar {cls}' style='width:{width}px'></span></td>"
-                f"<td class='num'>{value:+.4g}</td></tr>"
+                f"<td class='num'>{value:+.4g}</td>{se}</tr>"
             )
         parts.append("</table>")
     return "\n".join(parts)

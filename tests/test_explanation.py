@@ -131,3 +131,15 @@ def test_html_leaves_data_out_when_groups_merge_columns(rng):
         np.array([[10.0, 20.0, 30.0]])
     )
     assert "<td class='num'>30</td>" in single.to_html()
+
+
+def test_html_shows_standard_errors_and_rounds_noise_to_zero():
+    expl = bx.Explanation(
+        np.array([[[0.5], [-0.5 + 1e-16]]]),
+        np.zeros((1, 1)),
+        data=np.array([[1.0, 2.0]]),
+        stderr=np.array([[[0.01], [0.02]]]),
+    )
+    html = expl.to_html()
+    assert "std. error" in html and "<td class='num'>0.02</td>" in html
+    assert "base + attributions 0<" in html

@@ -29,6 +29,8 @@ class RowPredicates:
         Bin of every value of the reference rows (``bins.transform(reference)``).
     x : array (p,)
         The explained row.
+    value_names : dict of int -> list of str
+        Printed value of each bin of every categorical feature.
 
     Attributes
     ----------
@@ -41,8 +43,15 @@ class RowPredicates:
         Which reference rows satisfy each predicate.
     """
 
-    def __init__(self, bins: QuantileBins, reference_bins: np.ndarray, x: np.ndarray) -> None:
+    def __init__(
+        self,
+        bins: QuantileBins,
+        reference_bins: np.ndarray,
+        x: np.ndarray,
+        value_names: dict[int, list[str]],
+    ) -> None:
         self.bins = bins
+        self.value_names = value_names
         x_bins = bins.transform(x.reshape(1, -1))[0]
         rows: list[tuple[int, int, int, int]] = []  # feature, lo, hi, side
         for j, b in enumerate(x_bins):
@@ -62,10 +71,6 @@ class RowPredicates:
     def __len__(self) -> int:
         return len(self.feature)
 
-    def columns(self, anchor: Anchor) -> np.ndarray:
-        """Sorted distinct columns an anchor constrains."""
-        return np.unique(self.feature[list(anchor)])
-
     def mask(self, anchor: Anchor) -> np.ndarray:
         """Reference rows satisfying every predicate of ``anchor``."""
         return np.logical_and.reduce(self.masks[list(anchor)], axis=0, initial=True)
@@ -77,8 +82,13 @@ class RowPredicates:
             j = int(self.feature[i])
             lo, hi = ranges.get(j, (0, int(self.bins.n_bins_[j]) - 1))
             ranges[j] = (max(lo, int(self.lo[i])), min(hi, int(self.hi[i])))
-        rule = [self.bins.describe_range(j, lo, hi) for j, (lo, hi) in ranges.items()]
+        rule = [self._describe(j, lo, hi) for j, (lo, hi) in ranges.items()]
         return rule, list(ranges)
+
+    def _describe(self, j: int, lo: int, hi: int) -> str:
+        if j in self.value_names:  # one bin: the row's value
+            return f"{self.bins.feature_names[j]} = {self.value_names[j][lo]}"
+        return self.bins.describe_range(j, lo, hi)
 
     def parse(self, rule: Sequence[str | int]) -> Anchor:
         """The anchor a user-given rule stands for.

@@ -5,15 +5,18 @@ model outputs and finally returns its result, so a driver can put the rounds of
 many rows into one model call (see ``anchors._drive``).
 
 Samples under an anchor are reference (training) rows that satisfy it, drawn
-without replacement: an arm that has drawn its whole pool knows its precision
-exactly. Without replacement, KL (Chernoff) bounds stay valid (Hoeffding, 1963,
-Theorem 4).
+without replacement. The reference rows are a sample of the data distribution, so
+the rows satisfying an anchor, taken in random order, are independent draws from
+the data distribution conditioned on the anchor: KL (Chernoff) bounds on them bound
+the precision on new data, not only on the reference rows. A finite pool only caps
+the number of samples; drawing all of it never makes a precision exact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -97,6 +100,22 @@ class SearchSettings:
     #: Agreeing / differing samples kept as examples per anchor.
     n_examples: int = 10
 
+    def looks(self, cap: np.ndarray | int) -> np.ndarray:
+        """How many sample counts an arm sampled up to ``cap`` is looked at:
+        ``first_batch * 2**i`` below the cap, and the cap (see ``_next_counts``)."""
+        ratio = np.asarray(cap) / self.first_batch
+        return 1 + np.maximum(0, np.ceil(np.log2(ratio))).astype(np.int64)
+
+    def min_pool(self) -> int:
+        """Fewest reference rows an anchor needs to be shown valid (all of them
+        agreeing, one arm verified): smaller pools are not worth searching."""
+        if self.threshold == 1:
+            return 1  # valid when every row of the pool agrees (see ``verify``)
+        m = np.arange(1, self.max_samples + 1)
+        # kl(1, q) = -log q, so the lower bound of m agreeing samples is exp(-beta / m).
+        ok = m * -np.log(self.threshold) >= np.log(self.looks(m) / self.delta)
+        return int(m[ok][0]) if ok.any() else self.max_samples + 1
+
 
 @dataclass
 class Arm:
@@ -121,15 +140,10 @@ class Arm:
         return self.k / self.n if self.n else float("nan")
 
 
-def bounds(
-    k: np.ndarray, n: np.ndarray, pool: np.ndarray, beta: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """KL confidence bounds of precisions; exact where the whole pool was drawn."""
-    mean = k / n
-    exact = n >= pool
-    lower = np.where(exact, mean, kl_lower_bound(mean, beta / n))
-    upper = np.where(exact, mean, kl_upper_bound(mean, beta / n))
-    return lower, upper
+def bounds(k: Any, n: Any, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """KL confidence bounds of precisions ``k / n`` at exploration rate ``beta``."""
+    mean = np.asarray(k) / np.asarray(n)
+    return kl_lower_bound(mean, beta / n), kl_upper_bound(mean, beta / n)
 
 
 class AnchorSearch:
@@ -158,6 +172,7 @@ class AnchorSearch:
         self.settings = settings
         self.rng = rng
         self.verified: list[Arm] = []
+        self.min_pool = settings.min_pool()
 
     def arm(self, anchor: Anchor, mask: np.ndarray | None = None) -> Arm:
         """A fresh arm for ``anchor`` (its reference mask computed unless given)."""
@@ -192,13 +207,6 @@ class AnchorSearch:
             self._record(a, rows, hits[start : start + len(rows)])
             start += len(rows)
 
-    def score(self, arm: Arm, n: int) -> Rounds:
-        """Draw ``n`` pool rows of ``arm`` with replacement (fresh samples)."""
-        pool = np.flatnonzero(arm.mask)
-        rows = pool[self.rng.integers(len(pool), size=n)]
-        hits = yield from self.outcomes.get(rows)
-        self._record(arm, rows, hits)
-
     def _cap(self, arm: Arm) -> int:
         return min(self.settings.max_samples, arm.pool_size)
 
@@ -220,14 +228,13 @@ class AnchorSearch:
             return arms
         yield from self.pull(arms, self._next_counts(arms))
         cap = np.array([self._cap(a) for a in arms])
-        pool = np.array([a.pool_size for a in arms])
         t = 1
         while True:
             n = np.array([a.n for a in arms])
             k = np.array([a.k for a in arms])
             order = np.argsort(-k / n, kind="stable")
             top, rest = order[: s.beam_size], order[s.beam_size :]
-            lower, upper = bounds(k, n, pool, exploration_rate(len(arms), t, s.delta))
+            lower, upper = bounds(k, n, exploration_rate(len(arms), t, s.delta))
             hi, lo = upper[rest].max(), lower[top].min()
             if hi - lo <= s.tau:
                 break
@@ -246,23 +253,26 @@ class AnchorSearch:
         """Sample each arm until its precision is shown above or below the threshold.
 
         An arm is valid when its lower KL bound reaches ``threshold`` (or, for
-        ``threshold = 1``, when all ``max_samples`` samples agree), invalid when its
-        upper bound falls below, or when it cannot be sampled further. The bounds
-        hold with probability ``1 - delta`` by a union bound over the arms and the
-        looks the doubling schedule allows.
+        ``threshold = 1``, which no bound reaches, when every sample agrees after
+        ``max_samples`` samples or its whole pool), invalid when its upper bound falls
+        below, or when it cannot be sampled further. The bounds hold with probability
+        ``1 - delta`` by a union bound over the arms and, for each arm, the looks
+        its doubling schedule allows (``delta / n_arms`` per arm, split over its
+        looks).
         """
         s = self.settings
         self.verified.extend(arms)
-        looks = 2 + int(np.ceil(np.log2(s.max_samples / s.first_batch)))
-        beta = float(np.log(len(arms) * looks / s.delta))
         pending = list(arms)
         while pending:
             undecided = []
             for a in pending:
                 if a.n:
-                    lower, upper = bounds(np.array(a.k), np.array(a.n), np.array(a.pool_size), beta)
+                    beta = float(np.log(len(arms) * s.looks(self._cap(a)) / s.delta))
+                    lower, upper = bounds(a.k, a.n, beta)
                     a.lower, a.upper = float(lower), float(upper)
-                    a.valid = a.lower >= s.threshold or (a.n >= s.max_samples and a.k == a.n)
+                    a.valid = a.lower >= s.threshold or (
+                        s.threshold == 1 and a.k == a.n >= self._cap(a)
+                    )
                     if a.valid or a.upper < s.threshold or a.n >= self._cap(a):
                         continue
                 undecided.append(a)
@@ -273,7 +283,8 @@ class AnchorSearch:
     # -- beam search --------------------------------------------------------------------
     def extend(self, beam: list[Arm], min_coverage: float) -> list[Arm]:
         """Anchors one predicate longer than those of the beam, covering more than
-        ``min_coverage`` of the reference rows (only those can improve the best)."""
+        ``min_coverage`` of the reference rows (only those can improve the best) and
+        enough rows to be shown valid at all (``SearchSettings.min_pool``)."""
         seen: set[frozenset[int]] = set()
         out = []
         pred = self.predicates
@@ -288,16 +299,17 @@ class AnchorSearch:
                     continue
                 seen.add(key)
                 mask = parent.mask & pred.masks[i]
-                if mask.mean() > min_coverage:
+                if mask.mean() > min_coverage and mask.sum() >= self.min_pool:
                     out.append(self.arm((*parent.anchor, i), mask))
         return out
 
     def run(self) -> Generator[np.ndarray, np.ndarray, tuple[Arm, bool]]:
         """Search; return the anchor and whether the search ended on its own.
 
-        The anchor is the valid one of largest coverage at the smallest size that has
-        one, or (no valid anchor, or the budget ran out first) the verified anchor
-        with the best lower precision bound.
+        Each size's beam extends the previous one until no candidate could cover more
+        than the best valid anchor so far. The anchor is the valid one of largest
+        coverage over all sizes, or (no valid anchor, or the budget ran out first)
+        the verified anchor with the best lower precision bound.
         """
         empty = self.arm(())
         best: Arm | None = None

@@ -12,6 +12,7 @@ same Shapley-kernel mass, so the regression weight of a sampled pair is
 
 from __future__ import annotations
 
+import functools
 import itertools
 from math import comb
 
@@ -83,6 +84,8 @@ def allocate(total: int, shares: np.ndarray, lower: np.ndarray, upper: np.ndarra
         hi *= 2.0
     for _ in range(200):
         mid = 0.5 * (lo + hi)
+        if not lo < mid < hi:  # converged to the float resolution
+            break
         if np.clip(mid * shares, lower, upper).sum() < total:
             lo = mid
         else:
@@ -97,6 +100,25 @@ def allocate(total: int, shares: np.ndarray, lower: np.ndarray, upper: np.ndarra
     return counts
 
 
+def _keys(masks: np.ndarray) -> list[bytes]:
+    """Hashable key of each coalition (its packed bits)."""
+    packed = np.packbits(masks, axis=1)
+    return [row.tobytes() for row in packed]
+
+
+@functools.lru_cache(maxsize=32)
+def _stratum_members(d: int, s: int) -> tuple[np.ndarray, list[bytes]]:
+    """Every pair of stratum ``s`` as its canonical side, and their keys (cached: every
+    design of a run, one per background row with ``background="sample"``, needs them)."""
+    if 2 * s == d:  # both sides have size s: the one holding player 0 stands for the pair
+        combos = [(0, *c) for c in itertools.combinations(range(1, d), s - 1)]
+    else:
+        combos = list(itertools.combinations(range(d), s))
+    masks = _pairs_to_masks(np.array(combos, dtype=np.int64).reshape(-1, s), d)
+    masks.flags.writeable = False
+    return masks, _keys(masks)
+
+
 def _pairs_to_masks(chosen: np.ndarray, d: int) -> np.ndarray:
     masks = np.zeros((len(chosen), d), dtype=bool)
     np.put_along_axis(masks, chosen, True, axis=1)
@@ -106,6 +128,13 @@ def _pairs_to_masks(chosen: np.ndarray, d: int) -> np.ndarray:
 class PairedDesign:
     """Coalition pairs drawn round after round, stratified by size, without replacement.
 
+    With ``n_designs > 1`` it draws several designs of the same size together (one per
+    background row for ``KernelShap(background="sample")``): each stratum's pairs are
+    put in one random order, and design ``b`` reads consecutive positions of it starting
+    at ``b * capacity // n_designs`` (wrapping around). Each design is still a uniform
+    draw without replacement, and the designs together spread over the stratum as
+    evenly as possible instead of repeating each other's pairs.
+
     Parameters
     ----------
     d : int
@@ -114,29 +143,43 @@ class PairedDesign:
         Budget share of each stratum (see :func:`stratum_shares`).
     rng : numpy.random.Generator
         Source of every draw; the design is a function of it alone.
+    n_designs : int
+        Designs drawn together.
 
     Attributes
     ----------
-    pairs : list of bool arrays (c, d)
-        Per stratum, the smaller sides of the pairs drawn so far, in draw order.
+    designs : list (n_designs) of lists of bool arrays (c, d)
+        Per design and stratum, the smaller sides of its pairs so far, in draw order.
     """
 
-    def __init__(self, d: int, size_weights: str, rng: np.random.Generator) -> None:
+    def __init__(
+        self, d: int, size_weights: str, rng: np.random.Generator, n_designs: int = 1
+    ) -> None:
         self.d = d
         self.rng = rng
         self.shares = stratum_shares(d, size_weights)
         self.capacity = stratum_pair_counts(d)
-        self.pairs: list[np.ndarray] = [np.zeros((0, d), dtype=bool) for _ in self.capacity]
+        self.designs: list[list[np.ndarray]] = [
+            [np.zeros((0, d), dtype=bool) for _ in self.capacity] for _ in range(n_designs)
+        ]
+        self._offsets = [[b * c // n_designs for b in range(n_designs)] for c in self.capacity]
+        # Per stratum, the pairs at the positions of the random order revealed so far.
+        self._revealed: list[dict[int, np.ndarray]] = [{} for _ in self.capacity]
         self._seen: list[set[bytes]] = [set() for _ in self.capacity]
 
     @property
+    def pairs(self) -> list[np.ndarray]:
+        """Per stratum, the pairs of the first (or only) design."""
+        return self.designs[0]
+
+    @property
     def counts(self) -> np.ndarray:
-        """Pairs drawn so far in each stratum."""
+        """Pairs drawn so far in each stratum (per design)."""
         return np.array([len(p) for p in self.pairs], dtype=np.int64)
 
     @property
     def n_pairs(self) -> int:
-        """Pairs drawn so far in all strata."""
+        """Pairs drawn so far in all strata (per design)."""
         return int(self.counts.sum())
 
     def min_first_round(self) -> int:
@@ -145,8 +188,8 @@ class PairedDesign:
         return max(self.d, sum(min(2, c) for c in self.capacity))
 
     def add_round(self, n_pairs: int) -> int:
-        """Draw up to ``n_pairs`` new pairs; returns how many were drawn (fewer when the
-        strata run out)."""
+        """Draw up to ``n_pairs`` new pairs per design; returns how many were drawn (fewer
+        when the strata run out)."""
         counts = self.counts
         room = np.array([c - k for c, k in zip(self.capacity, counts, strict=True)], dtype=float)
         n_pairs = int(min(n_pairs, room.sum()))
@@ -154,8 +197,23 @@ class PairedDesign:
         new = allocate(n_pairs, self.shares, lower, room)
         for i, c in enumerate(new):
             if c > 0:
-                self.pairs[i] = np.concatenate([self.pairs[i], self._draw(i, int(c))])
+                self._extend(i, int(counts[i]), int(c))
         return n_pairs
+
+    def _extend(self, stratum: int, start: int, count: int) -> None:
+        """Give every design the positions ``start .. start + count - 1`` past its offset."""
+        capacity, revealed = self.capacity[stratum], self._revealed[stratum]
+        positions = [
+            [(offset + k) % capacity for k in range(start, start + count)]
+            for offset in self._offsets[stratum]
+        ]
+        # Positions of a random order not revealed yet are exchangeable: fill them, in
+        # a fixed order, with pairs drawn uniformly among those not drawn before.
+        hidden = list(dict.fromkeys(p for design in positions for p in design if p not in revealed))
+        if hidden:
+            revealed.update(zip(hidden, self._draw(stratum, len(hidden)), strict=True))
+        for design, taken in zip(self.designs, positions, strict=True):
+            design[stratum] = np.concatenate([design[stratum], [revealed[p] for p in taken]])
 
     def _draw(self, stratum: int, count: int) -> np.ndarray:
         s = stratum + 1
@@ -166,19 +224,15 @@ class PairedDesign:
             masks = masks[self.rng.choice(len(masks), size=count, replace=False)]
         else:
             masks = self._rejection_draw(s, count, seen)
-        seen.update(np.packbits(m).tobytes() for m in masks)
+        seen.update(_keys(masks))
         return masks
 
     def _unseen_members(self, s: int, seen: set[bytes]) -> np.ndarray:
         """Every pair of the stratum not drawn yet, as its canonical side."""
-        d = self.d
-        if 2 * s == d:  # both sides have size s: the one holding player 0 stands for the pair
-            combos = [(0, *c) for c in itertools.combinations(range(1, d), s - 1)]
-        else:
-            combos = list(itertools.combinations(range(d), s))
-        masks = _pairs_to_masks(np.array(combos, dtype=np.int64).reshape(-1, s), d)
-        keep = [np.packbits(m).tobytes() not in seen for m in masks]
-        return masks[np.asarray(keep, dtype=bool)]
+        masks, keys = _stratum_members(self.d, s)
+        if not seen:
+            return masks
+        return masks[np.array([key not in seen for key in keys], dtype=bool)]
 
     def _rejection_draw(self, s: int, count: int, seen: set[bytes]) -> np.ndarray:
         """Uniform random subsets of size ``s``; repeats (earlier or in this draw) rejected.
@@ -196,8 +250,8 @@ class PairedDesign:
                 chosen = np.concatenate([np.zeros((batch, 1), dtype=np.int64), order], axis=1)
             else:
                 chosen = np.argsort(self.rng.random((batch, d)), axis=1)[:, :s]
-            for m in _pairs_to_masks(chosen, d):
-                key = np.packbits(m).tobytes()
+            masks = _pairs_to_masks(chosen, d)
+            for m, key in zip(masks, _keys(masks), strict=True):
                 if key not in seen and key not in taken:
                     taken[key] = m
                     if len(taken) == count:

@@ -11,16 +11,23 @@ import numpy as np
 
 from ..anchor_explanation import AnchorExplanation
 from ..maskers import Masker, Tabular
-from ..maskers.discretize import QuantileBins
+from ..maskers.discretize import QuantileBins, exact_labels
 from ..models import Model, wrap
 from ..utils.optional import is_dataframe
 from ..utils.parallel import map_row_chunks
 from ..utils.seeding import SeedLike, resolve_seed, row_rng
-from ..utils.validation import check_positive_int
+from ..utils.validation import check_positive_int, check_unit_interval
+from ._anchor_categories import CategoryCodes, DecodedModel
 from ._anchor_predicates import RowPredicates
-from ._anchor_search import AnchorSearch, Arm, CallBudget, ReferenceOutcomes, SearchSettings
+from ._anchor_search import (
+    AnchorSearch,
+    Arm,
+    CallBudget,
+    ReferenceOutcomes,
+    SearchSettings,
+    bounds,
+)
 from ._anchor_targets import Target
-from ._kl_bounds import kl_lower_bound, kl_upper_bound
 from .base import Explainer
 
 #: One row's search: yields model inputs, receives outputs, returns its explanation.
@@ -33,13 +40,16 @@ class Anchors(Explainer):
     An anchor for row ``x`` is a conjunction of predicates ``A`` that ``x`` satisfies
     (quantile bins of the training data, equality for categorical features) such
     that samples drawn under ``A`` get the prediction of ``x`` with probability (the
-    *precision*) at least ``threshold``; among such rules of the smallest size the
-    search keeps the one satisfied by most training rows (the *coverage*).
+    *precision*) at least ``threshold``; among such rules the search keeps the one
+    satisfied by most training rows (the *coverage*).
 
-    Samples under an anchor are training rows that satisfy it (its conditional
-    distribution on the training data), drawn without replacement, so an anchor
-    whose rows have all been drawn knows its precision exactly. Coverage is counted
-    on the training rows, without model calls. The beam search
+    Samples under an anchor are reference (training) rows that satisfy it, drawn
+    without replacement. The reference rows being a sample of the data, the
+    precision and its KL confidence bounds are those of new rows satisfying the
+    anchor (the data distribution conditioned on it), not only of the reference
+    rows: drawing an anchor's whole pool never makes its precision exact, and an
+    anchor covering too few reference rows to be shown precise is not searched.
+    Coverage is counted on the reference rows, without model calls. The beam search
     of Ribeiro et al. (2018, Algorithm 2) picks the ``beam_size`` most precise
     candidates of each size with KL-LUCB (Kaufmann & Kalyanakrishnan, 2013), using
     exact KL confidence bounds; every bandit round, for all candidate arms at once,
@@ -51,7 +61,9 @@ class Anchors(Explainer):
         Anything :func:`blackbox_xai.wrap` accepts.
     masker_or_data : Tabular or array-like / DataFrame (n, p)
         Training rows (a :class:`~blackbox_xai.Tabular` masker's background is used
-        as they are).
+        as they are). A DataFrame's text and categorical columns are categorical
+        features: coded internally, printed as their labels (``"color = red"``),
+        and passed to the model as labels.
     threshold : float in (0, 1]
         Precision an anchor must reach (its lower confidence bound must).
     delta : float in (0, 1)
@@ -62,9 +74,11 @@ class Anchors(Explainer):
     beam_size : int
         Candidates kept at each anchor size.
     seed : int, optional
-        Seed of every draw; None draws one (recorded in ``meta["seed"]``).
+        Seed of every draw (the reference subsample and the searches); None draws
+        one here, kept for every call and recorded in ``meta["seed"]``.
     categorical : sequence of int or str, optional
-        Columns compared by equality instead of quantile bins.
+        Numeric columns compared by equality instead of quantile bins (codes are
+        printed exactly).
     output_kind : {"auto", "proba", "label", "regression"}
         How to read the model output: ``"proba"`` (probability per class, the class
         is the argmax), ``"label"`` (one column of class labels), ``"regression"``
@@ -89,6 +103,10 @@ class Anchors(Explainer):
         Training rows that samples are drawn from and coverage is counted on.
     reference_bins_ : int ndarray (n_ref, p)
         Their bins.
+    codes_ : CategoryCodes or None
+        Codes of a DataFrame's text columns (``reference_``, ``data`` and
+        ``examples`` of the explanations hold codes; ``meta["categories"]`` lists
+        their labels).
 
     Notes
     -----
@@ -125,12 +143,9 @@ class Anchors(Explainer):
         n_reference: int = 10_000,
         n_jobs: int | None = None,
     ) -> None:
-        _check_unit_interval("threshold", threshold, closed=True)
-        _check_unit_interval("delta", delta)
-        _check_unit_interval("tau", tau)
-        self.threshold = float(threshold)
-        self.delta = float(delta)
-        self.tau = float(tau)
+        self.threshold = check_unit_interval(threshold, "threshold", closed=True)
+        self.delta = check_unit_interval(delta, "delta")
+        self.tau = check_unit_interval(tau, "tau")
         self.beam_size = check_positive_int(beam_size, "beam_size")
         self.target = Target(output_kind, tolerance)
         n_reference = check_positive_int(n_reference, "n_reference")
@@ -140,6 +155,14 @@ class Anchors(Explainer):
                 "masker. Pass training rows or a Tabular masker."
             )
         model = wrap(model)
+        self.codes_ = CategoryCodes.of(masker_or_data)
+        if self.codes_ is not None:
+            # Text columns become codes for the search; the model still sees labels.
+            model = DecodedModel(model, self.codes_)
+            masker_or_data = type(masker_or_data)(
+                self.codes_.encode(masker_or_data).astype(np.float64),
+                columns=masker_or_data.columns,
+            )
         if not isinstance(masker_or_data, Tabular):
             # Anchors draws single training rows, never one model row per background row,
             # so Tabular's warning about large backgrounds does not apply here.
@@ -149,7 +172,9 @@ class Anchors(Explainer):
                 )
                 names = None if is_dataframe(masker_or_data) else model.feature_names
                 masker_or_data = Tabular(masker_or_data, feature_names=names)
-        super().__init__(model, masker_or_data, seed=seed, n_jobs=n_jobs)
+        # One seed for the explainer's life: the reference subsample and every search
+        # draw from it, so meta["seed"] replays both, even when seed is None.
+        super().__init__(model, masker_or_data, seed=resolve_seed(seed), n_jobs=n_jobs)
         masker: Tabular = self.masker  # type: ignore[assignment]
         names = masker.feature_names
         unknown = [c for c in categorical or [] if isinstance(c, str) and c not in names]
@@ -157,11 +182,22 @@ class Anchors(Explainer):
             raise ValueError(
                 f"categorical names {unknown} are not feature names; names are {names}."
             )
-        self.categorical = [names.index(c) if isinstance(c, str) else c for c in categorical or []]
+        self.categorical = sorted(
+            {names.index(c) if isinstance(c, str) else c for c in categorical or []}
+            | set(self.codes_.labels if self.codes_ is not None else ())
+        )
         data = masker.data
         self.bins_ = QuantileBins(data, bins, self.categorical, names)
+        self._value_names = {
+            j: (
+                [self.codes_.label_names(j)[int(v)] for v in values]
+                if self.codes_ is not None and j in self.codes_.labels
+                else exact_labels(values)
+            )
+            for j, values in self.bins_.categories_.items()
+        }
         if len(data) > n_reference:
-            pick = np.random.default_rng(resolve_seed(seed)).choice(len(data), n_reference, False)
+            pick = np.random.default_rng(self.seed).choice(len(data), n_reference, False)
             data = data[np.sort(pick)]
         self.reference_ = data
         self.reference_bins_ = self.bins_.transform(data)
@@ -187,7 +223,7 @@ class Anchors(Explainer):
         X = self._check_rows(x)
         if len(X) != 1:
             raise ValueError(f"explain takes one row, got {len(X)}; use explain_many for several.")
-        return self.explain_many(X, max_model_calls)[0]
+        return self._explain_checked(X, max_model_calls, None)[0]
 
     def explain_many(
         self, X: Any, max_model_calls: int | None = None, *, chunk_size: int | None = None
@@ -209,7 +245,11 @@ class Anchors(Explainer):
             not depend on ``n_jobs`` or ``chunk_size``; its ``n_model_calls`` counts
             the (shared) calls it took part in.
         """
-        X = self._check_rows(X)
+        return self._explain_checked(self._check_rows(X), max_model_calls, chunk_size)
+
+    def _explain_checked(
+        self, X: np.ndarray, max_model_calls: int | None, chunk_size: int | None
+    ) -> list[AnchorExplanation]:
         limit = (
             None
             if max_model_calls is None
@@ -222,9 +262,14 @@ class Anchors(Explainer):
         return [e for part in parts for e in part]
 
     def score_anchor(
-        self, x: Any, rule: Sequence[str | int], n_samples: int = 10_000, seed: SeedLike = None
+        self,
+        x: Any,
+        rule: Sequence[str | int],
+        data: Any = None,
+        n_samples: int = 10_000,
+        seed: SeedLike = None,
     ) -> AnchorExplanation:
-        """Precision and coverage of a given rule for row ``x``.
+        """Precision and coverage of a given rule for row ``x``, on given or reference rows.
 
         Parameters
         ----------
@@ -232,52 +277,84 @@ class Anchors(Explainer):
         rule : sequence of str or int
             Predicates as :meth:`explain` writes them (``"worst radius <= 13.2"``),
             feature names or column indices (these pin the feature to the bin of ``x``).
+        data : array-like or DataFrame (m, p), optional
+            Rows to score the rule on, e.g. held-out rows the explainer has not seen:
+            their precision is that of new data. Default: the reference rows, the
+            ones the search draws from.
         n_samples : int
-            Samples drawn under the rule, in one model call.
+            At most this many of the rows satisfying the rule are drawn, without
+            replacement (all of them when there are fewer), in one model call.
         seed : int, optional
-            Seed of the samples; None draws one (recorded in ``meta["seed"]``).
+            Seed of the draw; None draws one (recorded in ``meta["seed"]``).
 
         Returns
         -------
         AnchorExplanation
-            ``precision_bounds`` are two-sided KL bounds at confidence ``1 - delta``;
-            ``success`` tells whether the lower bound reaches the threshold.
+            ``coverage`` is the share of ``data`` (or of the reference rows)
+            satisfying the rule; ``precision_bounds`` are two-sided KL bounds at
+            confidence ``1 - delta``; ``success`` tells whether the lower bound
+            reaches the threshold.
         """
         X = self._check_rows(x)
         if len(X) != 1:
             raise ValueError(f"score_anchor takes one row, got {len(X)}.")
+        rows = self.reference_ if data is None else self._check_rows(data)
         n_samples = check_positive_int(n_samples, "n_samples")
         entropy = resolve_seed(seed)
-        return _drive(
-            self.model,
-            [self._score_row(self.model, X[0], rule, n_samples, entropy)],
-            self._max_rows,
-        )[0]
+        search = self._score_row(self.model, X[0], rule, rows, data is None, n_samples, entropy)
+        return _drive(self.model, [search], self._max_rows)[0]
+
+    def covers(self, x: Any, rule: Sequence[str | int], X: Any) -> np.ndarray:
+        """Which rows of ``X`` satisfy ``rule``, a rule of row ``x``.
+
+        Parameters
+        ----------
+        x : array-like (p,) or (1, p)
+            The row the rule was written for (feature names and column indices in
+            ``rule`` stand for its bins).
+        rule : sequence of str or int
+            As in :meth:`score_anchor`.
+        X : array-like or DataFrame (m, p)
+
+        Returns
+        -------
+        bool ndarray (m,)
+        """
+        row = self._check_rows(x)
+        if len(row) != 1:
+            raise ValueError(f"covers takes one row x, got {len(row)}.")
+        predicates = self._predicates(row[0], self._check_rows(X))
+        return predicates.mask(predicates.parse(rule))
 
     # -- rows ---------------------------------------------------------------------------
     def _check_rows(self, X: Any) -> np.ndarray:
+        if self.codes_ is not None:
+            X = self.codes_.encode(X)
         X = self.masker.validate(X)
         self.bins_.transform(X)  # unseen categorical values fail here, before any model call
         return np.asarray(X)
 
-    def _predicates(self, x: np.ndarray) -> RowPredicates:
-        return RowPredicates(self.bins_, self.reference_bins_, x)
+    def _predicates(self, x: np.ndarray, rows: np.ndarray | None = None) -> RowPredicates:
+        """Predicates of ``x`` with the rows (default: reference) each one covers."""
+        bins = self.reference_bins_ if rows is None else self.bins_.transform(rows)
+        return RowPredicates(self.bins_, bins, x, self._value_names)
 
     def _start(
         self,
         x: np.ndarray,
         predicates: RowPredicates,
+        rows: np.ndarray,
         rng: np.random.Generator,
         budget: CallBudget,
     ) -> Generator[np.ndarray, np.ndarray, tuple[AnchorSearch, float, str]]:
-        """Predict ``x`` and set up a search around that prediction."""
+        """Predict ``x`` and set up a search around that prediction, sampling ``rows``."""
         out = yield from budget.ask(x[None])
         kind = self.target.resolve(out)
         value = self.target.predictions(out)[0]
         predicted = float(value) if kind == "regression" else int(value)
         search = AnchorSearch(
             predicates,
-            ReferenceOutcomes(self.reference_, lambda o: self.target.agree(o, predicted), budget),
+            ReferenceOutcomes(rows, lambda o: self.target.agree(o, predicted), budget),
             self.settings_,
             rng,
         )
@@ -289,32 +366,39 @@ class Anchors(Explainer):
         budget = CallBudget(limit)
         predicates = self._predicates(x)
         search, predicted, kind = yield from self._start(
-            x, predicates, row_rng(entropy, row), budget
+            x, predicates, self.reference_, row_rng(entropy, row), budget
         )
         arm, finished = yield from search.run()
         meta = {"seed": entropy, "row": row, "stopped_by_budget": not finished}
         return self._result(model, x, arm, search, predicted, kind, budget, meta)
 
     def _score_row(
-        self, model: Model, x: np.ndarray, rule: Sequence[str | int], n: int, entropy: int
+        self,
+        model: Model,
+        x: np.ndarray,
+        rule: Sequence[str | int],
+        rows: np.ndarray,
+        reference: bool,
+        n: int,
+        entropy: int,
     ) -> RowSearch:
-        predicates = self._predicates(x)
+        predicates = self._predicates(x, None if reference else rows)
         anchor = predicates.parse(rule)
         if not predicates.mask(anchor).any():
             raise ValueError(
-                f"no training row satisfies the rule {rule!r}, so there is nothing to sample under it."
+                f"no {'reference (training)' if reference else 'given'} row satisfies the "
+                f"rule {rule!r}, so there is nothing to score it on."
             )
         budget = CallBudget(None)
         rng = np.random.default_rng(entropy)
-        search, predicted, kind = yield from self._start(x, predicates, rng, budget)
+        search, predicted, kind = yield from self._start(x, predicates, rows, rng, budget)
         arm = search.arm(anchor)
-        yield from search.score(arm, n)
-        # A fixed number of samples: two-sided Chernoff (KL) bounds at confidence 1 - delta.
-        level = np.log(2 / self.delta) / n
-        arm.lower = float(kl_lower_bound(arm.precision, level))
-        arm.upper = float(kl_upper_bound(arm.precision, level))
+        yield from search.pull([arm], [min(n, arm.pool_size)])
+        # A fixed number of samples: two-sided KL bounds at confidence 1 - delta.
+        lower, upper = bounds(arm.k, arm.n, float(np.log(2 / self.delta)))
+        arm.lower, arm.upper = float(lower), float(upper)
         arm.valid = arm.lower >= self.threshold
-        meta = {"seed": entropy}
+        meta = {"seed": entropy, "scored_on": "reference" if reference else "data"}
         return self._result(model, x, arm, search, predicted, kind, budget, meta)
 
     def _result(
@@ -332,6 +416,10 @@ class Anchors(Explainer):
         names = model.output_names or []
         if kind in ("scores", "proba") and predicted < len(names):
             meta["predicted_name"] = names[int(predicted)]
+        if self.codes_ is not None:  # data and examples hold codes of these labels
+            meta["categories"] = {
+                self.masker.player_names[j]: self.codes_.label_names(j) for j in self.codes_.labels
+            }
         return AnchorExplanation(
             rule,
             features,
@@ -374,13 +462,6 @@ def _explain_rows(
     function so every joblib backend can pickle it)."""
     searches = [explainer._search_row(model, X[i], i, entropy, limit) for i in range(start, stop)]
     return _drive(model, searches, explainer._max_rows)
-
-
-def _check_unit_interval(name: str, value: Any, closed: bool = False) -> None:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}.")
-    if not (0 < value < 1 or (closed and value == 1)):
-        raise ValueError(f"{name} must be in (0, 1{']' if closed else ')'}, got {value!r}.")
 
 
 def _drive(model: Model, searches: list[RowSearch], max_rows: int) -> list[AnchorExplanation]:

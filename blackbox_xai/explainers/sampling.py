@@ -15,7 +15,7 @@ from ._sequential import check_tol, explain_rows, run_rounds
 from .base import Explainer
 
 #: How absent features are filled: the masker's game (every background row, averaged)
-#: or one background row drawn per permutation pair (Strumbelj & Kononenko 2014).
+#: or one background row per permutation pair (Strumbelj & Kononenko 2014), stratified.
 BACKGROUNDS = ("mean", "sample")
 
 #: Keep the coalitions of one block of rows and one round near this many values.
@@ -112,8 +112,12 @@ class SamplingShapley(Explainer):
             With ``tol``: most permutations per row (default ``10 * n_permutations``).
         background : {"mean", "sample"}
             ``"mean"``: the masker's game, every coalition averaged over the background.
-            ``"sample"`` (``Tabular`` only): one background row drawn per permutation pair,
-            one model row per coalition; efficiency then holds only on average.
+            ``"sample"`` (``Tabular`` only): one background row per permutation pair, one
+            model row per coalition. The pairs are stratified by background row (each
+            row's pairs cycle through the background in random order) and the estimate
+            is the weighted mean of the per-background-row means, so the spread between
+            background rows adds no variance; needs ``n_permutations >= 4 *
+            n_background``. Efficiency then holds only on average.
         chunk_size : int, optional
             Rows per parallel task; the values do not depend on it.
 
@@ -148,12 +152,22 @@ class SamplingShapley(Explainer):
                 f"background='sample' needs a Tabular masker, got {type(self.masker).__name__}; "
                 "use background='mean'."
             )
+        if background == "sample":
+            assert isinstance(self.masker, Tabular)
+            n_bg = int(np.count_nonzero(self.masker.weights))
+            if per_round < 4 * n_bg:
+                raise ValueError(
+                    f"background='sample' gives every background row at least two "
+                    f"permutation pairs (for its variance): n_permutations={per_round} is "
+                    f"too small for {n_bg} background rows; pass n_permutations >= "
+                    f"{4 * n_bg} or summarise the background (Tabular(summarize=...))."
+                )
         entropy = resolve_seed(self.seed)
 
         def rows(model: Model, start: int, stop: int) -> list[np.ndarray]:
             return self._rows(model, X, start, stop, entropy, per_round, cap, tol, background)
 
-        per_perm = d - 1 if background == "mean" else d - 0.5  # "sample": an empty per pair
+        per_perm = d - 1  # delta evaluation
 
         def meta(perms: np.ndarray, done: np.ndarray) -> dict[str, Any]:
             return {
@@ -189,48 +203,127 @@ class SamplingShapley(Explainer):
         d, Xb = self.masker.n_players, X[start:stop]
         n = len(Xb)
         rngs = [row_rng(entropy, row) for row in range(start, stop)]
-        ends = np.stack([np.zeros(d, dtype=bool), np.ones(d, dtype=bool)])
-        v_ends = self.masker.coalition_values(model, Xb, ends)  # (n, 2, k)
-        empty, full = v_ends[:, 0], v_ends[:, 1]
-        k = v_ends.shape[2]
+        strata: _Pooled | _ByBackground
+        if background == "mean":
+            ends = np.stack([np.zeros(d, dtype=bool), np.ones(d, dtype=bool)])
+            v_ends = self.masker.coalition_values(model, Xb, ends)  # (n, 2, k)
+            empty, full = v_ends[:, 0], v_ends[:, 1]
+            strata = _Pooled(n, d, v_ends.shape[2])
+        else:
+            assert isinstance(self.masker, Tabular)
+            used = np.flatnonzero(self.masker.weights > 0)
+            out = model(np.concatenate([Xb, self.masker.data[used]]))
+            full, f_background = out[:n], out[n:]
+            weights = self.masker.weights[used]
+            empty = np.broadcast_to(weights @ f_background, full.shape)
+            strata = _ByBackground(n, d, weights, rngs)
+        k = full.shape[1]
         positions = np.arange(1, d)[:, None]
-        # Running mean and sum of squared deviations over the pairs (Chan et al. merge).
-        mean, m2 = np.zeros((n, d, k)), np.zeros((n, d, k))
         counts = np.cumsum([min(per_round, cap - r) // 2 for r in range(0, cap, per_round)])
 
         def step(t: int, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             q = int(counts[t] - (counts[t - 1] if t else 0))
+            before = int(counts[t - 1]) if t else 0
             # ranks[r, p, j]: position of player j in permutation p of row r
             order = np.tile(np.arange(d), (q, 1))
             ranks = np.stack([np.argsort(rngs[i].permuted(order, axis=1), axis=1) for i in active])
             prefix = ranks[:, :, None, :] < positions  # (rows, q, d - 1, d)
-            z = np.concatenate([prefix, ~prefix], axis=2)
+            z = np.concatenate([prefix, ~prefix], axis=2).reshape(len(active), -1, d)
             if background == "mean":
-                v = self.masker.coalition_values(model, Xb[active], z.reshape(len(active), -1, d))
-                v = v.reshape(len(active), q, 2 * (d - 1), k)
+                v = self.masker.coalition_values(model, Xb[active], z)
                 v_empty = empty[active][:, None, None]
             else:
-                assert isinstance(self.masker, Tabular)
-                weights = self.masker.weights
-                drawn = np.stack([rngs[i].choice(len(weights), size=q, p=weights) for i in active])
-                z = np.concatenate([z, np.zeros((len(active), q, 1, d), dtype=bool)], axis=2)
-                rows_bg = np.repeat(drawn, 2 * d - 1, axis=1)
-                v = self.masker.one_background_values(
-                    model, Xb[active], z.reshape(len(active), -1, d), rows_bg
-                ).reshape(len(active), q, 2 * d - 1, k)
-                v_empty = v[:, :, -1:]
+                assert isinstance(self.masker, Tabular) and isinstance(strata, _ByBackground)
+                drawn = strata.schedule(active, before, q)  # (rows, q) into `used`
+                rows_bg = np.repeat(used[drawn], 2 * (d - 1), axis=1)
+                v = self.masker.one_background_values(model, Xb[active], z, rows_bg)
+                v_empty = f_background[drawn][:, :, None]
+            v = v.reshape(len(active), q, 2 * (d - 1), k)
             by_position = _position_contributions(
-                v[:, :, : d - 1], v[:, :, d - 1 : 2 * (d - 1)], v_empty, full[active][:, None, None]
+                v[:, :, : d - 1], v[:, :, d - 1 :], v_empty, full[active][:, None, None]
             )
             samples = np.take_along_axis(by_position, ranks[..., None], axis=2)
-            batch_mean = samples.mean(axis=1)
-            batch_m2 = ((samples - batch_mean[:, None]) ** 2).sum(axis=1)
-            before = counts[t - 1] if t else 0
-            delta = batch_mean - mean[active]
-            total = before + q
-            mean[active] += delta * (q / total)
-            m2[active] += batch_m2 + delta**2 * (before * q / total)
-            return mean[active], np.sqrt(m2[active] / ((total - 1) * total))
+            strata.add(active, samples, before)
+            return strata.estimate(active)
 
         phi, se, last, done = run_rounds(n, step, lambda t: t + 1 < len(counts), tol)
-        return [phi, empty, se, 2 * counts[last], done]
+        return [phi, np.array(empty), se, 2 * counts[last], done]
+
+
+class _Pooled:
+    """Running mean and sum of squared deviations of the pairs (Chan et al. merge)."""
+
+    def __init__(self, n: int, d: int, k: int) -> None:
+        self.mean, self.m2 = np.zeros((n, d, k)), np.zeros((n, d, k))
+        self.total = 0
+
+    def add(self, active: np.ndarray, samples: np.ndarray, before: int) -> None:
+        """Merge the pairs ``samples (rows, q, d, k)`` into the ``before`` seen so far."""
+        q = samples.shape[1]
+        batch_mean = samples.mean(axis=1)
+        batch_m2 = ((samples - batch_mean[:, None]) ** 2).sum(axis=1)
+        delta = batch_mean - self.mean[active]
+        total = before + q
+        self.mean[active] += delta * (q / total)
+        self.m2[active] += batch_m2 + delta**2 * (before * q / total)
+        self.total = total
+
+    def estimate(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        total = self.total
+        return self.mean[active], np.sqrt(self.m2[active] / ((total - 1) * total))
+
+
+class _ByBackground:
+    """Pairs stratified by background row: each row cycles through the background in a
+    fresh random order per cycle, so every background row gets the same number of pairs
+    (+-1); the estimate is the weighted mean of the per-background-row means, and its
+    variance has no between-row part."""
+
+    def __init__(
+        self, n: int, d: int, weights: np.ndarray, rngs: list[np.random.Generator]
+    ) -> None:
+        self.weights, self.rngs = weights, rngs
+        n_bg = len(weights)
+        self.count = np.zeros((n, n_bg))
+        self.mean, self.m2 = np.zeros((n, n_bg, d, 0)), np.zeros((n, n_bg, d, 0))
+        self.cycles: list[list[np.ndarray]] = [[] for _ in range(n)]
+        self.drawn = np.zeros((n, 0), dtype=np.int64)
+
+    def schedule(self, active: np.ndarray, before: int, q: int) -> np.ndarray:
+        """Background row (index into ``weights``) of pairs ``before .. before + q - 1``."""
+        n_bg = len(self.weights)
+        pair = np.arange(before, before + q)
+        out = np.empty((len(active), q), dtype=np.int64)
+        for r, i in enumerate(active):
+            while len(self.cycles[i]) * n_bg < before + q:
+                self.cycles[i].append(self.rngs[i].permutation(n_bg))
+            out[r] = np.stack(self.cycles[i])[pair // n_bg, pair % n_bg]
+        self.drawn = out
+        return out
+
+    def add(self, active: np.ndarray, samples: np.ndarray, before: int) -> None:
+        """Add the pairs ``samples (rows, q, d, k)`` drawn with :meth:`schedule`'s rows
+        (per background row, a Chan et al. merge of the running mean and squared
+        deviations: sums of squares would cancel badly for near-constant samples)."""
+        if self.mean.shape[3] == 0:
+            shape = (*self.mean.shape[:3], samples.shape[3])
+            self.mean, self.m2 = np.zeros(shape), np.zeros(shape)
+        for b in range(len(self.weights)):
+            hit = (self.drawn == b)[:, :, None, None]
+            new = hit.sum(axis=1).astype(np.float64)  # (rows, 1, 1)
+            seen = new > 0
+            batch_mean = np.where(hit, samples, 0.0).sum(axis=1) / np.maximum(new, 1.0)
+            batch_m2 = np.where(hit, (samples - batch_mean[:, None]) ** 2, 0.0).sum(axis=1)
+            old = self.count[active, b][:, None, None]
+            total = old + new
+            delta = batch_mean - self.mean[active, b]
+            share = np.where(seen, new / np.maximum(total, 1.0), 0.0)
+            self.mean[active, b] += delta * share
+            self.m2[active, b] += np.where(seen, batch_m2 + delta**2 * old * share, 0.0)
+            self.count[active, b] = total[:, 0, 0]
+
+    def estimate(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        c = self.count[active][:, :, None, None]
+        within = self.m2[active] / (c - 1)
+        w = self.weights[None, :, None, None]
+        return (w * self.mean[active]).sum(axis=1), np.sqrt((w**2 * within / c).sum(axis=1))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,13 @@ def _entropy_edges(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     tree = DecisionTreeClassifier(criterion="entropy", max_depth=ENTROPY_TREE_DEPTH, random_state=0)
     tree.fit(x.reshape(-1, 1), y)
     return np.unique(tree.tree_.threshold[tree.tree_.feature >= 0])
+
+
+def exact_labels(values: Iterable[float]) -> list[str]:
+    """Category values printed exactly: whole numbers without a decimal point, others
+    in their shortest round-trip form (``12346``, ``2.5``), never rounded: a category
+    is a code, not a measurement."""
+    return [str(int(v)) if float(v).is_integer() else repr(float(v)) for v in values]
 
 
 def _below_max(edges: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -171,9 +178,7 @@ class QuantileBins:
         if j in self.categories_:
             if lo != hi:
                 raise ValueError(f"categorical feature {name!r} takes one value, not a range.")
-            # A category is a code, not a measurement: print it exactly (12346, not 1.235e+04).
-            value = np.format_float_positional(self.categories_[j][lo], trim="-")
-            return f"{name} = {value}"
+            return f"{name} = {exact_labels([self.categories_[j][lo]])[0]}"
         edges = self.edges_[j]
         if lo == 0 and hi == len(edges):
             return f"{name} = any"

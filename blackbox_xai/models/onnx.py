@@ -100,6 +100,33 @@ def _lower_ir_version(model_bytes: bytes) -> bytes:
     return bytes(proto.SerializeToString())
 
 
+def open_session(
+    model_bytes: bytes, providers: Sequence[str], intra_op_threads: int
+) -> tuple[Any, bytes]:
+    """An ORT session for ``model_bytes``, and the bytes it was built from.
+
+    Both are returned because a model stamped with an IR version newer than ORT knows is
+    loaded through a copy with the lowest IR version that carries its opsets.
+    """
+    ort = import_optional("onnxruntime")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(intra_op_threads)
+    options.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(model_bytes, sess_options=options, providers=providers)
+        return session, model_bytes
+    except Exception as exc:
+        if "Unsupported model IR version" not in str(exc):
+            raise ValueError(f"ONNX Runtime could not load the model: {exc}") from exc
+    # onnx's helpers stamp the newest IR version, which ORT may not know yet;
+    # the lowest IR version that carries the model's opsets loads the same graph.
+    lowered = _lower_ir_version(model_bytes)
+    try:
+        return ort.InferenceSession(lowered, sess_options=options, providers=providers), lowered
+    except Exception as retry_exc:
+        raise ValueError(f"ONNX Runtime could not load the model: {retry_exc}") from retry_exc
+
+
 class OnnxModel(Model):
     """An ONNX model run by ONNX Runtime.
 
@@ -129,6 +156,10 @@ class OnnxModel(Model):
     -----
     Pickling keeps the model bytes only; the session is rebuilt on first use.
     """
+
+    #: Explainers perturb float or string inputs; subclasses differentiated with respect
+    #: to inner tensors (embeddings) may take integer token ids only.
+    requires_float_or_string_input = True
 
     def __init__(
         self,
@@ -169,7 +200,12 @@ class OnnxModel(Model):
 
     @property
     def n_input_columns(self) -> int | None:
-        """Columns the model takes (summed over its inputs), None when not fixed."""
+        """Columns the model takes (summed over its inputs), None when not fixed.
+
+        None as well for inputs of rank > 2 (images, sequences), which have no columns.
+        """
+        if any(spec[3] > 2 for spec in self._input_specs):
+            return None
         widths = [spec[2] for spec in self._input_specs]
         return (
             None if any(w is None for w in widths) else int(sum(w for w in widths if w is not None))
@@ -178,28 +214,9 @@ class OnnxModel(Model):
     # -- session ------------------------------------------------------------------------
     def _get_session(self) -> Any:
         if self._session is None:
-            ort = import_optional("onnxruntime")
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = int(self.intra_op_threads)
-            options.inter_op_num_threads = 1
-            try:
-                self._session = ort.InferenceSession(
-                    self.model_bytes, sess_options=options, providers=self.providers
-                )
-            except Exception as exc:
-                if "Unsupported model IR version" not in str(exc):
-                    raise ValueError(f"ONNX Runtime could not load the model: {exc}") from exc
-                # onnx's helpers stamp the newest IR version, which ORT may not know yet;
-                # the lowest IR version that carries the model's opsets loads the same graph.
-                self.model_bytes = _lower_ir_version(self.model_bytes)
-                try:
-                    self._session = ort.InferenceSession(
-                        self.model_bytes, sess_options=options, providers=self.providers
-                    )
-                except Exception as retry_exc:
-                    raise ValueError(
-                        f"ONNX Runtime could not load the model: {retry_exc}"
-                    ) from retry_exc
+            self._session, self.model_bytes = open_session(
+                self.model_bytes, self.providers, self.intra_op_threads
+            )
         return self._session
 
     def __getstate__(self) -> dict[str, Any]:
@@ -218,8 +235,8 @@ class OnnxModel(Model):
         return clone
 
     # -- graph inspection ---------------------------------------------------------------
-    @staticmethod
-    def _read_input_specs(proto: Any) -> list[tuple[str, int, int | None, int]]:
+    @classmethod
+    def _read_input_specs(cls, proto: Any) -> list[tuple[str, int, int | None, int]]:
         """(name, elem type, width or None, rank) per graph input that is fed."""
         initializers = {i.name for i in proto.graph.initializer}
         specs = []
@@ -238,7 +255,9 @@ class OnnxModel(Model):
                 f"the ONNX model has inputs of element types blackbox_xai cannot feed: {unsupported} "
                 "(supported: float, double, float16, int64, int32, bool, string)."
             )
-        if not any(s[1] in _FLOAT_ELEMS or s[1] == _STRING_ELEM for s in specs):
+        if cls.requires_float_or_string_input and not any(
+            s[1] in _FLOAT_ELEMS or s[1] == _STRING_ELEM for s in specs
+        ):
             kinds = sorted({s[1] for s in specs})
             raise ValueError(
                 f"the ONNX model has no float or string input (input element types {kinds}); "

@@ -13,10 +13,12 @@ from .optional import is_dataframe
 NAN_HINT = "drop or impute them first"
 
 
-def _as_numeric_dtype(dtype: Any) -> bool:
+def is_numeric_dtype(dtype: Any) -> bool:
+    """Whether a (pandas or numpy) column dtype converts to float64: numbers, booleans
+    and categoricals of numbers do; text and other objects do not."""
     categories = getattr(dtype, "categories", None)
     if categories is not None:
-        return _as_numeric_dtype(categories.dtype)
+        return is_numeric_dtype(categories.dtype)
     kind = getattr(dtype, "kind", "O")
     return kind in "biuf"
 
@@ -64,7 +66,7 @@ def check_array(
             bad = [
                 str(c)
                 for c, dt in zip(X.columns, X.dtypes, strict=True)
-                if not _as_numeric_dtype(dt)
+                if not is_numeric_dtype(dt)
             ]
             raise TypeError(
                 f"{name} has non-numeric columns {bad}; encode them as numbers first (e.g. "
@@ -152,3 +154,12 @@ def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}.")
     return int(value)
+
+
+def check_unit_interval(value: Any, name: str, *, closed: bool = False) -> float:
+    """Validate a number in ``(0, 1)``, or in ``(0, 1]`` when ``closed``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}.")
+    if not (0 < value < 1 or (closed and value == 1)):
+        raise ValueError(f"{name} must be in (0, 1{']' if closed else ')'}, got {value!r}.")
+    return float(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import joblib
@@ -9,7 +10,6 @@ import numpy as np
 import pytest
 
 import blackbox_xai as bx
-from blackbox_xai.explainers._anchor_predicates import RowPredicates
 from blackbox_xai.explainers._anchor_search import AnchorSearch, CallBudget, ReferenceOutcomes
 from blackbox_xai.explainers.anchors import _drive
 from blackbox_xai.maskers import Masker
@@ -108,13 +108,50 @@ def test_the_beam_keeps_the_beam_size_most_precise_predicates() -> None:
         outcomes = ReferenceOutcomes(
             ex.reference_, lambda o, t=target: t.agree(o, 1), CallBudget(None)
         )
-        predicates = RowPredicates(ex.bins_, ex.reference_bins_, x)
+        predicates = ex._predicates(x)
         search = AnchorSearch(predicates, outcomes, ex.settings_, np.random.default_rng(0))
         arms = search.extend([search.arm(())], 0.0)
         assert len(arms) == 4
         top = _drive(ex.model, [search.best_arms(arms)], 10**6)[0]  # type: ignore[list-item]
         assert sorted(int(predicates.feature[a.anchor[0]]) for a in top) == list(range(beam_size))
         assert predicates.describe(top[0].anchor) == (["x0 = 1"], [0])
+
+
+def test_a_wider_beam_finds_the_anchor_a_greedy_search_misses() -> None:
+    # Binary features a, b, c; the model predicts 1 iff c and (a or b); x = (1, 1, 1).
+    # Alone, "a = 1" is the most precise predicate (0.83 > 0.64 > 0.44), but only
+    # "b = 1 AND c = 1" (coverage 700/3400) beats "a = 1 AND c = 1" (500/3400).
+    counts = {(1, 1, 1): 100, (1, 1, 0): 100, (1, 0, 1): 400, (0, 1, 1): 600,
+              (0, 1, 0): 300, (0, 0, 1): 1400, (0, 0, 0): 500}  # fmt: skip
+    X = np.repeat(np.array(list(counts), dtype=float), list(counts.values()), axis=0)
+
+    def f(Z: np.ndarray) -> np.ndarray:
+        return _two_classes(Z[:, 2] * np.maximum(Z[:, 0], Z[:, 1]) - 0.5)
+
+    model = bx.wrap(f, feature_names=["a", "b", "c"])
+    found = {}
+    for beam_size in (1, 2):
+        explainer = bx.Anchors(model, X, beam_size=beam_size, categorical=[0, 1, 2], seed=0)
+        e = explainer.explain(np.ones(3))
+        found[beam_size] = (e.rule, e.coverage, e.precision, e.success)
+    assert found[1] == (["a = 1", "c = 1"], 500 / 3400, 1.0, True)
+    assert found[2] == (["b = 1", "c = 1"], 700 / 3400, 1.0, True)
+
+
+def test_an_anchor_needs_enough_reference_rows_to_be_shown_precise() -> None:
+    # "x0 = 1" holds on m reference rows, all predicted like x. With every sampled row
+    # agreeing, the lower bound of the one arm verified (beam_size 1) is exp(-beta / m),
+    # beta = log(looks / delta) with two looks (32 rows, then m): 59 rows reach 0.95 at
+    # delta 0.1, 58 do not.
+    rng = np.random.default_rng(10)
+    for m in (59, 58):
+        X = np.column_stack([np.r_[np.ones(m), np.zeros(400)], rng.normal(size=m + 400)])
+        e = bx.Anchors(_probabilities, X, beam_size=1, categorical=[0], seed=0).explain(X[0])
+        if m == 59:
+            assert e.rule == ["x0 = 1"] and e.success and e.precision == 1.0
+            assert e.precision_bounds[0] == pytest.approx(np.exp(-np.log(2 / 0.1) / 59))
+        else:
+            assert not e.success and e.precision_bounds[0] < 0.95
 
 
 # -- reproducibility and honesty ---------------------------------------------------------
@@ -131,18 +168,48 @@ def test_a_fixed_seed_reproduces_the_anchors(noisy_data: np.ndarray) -> None:
 
 
 def test_reported_precision_agrees_with_10000_fresh_samples(noisy_data: np.ndarray) -> None:
-    explainer = bx.Anchors(_noisy, noisy_data, seed=0)
-    sampled = 0
-    for e in explainer.explain_many(noisy_data[:4]):
-        fresh = explainer.score_anchor(e.data, e.rule, n_samples=10_000, seed=7)
-        assert fresh.n_samples == 10_000 and fresh.coverage == e.coverage
+    # The explainer sees 10,000 rows; precision is then measured on 10,000 rows of
+    # the unused ones satisfying the rule: new data, never sent to the model during
+    # the search.
+    seen = noisy_data[:10_000]
+    fresh_rows = np.random.default_rng(11).normal(size=(50_000, 4))  # same distribution
+    explainer = bx.Anchors(_noisy, seen, seed=0)
+    assert len(explainer.reference_) == len(seen)
+    for e in explainer.explain_many(noisy_data[10_000:10_004]):
+        fresh = explainer.score_anchor(e.data, e.rule, data=fresh_rows, n_samples=10_000, seed=7)
+        assert fresh.n_samples == 10_000 and fresh.meta["scored_on"] == "data"
+        assert abs(fresh.coverage - e.coverage) < 0.02  # both estimate one coverage
         se = np.sqrt(fresh.precision * (1 - fresh.precision) / 10_000)
         lower, upper = e.precision_bounds
         assert lower - 3 * se <= fresh.precision <= upper + 3 * se
-        if e.success:
-            assert fresh.precision >= explainer.threshold - 3 * se
-        sampled += lower < upper  # the bound came from samples, not the whole pool
-    assert sampled >= 2
+        assert e.success and fresh.precision >= explainer.threshold - 3 * se
+        assert lower < e.precision < upper  # a bound from samples, never "exact"
+
+
+def test_scoring_on_the_reference_rows_draws_without_replacement(one_feature: Any) -> None:
+    X, f = one_feature
+    explainer = bx.Anchors(f, X, seed=0)
+    model = explainer.model
+    calls, rows = model.n_calls, model.n_rows
+    # "x2" pins x2 to the quartile bin of X[0]: 250 of the 1000 reference rows.
+    scored = explainer.score_anchor(X[0], ["x2"], n_samples=10_000, seed=0)
+    assert scored.n_samples == 250 and scored.meta["scored_on"] == "reference"
+    assert (model.n_calls - calls, model.n_rows - rows) == (2, 251)  # f(x), then the pool
+    assert scored.n_samples == scored.n_model_rows - 1
+
+
+def test_seed_none_is_drawn_once_and_replays_the_reference_subsample(
+    noisy_data: np.ndarray,
+) -> None:
+    X = noisy_data[:3000]
+    first = bx.Anchors(_noisy, X, n_reference=500)
+    e = first.explain(X[0])
+    assert first.explain(X[0]).to_dict() == e.to_dict()  # one seed per explainer
+    replay = bx.Anchors(_noisy, X, n_reference=500, seed=e.meta["seed"])
+    assert np.array_equal(replay.reference_, first.reference_)
+    assert replay.explain(X[0]).to_dict() == e.to_dict()
+    other = bx.Anchors(_noisy, X, n_reference=500, seed=e.meta["seed"] + 1)
+    assert not np.array_equal(other.reference_, first.reference_)
 
 
 def test_coverage_is_the_share_of_training_rows_satisfying_the_rule(one_feature: Any) -> None:
@@ -158,6 +225,8 @@ def test_coverage_is_the_share_of_training_rows_satisfying_the_rule(one_feature:
         assert scored.features == [2] and scored.precision == 1.0
     by_text = explainer.score_anchor(x, explainer.explain(x).rule, n_samples=500, seed=0)
     assert by_text.coverage == 0.5 and by_text.success
+    assert np.array_equal(explainer.covers(x, ["x2"], X), in_bin)
+    assert np.array_equal(explainer.covers(x, [], X[:5]), np.ones(5, dtype=bool))
 
 
 def test_a_budget_stops_the_search_with_the_best_rule_so_far(noisy_data: np.ndarray) -> None:
@@ -217,6 +286,55 @@ def test_dataframe_columns_name_the_predicates() -> None:
     assert e.rule and all(r.startswith("income") for r in e.rule)
 
 
+def test_text_columns_of_a_dataframe_are_categorical_and_printed_as_labels() -> None:
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.tree import DecisionTreeClassifier
+
+    rng = np.random.default_rng(12)
+    n = 600
+    color = rng.choice(["red", "green", "blue"], n)
+    size = pd.Categorical(rng.choice(["S", "M", "L"], n), categories=["S", "M", "L", "XL"])
+    frame = pd.DataFrame({"color": color, "size": size, "weight": rng.normal(size=n)})
+    y = color == "red"  # the model looks at the text column only
+    pipe = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["color", "size"]), remainder="passthrough"),
+        DecisionTreeClassifier(random_state=0),
+    ).fit(frame, y)
+    explainer = bx.Anchors(pipe, frame, seed=0)
+    assert explainer.categorical == [0, 1]
+    red = frame[color == "red"].iloc[[0]]
+    e = explainer.explain(red)
+    assert e.rule == ["color = red"] and e.precision == 1.0 and e.success
+    assert e.coverage == pytest.approx(np.mean(color == "red"))
+    assert e.meta["categories"] == {"color": ["blue", "green", "red"], "size": ["S", "M", "L"]}
+    assert explainer.score_anchor(red, ["color = red", "size"]).rule[1].startswith("size = ")
+    # Rows may also come as a Series or positionally as a list.
+    assert explainer.explain(red.iloc[0]).rule == e.rule
+    assert explainer.explain(["red", "M", 0.0]).rule == e.rule
+    with pytest.raises(ValueError, match=r"'color' has value 'purple', not seen in the training"):
+        explainer.explain(["purple", "M", 0.0])
+    with pytest.raises(ValueError, match=r"'size' has value 'XL', not seen in the training"):
+        explainer.explain(["red", "XL", 0.0])  # declared, but no training row has it
+    with pytest.raises(ValueError, match="column 'color' has missing values"):
+        bx.Anchors(pipe, frame.assign(color=frame["color"].where(y, None)))
+
+
+def test_categorical_codes_are_printed_exactly() -> None:
+    codes = np.array([12346.0, 7.0, 2.5])
+    X = np.column_stack([np.repeat(codes, 200), np.random.default_rng(13).normal(size=600)])
+
+    def f(Z: np.ndarray) -> np.ndarray:
+        return _two_classes(Z[:, 0] - 10_000)
+
+    explainer = bx.Anchors(f, X, categorical=[0], seed=0)
+    assert explainer.explain(X[0]).rule == ["x0 = 12346"]
+    assert explainer.score_anchor(X[-1], [0]).rule == ["x0 = 2.5"]
+    assert explainer.score_anchor(X[-1], ["x0 = 2.5"]).coverage == pytest.approx(1 / 3)
+
+
 # -- bad input ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
@@ -237,6 +355,20 @@ def test_bad_parameters_are_named(kwargs: dict[str, Any], error: type, match: st
     X = np.zeros((10, 2))
     with pytest.raises(error, match=match):
         bx.Anchors(lambda Z: Z, X, **kwargs)
+
+
+def test_a_feature_mostly_at_its_maximum_keeps_its_predicates() -> None:
+    # x1 is 1 in 80% of the rows: every quartile sits at the maximum, yet QuantileBins
+    # keeps two bins (x1 <= 0, x1 > 0), so no feature is lost and nothing needs a warning.
+    rng = np.random.default_rng(14)
+    X = np.column_stack([rng.normal(size=400), rng.random(400) < 0.8])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plain = bx.Anchors(_probabilities, X, seed=0)
+        by_value = bx.Anchors(_probabilities, X, categorical=["x1"], seed=0)
+    x = X[np.flatnonzero(X[:, 1] == 1)[0]]
+    assert plain.score_anchor(x, ["x1"]).rule == ["x1 > 0"]
+    assert by_value.score_anchor(x, ["x1"]).rule == ["x1 = 1"]
 
 
 def test_threshold_one_is_allowed(one_feature: Any) -> None:
@@ -304,13 +436,15 @@ def test_bad_rows_and_rules_are_named(one_feature: Any) -> None:
         explainer.explain(X[0], max_model_calls=0)
     with pytest.raises(ValueError, match=r"rule item 'x2 < 3' is not a predicate of this row"):
         explainer.score_anchor(X[0], ["x2 < 3"])
+    with pytest.raises(ValueError, match="covers takes one row x, got 2"):
+        explainer.covers(X[:2], ["x2"], X)
 
 
 def test_a_rule_no_training_row_satisfies_cannot_be_scored() -> None:
     a = np.random.default_rng(9).normal(size=200)
     X = np.column_stack([a, -a])  # x0 high means x1 low
     explainer = bx.Anchors(_probabilities, X, seed=0)
-    with pytest.raises(ValueError, match="no training row satisfies the rule"):
+    with pytest.raises(ValueError, match=r"no reference \(training\) row satisfies the rule"):
         explainer.score_anchor([a.max(), a.max()], ["x0", "x1"])
 
 

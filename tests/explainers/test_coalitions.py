@@ -62,3 +62,20 @@ def test_large_strata_are_sampled_without_repeats_and_half_stratum_is_canonical(
         assert len({row.tobytes() for row in side}) == len(side)
     assert np.all(design.pairs[-1][:, 0])  # 2 s = d: the side holding player 0
     assert design.min_first_round() == 30
+
+
+def test_designs_drawn_together_spread_over_each_stratum() -> None:
+    d, n_designs = 7, 5
+    design = PairedDesign(d, "leverage", np.random.default_rng(2), n_designs)
+    design.add_round(12)
+    design.add_round(12)
+    for s, capacity in enumerate(design.capacity):
+        sides = [pairs[s] for pairs in design.designs]
+        per_design = len(sides[0])
+        assert all(len(side) == per_design for side in sides)
+        assert all(len({row.tobytes() for row in side}) == per_design for side in sides)
+        union = {row.tobytes() for side in sides for row in side}
+        # every pair of the stratum is used, each by as many designs as the others, +-1
+        assert len(union) == min(capacity, n_designs * per_design)
+        uses = [sum(row.tobytes() == key for side in sides for row in side) for key in union]
+        assert max(uses) - min(uses) <= 1

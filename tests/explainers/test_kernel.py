@@ -73,7 +73,7 @@ def test_seed_none_is_recorded_and_replays(data, rough) -> None:
 
 def test_results_do_not_depend_on_n_jobs_or_chunking(data, rough) -> None:
     bg, X = data
-    kwargs = {"n_evals": 40, "tol": 0.02, "max_evals": 200}
+    kwargs = {"n_evals": 40, "tol": 0.02, "max_evals": 200, "background": "mean"}
     one = bx.KernelShap(rough, bg, seed=5, n_jobs=1).explain(X, **kwargs)
     two = bx.KernelShap(rough, bg, seed=5, n_jobs=2).explain(X, chunk_size=2, **kwargs)
     assert len(set(one.meta["n_evals"])) > 1  # rows stopped after different rounds

@@ -47,11 +47,11 @@ def test_one_background_row_per_pair_is_unbiased_and_cheaper(data, rough) -> Non
     exact = bx.ExactShapley(rough, bg).explain(X).values
     expl = bx.SamplingShapley(rough, bg, seed=0).explain(X, n_permutations=400, background="sample")
     assert np.mean(np.abs(expl.values - exact) <= 2.5 * expl.stderr) >= 0.9
-    # one model row per coalition (plus the background for the empty one, f(x) for the full)
-    assert expl.meta["n_model_rows"] == len(X) * (len(bg) + 1 + 400 * 15 // 2)
+    # one model row per coalition, f(x) per row, f(b) once for the block of rows
+    assert expl.meta["n_model_rows"] == len(X) * (1 + 400 * 7) + len(bg)
 
 
-def test_same_seed_same_values_and_n_jobs_does_not_matter(data, rough) -> None:
+def test_same_seed_same_values_and_n_jobs_does_not_matter(data, rough, check_reproducible) -> None:
     bg, X = data
     kwargs = {"n_permutations": 6, "tol": 0.1, "max_permutations": 30}
     one = bx.SamplingShapley(rough, bg, seed=4, n_jobs=1).explain(X, **kwargs)
@@ -59,10 +59,7 @@ def test_same_seed_same_values_and_n_jobs_does_not_matter(data, rough) -> None:
     two = bx.SamplingShapley(rough, bg, seed=4, n_jobs=2).explain(X, chunk_size=2, **kwargs)
     other = bx.SamplingShapley(rough, bg, seed=5, n_jobs=1).explain(X, **kwargs)
     assert len(set(one.meta["n_permutations"])) > 1
-    assert np.array_equal(one.values, again.values)
-    assert np.array_equal(one.values, two.values) and np.array_equal(one.stderr, two.stderr)
-    assert one.meta["n_evals"] == two.meta["n_evals"]
-    assert not np.allclose(one.values, other.values)
+    check_reproducible(one, again, two, other)
 
 
 def test_standard_error_shrinks_like_one_over_sqrt_permutations(data, rough) -> None:
@@ -112,3 +109,27 @@ def test_bad_arguments_say_what_to_pass(data, kwargs, error, match, rough) -> No
     bg, X = data
     with pytest.raises(error, match=match):
         bx.SamplingShapley(rough, bg, seed=0).explain(X, **kwargs)
+
+
+def test_sampled_background_rows_are_stratified(data, rough) -> None:
+    # An additive game varies only between background rows: stratified pairs are exact.
+    bg, X = data
+    w = np.arange(1.0, 9.0)
+    exact = bx.ExactShapley(lambda Z: Z @ w, bg).explain(X).values
+    additive = bx.SamplingShapley(lambda Z: Z @ w, bg, seed=0).explain(
+        X, n_permutations=24, background="sample"
+    )
+    np.testing.assert_allclose(additive.values, exact, atol=1e-10)
+    np.testing.assert_allclose(additive.stderr, 0.0, atol=1e-10)
+    exact = bx.ExactShapley(rough, bg).explain(X).values
+    sample = bx.SamplingShapley(rough, bg, seed=0).explain(
+        X, n_permutations=48 * len(bg), background="sample"
+    )
+    assert np.abs(sample.values - exact).max() > 1e-3
+    assert np.mean(np.abs(sample.values - exact) <= 2 * sample.stderr + 1e-12) >= 0.9
+
+
+def test_sampled_background_needs_two_pairs_per_background_row(data, rough) -> None:
+    bg, X = data
+    with pytest.raises(ValueError, match=r"pass n_permutations >= 24"):
+        bx.SamplingShapley(rough, bg, seed=0).explain(X, n_permutations=20, background="sample")

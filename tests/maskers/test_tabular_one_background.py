@@ -25,4 +25,28 @@ def test_shapes_are_checked(rng) -> None:
     masker = bx.Tabular(rng.normal(size=(3, 4)))
     model = bx.wrap(lambda Z: Z.sum(1))
     with pytest.raises(ValueError, match=r"Z must have shape \(n, m, d\)"):
+        masker.one_background_values(
+            model, np.zeros((2, 4)), np.ones((5, 4), bool), np.zeros((2, 5), int)
+        )
+    with pytest.raises(TypeError, match="background_rows must be integer indices"):
         masker.one_background_values(model, np.zeros((2, 4)), np.ones((5, 4), bool), np.zeros(5))
+
+
+def test_memory_budget_only_cuts_the_model_calls(rng) -> None:
+    bg, X = rng.normal(size=(3, 4)), rng.normal(size=(5, 4))
+    Z = rng.random((5, 7, 4)) < 0.5
+    rows = rng.integers(0, 3, size=(5, 7))
+    big, tiny = bx.wrap(lambda A: np.sin(A).sum(1)), bx.wrap(lambda A: np.sin(A).sum(1))
+    a = bx.Tabular(bg).one_background_values(big, X, Z, rows)
+    b = bx.Tabular(bg, memory_budget_mb=1e-3).one_background_values(tiny, X, Z, rows)
+    assert np.array_equal(a, b)
+    assert big.n_calls == 1 and tiny.n_calls > 1 and tiny.n_rows == 35
+
+
+def test_shared_coalitions_give_the_per_row_values(rng) -> None:
+    bg, X = rng.normal(size=(3, 4)), rng.normal(size=(5, 4))
+    Z, rows = rng.random((7, 4)) < 0.5, rng.integers(0, 3, size=7)
+    masker, model = bx.Tabular(bg, memory_budget_mb=1e-3), bx.wrap(lambda A: np.sin(A))
+    shared = masker.one_background_values(model, X, Z, rows)
+    per_row = masker.one_background_values(model, X, np.stack([Z] * 5), np.stack([rows] * 5))
+    assert shared.shape == (5, 7, 4) and np.array_equal(shared, per_row)

@@ -152,6 +152,22 @@ def test_model_without_float_or_string_input_is_refused():
         bx.OnnxModel(proto)
 
 
+def test_image_model_is_not_probed_with_columns():
+    # an (n, 3, 4, 4) input has no columns: probing it with (1, 3) rows would fail
+    node = helper.make_node("GlobalAveragePool", ["x"], ["p"])
+    flat = helper.make_node("Flatten", ["p"], ["y"])
+    graph = helper.make_graph(
+        [node, flat],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 3, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 3])],
+    )
+    model = bx.OnnxModel(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    assert model.n_input_columns is None and model.n_calls == 0
+    images = np.arange(96, dtype=np.float32).reshape(2, 3, 4, 4)
+    np.testing.assert_allclose(model(images), images.mean(axis=(2, 3)))
+
+
 def test_ir_version_newer_than_runtime_is_lowered():
     model = bx.OnnxModel(_one_node_model("Mul", TensorProto.FLOAT, ir_version=99))
     np.testing.assert_allclose(model(np.array([[2.0, 3.0]])), [[4.0, 9.0]])

@@ -1,0 +1,256 @@
+"""``DifferentiableOnnxModel``: an ONNX model that also gives gradients, on ONNX Runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..models.onnx import _FLOAT_ELEMS, _NUMPY_OF_ELEM, OnnxModel, open_session
+from .transform import GRAD_SUFFIX, RELU_RULES, SEED_SUFFIX, gradient_model
+
+
+class DifferentiableOnnxModel(OnnxModel):
+    """An ONNX model with gradients computed by ONNX Runtime (no PyTorch).
+
+    Gradient graphs are built by :func:`blackbox_xai.autodiff.gradient_model`, once per
+    set of differentiated tensors and ReLU rule, and kept as bytes: pickling keeps them,
+    sessions are rebuilt on first use.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, bytes, onnx.ModelProto or onnxruntime.InferenceSession
+        The model.
+    providers : list of str, optional
+        Execution providers (CPU only by default), for the model and its gradients.
+    output : str, optional
+        The graph output to predict and differentiate (as in :class:`OnnxModel`).
+    batch_size : int
+        Largest number of rows per ``session.run``.
+    intra_op_threads : int
+        Threads ORT may use per session.
+    feature_names : sequence of str, optional
+        Input column names (tabular models).
+
+    Attributes
+    ----------
+    n_gradient_calls, n_gradient_rows : int
+        Gradient runs (batches) and rows, next to ``n_calls`` / ``n_rows`` of predictions.
+
+    Examples
+    --------
+    >>> model = bx.DifferentiableOnnxModel("cnn.onnx")  # doctest: +SKIP
+    >>> saliency = model.gradient(images, target=3)  # doctest: +SKIP
+    >>> acts, grads = model.activations_and_gradients(images, 3, layer="conv3_out")  # doctest: +SKIP
+    """
+
+    requires_float_or_string_input = False  # token ids: differentiate the embeddings
+
+    def __init__(
+        self,
+        source: Any,
+        providers: Sequence[str] | None = None,
+        output: str | None = None,
+        batch_size: int | None = 256,
+        intra_op_threads: int = 1,
+        feature_names: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(
+            source,
+            providers=providers,
+            output=output,
+            batch_size=batch_size,
+            intra_op_threads=intra_op_threads,
+            feature_names=feature_names,
+        )
+        self._output_tail: tuple[int, ...] | None = None
+        self._gradient_bytes: dict[tuple[tuple[str, ...], str], bytes] = {}
+        self._gradient_sessions: dict[tuple[tuple[str, ...], str], Any] = {}
+        self.n_gradient_calls = 0
+        self.n_gradient_rows = 0
+        if self._float_inputs() == [spec[0] for spec in self._input_specs]:
+            self._gradient_session(tuple(self._float_inputs()), "standard")  # unsupported ops: now
+
+    # -- public API -----------------------------------------------------------------------
+    def predict(self, X: Any) -> np.ndarray:
+        """The model's output for ``X`` as float64 ``(n, k)`` (same as calling the model)."""
+        return self(X)
+
+    def gradient(
+        self,
+        X: Any,
+        target: Any,
+        wrt: str | Sequence[str] | None = None,
+        relu_rule: str = "standard",
+    ) -> Any:
+        """Gradient of ``<seed, output>`` with respect to the inputs or other tensors.
+
+        Parameters
+        ----------
+        X : array-like
+            Model input rows (images ``(n, C, H, W)``, tabular rows ``(n, p)``...).
+        target : int, sequence of int or array
+            The class whose output is differentiated (one for all rows, or one per row),
+            or seeds shaped like the output ``(n, ...)`` weighting its entries.
+        wrt : str or sequence of str, optional
+            Tensors to differentiate with respect to. By default the model's inputs
+            (all must be float), and the result is shaped like ``X``.
+        relu_rule : {"standard", "guided", "deconv"}
+            ReLU backward rule (guided backprop, DeconvNet).
+
+        Returns
+        -------
+        numpy.ndarray (float64), or a list of them when ``wrt`` is a sequence.
+        """
+        names, single = self._wrt_names(wrt)
+        grads = self._run_gradients(X, target, names, relu_rule, with_values=False)
+        if wrt is None:
+            return self._as_input_layout(grads, len(_rows(X)))
+        return grads[0][1] if single else [g for _, g in grads]
+
+    def activations_and_gradients(
+        self, X: Any, target: Any, layer: str, relu_rule: str = "standard"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Values of tensor ``layer`` and the gradient of the target with respect to it.
+
+        For Grad-CAM: ``layer`` is e.g. the output of the last convolution.
+        """
+        (values, grads), *_ = self._run_gradients(X, target, [layer], relu_rule, with_values=True)
+        return values, grads
+
+    def reset_counts(self) -> None:
+        super().reset_counts()
+        self.n_gradient_calls = 0
+        self.n_gradient_rows = 0
+
+    # -- pickling -------------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["_gradient_sessions"] = {}
+        return state
+
+    # -- internals ------------------------------------------------------------------------
+    def _float_inputs(self) -> list[str]:
+        return [name for name, elem, _, _ in self._input_specs if elem in _FLOAT_ELEMS]
+
+    def _wrt_names(self, wrt: str | Sequence[str] | None) -> tuple[list[str], bool]:
+        if wrt is None:
+            floats = self._float_inputs()
+            others = [s[0] for s in self._input_specs if s[0] not in floats]
+            if others:
+                raise ValueError(
+                    f"the model inputs {others} are not float, so they have no gradient; pass "
+                    "wrt= the float tensors to differentiate (e.g. the embedding output)."
+                )
+            return floats, False
+        if isinstance(wrt, str):
+            return [wrt], True
+        return list(wrt), False
+
+    def _gradient_session(self, wrt: tuple[str, ...], relu_rule: str) -> Any:
+        key = (wrt, relu_rule)
+        if key not in self._gradient_sessions:
+            if key not in self._gradient_bytes:
+                proto = gradient_model(
+                    self.model_bytes, list(wrt), outputs=self.output, relu_rule=relu_rule
+                )
+                self._gradient_bytes[key] = proto.SerializeToString()
+            session, self._gradient_bytes[key] = open_session(
+                self._gradient_bytes[key], self.providers, self.intra_op_threads
+            )
+            self._gradient_sessions[key] = session
+        return self._gradient_sessions[key]
+
+    def _seeds(
+        self, target: Any, n: int, start: int, shape: tuple[int, ...], dtype: np.dtype
+    ) -> np.ndarray:
+        """Seeds for rows ``start:start + n`` of the output, shaped ``(n, *shape[1:])``."""
+        arr = np.asarray(target)
+        if arr.dtype.kind == "f":
+            if arr.shape[1:] != shape[1:]:
+                raise ValueError(
+                    f"target seeds must be shaped like the output {('n', *shape[1:])}, got {arr.shape}."
+                )
+            return np.ascontiguousarray(arr[start : start + n], dtype=dtype)
+        if arr.dtype.kind not in "iu" or arr.ndim > 1:
+            raise TypeError("target must be a class index, one index per row, or float seeds.")
+        if len(shape) != 2:
+            raise ValueError(
+                f"class indices need an output of shape (n, k); this output has shape {shape}: "
+                "pass seeds shaped like it instead."
+            )
+        classes = np.broadcast_to(arr, (n,)) if arr.ndim == 0 else arr[start : start + n]
+        if classes.min(initial=0) < 0 or classes.max(initial=0) >= shape[1]:
+            raise ValueError(
+                f"target classes must lie in [0, {shape[1]}), got {np.unique(classes)}."
+            )
+        seeds = np.zeros((n, shape[1]), dtype=dtype)
+        seeds[np.arange(n), classes] = 1.0
+        return seeds
+
+    def _run_gradients(
+        self, X: Any, target: Any, wrt: list[str], relu_rule: str, with_values: bool
+    ) -> list[tuple[Any, np.ndarray]]:
+        if relu_rule not in RELU_RULES:
+            raise ValueError(f"relu_rule must be one of {RELU_RULES}, got {relu_rule!r}.")
+        rows = _rows(X)
+        n = len(rows)
+        per_row = np.asarray(target)
+        if per_row.ndim >= 1 and len(per_row) != n:
+            raise ValueError(f"target has {len(per_row)} rows for {n} rows of X.")
+        session = self._gradient_session(tuple(wrt), relu_rule)
+        seed_name = self.output + SEED_SUFFIX
+        seed_input = next(i for i in session.get_inputs() if i.name == seed_name)
+        seed_dtype = np.dtype(_NUMPY_OF_ELEM.get(_elem_of(seed_input.type), np.float32))
+        fetch = [w + GRAD_SUFFIX for w in wrt]
+        if with_values:
+            fetch = [*wrt, *fetch]
+        parts: list[list[np.ndarray]] = [[] for _ in fetch]
+        size = self.batch_size or n
+        for start in range(0, n, size):
+            feeds = self._feeds(rows[start : start + size])
+            count = min(size, n - start)
+            shape = self._output_shape(feeds, count)
+            feeds[seed_name] = self._seeds(target, count, start, shape, seed_dtype)
+            if with_values and wrt[0] in feeds:
+                fetch_now = fetch[1:]
+                out = [feeds[wrt[0]], *session.run(fetch_now, feeds)]
+            else:
+                out = session.run(fetch, feeds)
+            self.n_gradient_calls += 1
+            self.n_gradient_rows += count
+            for part, value in zip(parts, out, strict=True):
+                part.append(np.asarray(value, dtype=np.float64))
+        joined = [np.concatenate(p) if len(p) > 1 else p[0] for p in parts]
+        if with_values:
+            return [(joined[0], joined[1])]
+        return [(None, g) for g in joined]
+
+    def _output_shape(self, feeds: dict[str, np.ndarray], n: int) -> tuple[int, ...]:
+        """Shape of the differentiated output for ``n`` rows (static, else from one run)."""
+        if self._output_tail is None:
+            spec = next(o for o in self._get_session().get_outputs() if o.name == self.output)
+            tail = spec.shape[1:]
+            if not spec.shape or not all(isinstance(d, int) for d in tail):  # from one row
+                probe = {k: v[:1] for k, v in feeds.items()}
+                tail = list(self._get_session().run([self.output], probe)[0].shape[1:])
+            self._output_tail = tuple(int(d) for d in tail)
+        return (n, *self._output_tail)
+
+    def _as_input_layout(self, grads: list[tuple[Any, np.ndarray]], n: int) -> np.ndarray:
+        """Gradients of the inputs laid out like ``X`` (columns of several inputs joined)."""
+        if len(grads) == 1:
+            return grads[0][1]
+        return np.concatenate([g.reshape(n, -1) for _, g in grads], axis=1)
+
+
+def _rows(X: Any) -> Any:
+    """Rows of X as an indexable array (DataFrames kept: ``_feeds`` reads them)."""
+    return X if hasattr(X, "iloc") else np.asarray(X)
+
+
+def _elem_of(type_string: str) -> int:
+    """ONNX element type of an ORT type string such as ``tensor(float)``."""
+    names = {"tensor(float)": 1, "tensor(double)": 11, "tensor(float16)": 10}
+    return names.get(type_string, 1)

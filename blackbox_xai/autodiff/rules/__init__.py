@@ -1,0 +1,27 @@
+"""VJP rules, one module per op family; importing this package registers them all."""
+
+from . import (
+    activations,
+    conv,
+    elementwise,
+    matmul,
+    ml,
+    normalization,
+    reductions,
+    resize,
+    shape,
+    softmax,
+)
+
+__all__ = [
+    "activations",
+    "conv",
+    "elementwise",
+    "matmul",
+    "ml",
+    "normalization",
+    "reductions",
+    "resize",
+    "shape",
+    "softmax",
+]
