@@ -22,38 +22,34 @@ Peers are not dependencies. Install lime next to this package in a separate venv
 
     python -m venv /work/venv-lime-peer
     /work/venv-lime-peer/bin/pip install lime -e .
-    /work/venv-lime-peer/bin/python benchmarks/lime.py
+    /work/venv-lime-peer/bin/python benchmarks/lime_tabular.py
+
+(The file is not called ``lime.py``: a module of that name in this folder would shadow
+the ``lime`` package for every script here that imports a peer which tries ``import lime``.)
 
 Writes ``benchmarks/results/lime.json`` and ``.md``.
 """
 
-# ruff: noqa: E402  (the environment and sys.path must be set before the imports)
+# ruff: noqa: E402  (the BLAS environment must be set before numpy is imported)
 from __future__ import annotations
 
 import os
-import sys
-
-# This file is named lime.py: drop its folder from the path so `import lime` is the peer.
-sys.path = [
-    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
-]
 
 # Both explainers solve 30-feature regressions: threaded BLAS only adds contention on a
 # shared machine. One thread for both keeps the comparison fair and the timings stable.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import importlib.util
 import platform
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from itertools import combinations
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sklearn
+from _common import TimedModel, markdown_table, write_results
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
@@ -61,17 +57,6 @@ from sklearn.model_selection import train_test_split
 import blackbox_xai as bx
 from blackbox_xai.explainers._lime_design import kernel_weights
 from blackbox_xai.explainers._ridge import weighted_r2
-
-# The shared helpers, imported by file path: this folder is off sys.path (see above).
-_spec = importlib.util.spec_from_file_location("_common", Path(__file__).with_name("_common.py"))
-assert _spec is not None and _spec.loader is not None
-_common = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_common)
-TimedModel, markdown_table, write_results = (
-    _common.TimedModel,
-    _common.markdown_table,
-    _common.write_results,
-)
 
 N_ROWS = 50
 N_SAMPLES = 5000
@@ -333,7 +318,7 @@ def main() -> None:
     result = {
         "benchmark": "lime",
         "setup": setup,
-        "command": "python benchmarks/lime.py",
+        "command": "python benchmarks/lime_tabular.py",
         "results": {n: out for n, out in outs.items()},
         "ratios_ours_over_lime": {
             n: {k: out[k] / lime_out[k] for k in keys} for n, out in outs.items() if n != "lime"
