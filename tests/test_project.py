@@ -38,3 +38,11 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     exec(compile(code, "README.md", "exec"), namespace)
     assert namespace["kernel"].values.shape == (2, 13, 3)
     assert (tmp_path / "wine.json").exists()
+
+
+def test_readme_gradient_example_runs():
+    code = re.findall(r"```python\n(.+?)\n```", (ROOT / "README.md").read_text(), flags=re.S)[1]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["saliency"].shape == (4, 64)
+    assert namespace["guided"].shape == (4, 64)
