@@ -56,7 +56,8 @@ class Lime(Explainer):
     between the sets gives standard errors that match the real seed-to-seed variation;
     a masker's deterministic game has all ``2**d`` masks enumerated when the budget
     covers them, weighted by their probability, which makes the result exact; identical
-    masks of such games are evaluated once; every output is fitted at once; the fit
+    masks of such games are evaluated once; with tabular bins one set of draws and model
+    evaluations serves every row (``share_samples``); every output is fitted at once; the fit
     reports its weighted R^2 on the samples and on fresh held-out samples.
 
     Parameters
