@@ -37,6 +37,10 @@ MAX_ENUMERATED = 2**16
 #: Model-input cells (samples x columns) built at once per block of rows (~32 MiB).
 _BLOCK_CELLS = 2**20
 
+#: Spawn key of the stream behind draws shared by all rows: two words, so it is never a
+#: row's key ``(row,)``, and it depends on the seed alone, not on the rows explained.
+_SHARED_KEY = (2**32 - 1, 0)
+
 
 class Lime(Explainer):
     """LIME with enumerated or quasi-random samples, a weighted ridge and standard errors.
@@ -52,7 +56,8 @@ class Lime(Explainer):
     between the sets gives standard errors that match the real seed-to-seed variation;
     a masker's deterministic game has all ``2**d`` masks enumerated when the budget
     covers them, weighted by their probability, which makes the result exact; identical
-    masks of such games are evaluated once; every output is fitted at once; the fit
+    masks of such games are evaluated once; with tabular bins one set of draws and model
+    evaluations serves every row (``share_samples``); every output is fitted at once; the fit
     reports its weighted R^2 on the samples and on fresh held-out samples.
 
     Parameters
@@ -132,6 +137,7 @@ class Lime(Explainer):
         n_holdout: int | None = None,
         tol: float | None = 0.05,
         chunk_size: int | None = None,
+        share_samples: bool | None = None,
     ) -> Explanation:
         """Local surrogate coefficients of the rows of ``X``.
 
@@ -166,6 +172,16 @@ class Lime(Explainer):
             marks every row converged.
         chunk_size : int, optional
             Rows per parallel task; the values do not depend on it.
+        share_samples : bool, optional
+            Use one set of draws (and one set of model evaluations) for every row. With
+            ``LimeTabular`` bins a draw's values come from the training data whatever the
+            row; only its mask ("in the row's bin") depends on the row. Each row's draws
+            are then distributed exactly as its own would be (the same scrambled Sobol'
+            design with one random shift that depends on the seed alone), so a row's
+            result does not depend on the other rows, and its accuracy and standard
+            errors are those of per-row draws; only the rows' errors become correlated.
+            The model evaluates ``n_samples + n_holdout`` rows in all instead of as many
+            per row. By default on for sampled ``LimeTabular`` bins, where it applies.
 
         Returns
         -------
@@ -176,7 +192,9 @@ class Lime(Explainer):
             (enumerated masks of a deterministic game: no sampling error),
             ``converged`` (per row, see ``tol``), ``r2`` (weighted R^2 on the samples),
             ``holdout_r2`` (on fresh samples; None without them), ``selected``
-            features, ``local_prediction`` (the surrogate at the row itself).
+            features, ``local_prediction`` (the surrogate at the row itself),
+            ``shared_samples`` (the rows shared one set of draws: ``n_evals`` counts each
+            row's samples, ``n_model_rows`` the model rows actually evaluated, once).
         """
         X = self.masker.validate(X)
         setup = self._setup(
@@ -189,10 +207,13 @@ class Lime(Explainer):
             enumerate_masks,
             n_holdout,
             tol,
+            share_samples,
         )
         calls, rows = self.model.n_calls, self.model.n_rows
+        # Evaluated once, here, so that no chunk or worker repeats the model's work.
+        shared = self._shared_sample(setup) if setup.shared else None
         parts = map_row_chunks(
-            lambda model, start, stop: self._explain_rows(model, X, start, stop, setup),
+            lambda model, start, stop: self._explain_rows(model, X, start, stop, setup, shared),
             self.model,
             len(X),
             n_jobs=self.n_jobs,
@@ -218,6 +239,7 @@ class Lime(Explainer):
                 "n_model_rows": self.model.n_rows - rows,
                 "converged": done.tolist(),
                 "exact": setup.exact,
+                "shared_samples": setup.shared,
                 "r2": np.stack([f.fit.r2 for f in fits]).tolist(),
                 "holdout_r2": [
                     None if f.holdout_r2 is None else f.holdout_r2.tolist() for f in fits
@@ -231,6 +253,7 @@ class Lime(Explainer):
                     "alpha": setup.alpha,
                     "kernel_width": self.kernel_width,
                     "enumerated": setup.enumerated,
+                    "share_samples": setup.shared,
                     "draws_per_mask": setup.draws_per_mask,
                     "n_scrambles": len(setup.scrambles),
                     "n_holdout": setup.n_holdout,
@@ -251,6 +274,7 @@ class Lime(Explainer):
         enumerate_masks: bool | None,
         n_holdout: int | None,
         tol: float | None,
+        share_samples: bool | None,
     ) -> _Setup:
         """Check the arguments of ``explain`` and settle the sampling plan."""
         d = self.masker.n_players
@@ -294,6 +318,15 @@ class Lime(Explainer):
             # LimeTabular, scrambled Sobol' draws of masks and values together vary 3-4
             # times less from seed to seed than enumerated masks at the same budget.
             enumerate_masks = deterministic and 2**d <= min(n_samples, MAX_ENUMERATED)
+        # Only LimeTabular's bins draw values independently of the row (masker games and
+        # standardised features draw around it), and only when sampling.
+        shareable = self.game.binary and not deterministic and not enumerate_masks
+        if share_samples and not shareable:
+            raise ValueError(
+                "share_samples=True needs draws whose values do not depend on the row: "
+                "LimeTabular with a discretizer, sampled (enumerate_masks not True); pass "
+                "share_samples=None or False."
+            )
         draws = n_samples // 2**d if enumerate_masks and not deterministic else None
         scrambles = scramble_sizes(n_samples if draws is None else draws)
         entropy = resolve_seed(self.seed)
@@ -309,6 +342,7 @@ class Lime(Explainer):
         self.model.probe(X)
         return _Setup(
             enumerated=bool(enumerate_masks),
+            shared=bool(shareable if share_samples is None else share_samples),
             exact=bool(enumerate_masks and deterministic),
             n_samples=n_samples,
             draws_per_mask=draws,
@@ -326,19 +360,41 @@ class Lime(Explainer):
             tol=check_tol(tol),
         )
 
+    def _shared_sample(self, setup: _Setup) -> _SharedSample:
+        """The draws of every row, from the seed alone: fit's, then hold-out's; one model call."""
+        assert isinstance(self.game, LimeTabular)  # the only game whose draws can be shared
+        rng = np.random.default_rng(np.random.SeedSequence(setup.entropy, spawn_key=_SHARED_KEY))
+        U = np.concatenate(
+            [
+                shifted_uniforms(setup.design, setup.scrambles, rng),
+                rng.random((setup.n_holdout, self.masker.n_players)),
+            ]
+        )
+        positions, Y = self.game.shared_draw(self.model, U)
+        return _SharedSample(positions, Y)
+
     def _explain_rows(
-        self, model: Model, X: Any, start: int, stop: int, setup: _Setup
+        self,
+        model: Model,
+        X: Any,
+        start: int,
+        stop: int,
+        setup: _Setup,
+        shared: _SharedSample | None = None,
     ) -> list[_RowFit]:
-        """Fit rows ``start:stop`` in blocks; one model call (or two) per block."""
+        """Fit rows ``start:stop`` in blocks; one model call (or two, or none) per block."""
         per_row = setup.fit_evals + setup.n_holdout
         width = getattr(self.masker, "n_features", self.masker.n_players)
         block = max(1, _BLOCK_CELLS // (per_row * width))
         out = []
         for s in range(start, stop, block):
             e = min(stop, s + block)
-            rngs = [row_rng(setup.entropy, i) for i in range(s, e)]
-            draw = self._enumerated if setup.enumerated else self._sampled
-            fit_set, hold_set = draw(model, X[s:e], rngs, setup)
+            if shared is not None:
+                fit_set, hold_set = self._from_shared(X[s:e], shared, setup)
+            else:
+                rngs = [row_rng(setup.entropy, i) for i in range(s, e)]
+                draw = self._enumerated if setup.enumerated else self._sampled
+                fit_set, hold_set = draw(model, X[s:e], rngs, setup)
             f_inst = self.game.instance_features(X[s:e])
             for i in range(e - s):
                 hold = None if hold_set is None else hold_set.row(i, setup.targets)
@@ -387,7 +443,6 @@ class Lime(Explainer):
     ) -> tuple[_Samples, _Samples | None]:
         """Scrambled Sobol' draws for the fit, independent ones for the hold-out."""
         d, m = self.masker.n_players, setup.n_samples
-        labels = scramble_labels(setup.scrambles)
         U = np.stack(
             [
                 np.concatenate(
@@ -401,10 +456,27 @@ class Lime(Explainer):
         )
         if self.game.deterministic:  # merge the fit's and the hold-out's duplicate masks apart
             F, dist2, index, Y = self.game.draw(model, Xb, U[:, :m])
-            fit_set = self._weighted(F, dist2, Y, index, labels)
+            fit_set = self._weighted(F, dist2, Y, index, scramble_labels(setup.scrambles))
             return fit_set, self._holdout(model, Xb, rngs, setup, U[:, m:])
         F, dist2, _, Y = self.game.draw(model, Xb, U)  # one model call, split by position
-        fit_set = self._weighted(F[:, :m], dist2[:, :m], Y[:, :m], None, labels)
+        return self._split(F, dist2, Y, setup)
+
+    def _from_shared(
+        self, Xb: np.ndarray, shared: _SharedSample, setup: _Setup
+    ) -> tuple[_Samples, _Samples | None]:
+        """The shared draws as each row of the block sees them: its masks, the same outputs."""
+        assert isinstance(self.game, LimeTabular)
+        F, dist2 = self.game.masks_at(Xb, shared.positions)
+        return self._split(F, dist2, np.broadcast_to(shared.Y, (len(Xb), *shared.Y.shape)), setup)
+
+    def _split(
+        self, F: np.ndarray, dist2: np.ndarray, Y: np.ndarray, setup: _Setup
+    ) -> tuple[_Samples, _Samples | None]:
+        """Draws laid out as the fit's ``n_samples`` then the hold-out's, as two sets."""
+        m = setup.n_samples
+        fit_set = self._weighted(
+            F[:, :m], dist2[:, :m], Y[:, :m], None, scramble_labels(setup.scrambles)
+        )
         if not setup.n_holdout:
             return fit_set, None
         return fit_set, self._weighted(F[:, m:], dist2[:, m:], Y[:, m:], None, None)
@@ -503,6 +575,14 @@ class _Samples:
 
 
 @dataclass(frozen=True)
+class _SharedSample:
+    """Draws shared by every row: sorted ``positions (m, p)`` of their values, outputs ``Y (m, k)``."""
+
+    positions: np.ndarray
+    Y: np.ndarray
+
+
+@dataclass(frozen=True)
 class _RowSamples:
     """One row's samples: ``F (M, d)``, ``Y (M, k)``, weights ``w (M,)`` and their split
     ``parts (M, R)`` by independent scramble (None: no sampling error)."""
@@ -529,11 +609,12 @@ class _Setup:
 
     ``scrambles`` are the sizes of the independent scrambled sets behind the fit: of the
     ``n_samples`` samples, or of the ``draws_per_mask`` values averaged per enumerated
-    mask; ``design`` are their Sobol' integers, shifted per row. ``fit_evals`` counts the
-    fit's model evaluations per row.
+    mask; ``design`` are their Sobol' integers, shifted per row (or once, for all rows,
+    when ``shared``). ``fit_evals`` counts the fit's samples per row.
     """
 
     enumerated: bool
+    shared: bool
     exact: bool
     n_samples: int
     draws_per_mask: int | None

@@ -178,22 +178,38 @@ class LimeTabular(Masker):
         Y : ndarray (n, m, k)
             Model outputs.
         """
-        start, stop = self._bin_positions(X)
         pos = self._position(U, self.sorted_.shape[0])
         inputs = self._values(pos)
-        present = (start[:, None, :] <= pos) & (pos < stop[:, None, :])
+        F, dist2 = self.masks_at(X, pos)
         cont = self.continuous
-        if not cont.any():
-            F = present.astype(np.float64)
-            dist2 = (~present).sum(axis=-1).astype(np.float64)
-        else:
+        if cont.any():
             eps = ndtri(np.clip(U[..., cont], _TINY, 1.0 - _TINY))
             inputs[..., cont] = X[:, None, cont] + self.scale_[cont] * eps
-            F = present.astype(np.float64)
+            dist2 = (1.0 - F[..., ~cont]).sum(axis=-1) + (eps**2).sum(axis=-1)
             F[..., cont] = eps + ((X[:, cont] - self.mean_[cont]) / self.scale_[cont])[:, None]
-            dist2 = (~present[..., ~cont]).sum(axis=-1) + (eps**2).sum(axis=-1)
         Y = self._predict(model, inputs)
         return F, dist2, None, Y
+
+    def shared_draw(self, model: Model, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Draws from uniforms ``U (m, p)`` that serve every row: positions ``(m, p)``, outputs ``(m, k)``.
+
+        With bins, a draw's values do not depend on the explained row, only its mask
+        does (``masks_at``), so one set of draws and model outputs serves all rows.
+        """
+        if not self.binary:
+            raise ValueError(
+                "standardised continuous features are drawn around each row, so draws "
+                "cannot be shared between rows; use a discretizer to share them."
+            )
+        pos = self._position(U, self.sorted_.shape[0])
+        return pos, self._predict(model, self._values(pos)[None])[0]
+
+    def masks_at(self, X: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Masks ``(n, m, p)`` of draws at sorted ``positions`` ((m, p) or (n, m, p)) for each row,
+        and their squared distances ``(n, m)`` to the row (the number of absent features)."""
+        start, stop = self._bin_positions(X)
+        present = (start[:, None, :] <= positions) & (positions < stop[:, None, :])
+        return present.astype(np.float64), (~present).sum(axis=-1).astype(np.float64)
 
     def expected_values(
         self, model: Model, X: np.ndarray, Z: np.ndarray, U: np.ndarray

@@ -35,11 +35,17 @@ def bin_mean_gaps(masker: bx.LimeTabular, X: np.ndarray, rows: np.ndarray) -> np
     )
 
 
-def test_linear_model_matches_garreau_von_luxburg_within_sampling_error(data: np.ndarray) -> None:
+@pytest.mark.parametrize("share", [False, True])
+def test_linear_model_matches_garreau_von_luxburg_within_sampling_error(
+    data: np.ndarray, share: bool
+) -> None:
     # Discretised tabular LIME of f(x) = a.x + b converges to a_j (mu_in_j - mu_out_j)
-    # (Garreau & von Luxburg 2020, whatever the kernel width).
+    # (Garreau & von Luxburg 2020, whatever the kernel width), with each row's own draws
+    # or with draws shared by the rows.
     runs = [
-        Lime(linear, data, seed=s).explain(data[:3], n_samples=4000, alpha=0.0, n_holdout=0)
+        Lime(linear, data, seed=s).explain(
+            data[:3], n_samples=4000, alpha=0.0, n_holdout=0, share_samples=share
+        )
         for s in range(10)
     ]
     expected = COEF * bin_mean_gaps(Lime(linear, data).masker, data, data[:3])
@@ -131,14 +137,18 @@ def test_same_seed_same_output_and_seeds_differ(data: np.ndarray) -> None:
     assert one.meta["seed"] == 7
 
 
-def test_n_jobs_and_chunking_do_not_change_results(data: np.ndarray) -> None:
-    serial = Lime(nonlinear, data, seed=2, n_jobs=1).explain(data[:5], n_samples=400)
+@pytest.mark.parametrize("share", [False, True])
+def test_n_jobs_and_chunking_do_not_change_results(data: np.ndarray, share: bool) -> None:
+    serial = Lime(nonlinear, data, seed=2, n_jobs=1).explain(
+        data[:5], n_samples=400, share_samples=share
+    )
     parallel = Lime(nonlinear, data, seed=2, n_jobs=2).explain(
-        data[:5], n_samples=400, chunk_size=2
+        data[:5], n_samples=400, chunk_size=2, share_samples=share
     )
     np.testing.assert_array_equal(serial.values, parallel.values)
     np.testing.assert_array_equal(serial.base_values, parallel.base_values)
-    assert serial.meta["n_model_rows"] == parallel.meta["n_model_rows"] == 5 * (400 + 40)
+    rows = 1 if share else 5  # shared draws are evaluated once, for all rows
+    assert serial.meta["n_model_rows"] == parallel.meta["n_model_rows"] == rows * (400 + 40)
 
 
 def test_one_target_is_that_column_of_all_targets(data: np.ndarray) -> None:
@@ -195,19 +205,26 @@ def test_kernel_is_limes_weight_with_limes_default_width() -> None:
     assert Lime(linear, X).kernel_width == pytest.approx(0.75 * np.sqrt(7))
 
 
-def test_holdout_samples_are_fresh_draws_and_give_the_reported_fidelity(data: np.ndarray) -> None:
+@pytest.mark.parametrize("share", [False, True])
+def test_holdout_samples_are_fresh_draws_and_give_the_reported_fidelity(
+    data: np.ndarray, share: bool
+) -> None:
     seen: list[np.ndarray] = []
     model = bx.wrap(lambda A: seen.append(A.copy()) or nonlinear(A))
     lime = Lime(model, data, seed=4)
-    expl = lime.explain(data[:2], n_samples=400, n_holdout=100, target=1)
-    inputs = seen[-1]  # the fit's and the hold-out's draws of both rows, in one call
-    assert len(inputs) == 2 * 500
-    fit_only = Lime(nonlinear, data, seed=4).explain(data[:2], n_samples=400, n_holdout=0, target=1)
+    expl = lime.explain(data[:2], n_samples=400, n_holdout=100, target=1, share_samples=share)
+    inputs = seen[-1]  # the fit's and the hold-out's draws (of both rows, or shared), in one call
+    rows = 1 if share else 2
+    assert len(inputs) == rows * 500
+    fit_only = Lime(nonlinear, data, seed=4).explain(
+        data[:2], n_samples=400, n_holdout=0, target=1, share_samples=share
+    )
     np.testing.assert_array_equal(expl.values, fit_only.values)  # drawn apart from the fit
     assert fit_only.meta["holdout_r2"] == [None, None]
-    assert fit_only.meta["n_model_rows"] == 2 * 400
+    assert fit_only.meta["n_model_rows"] == rows * 400
     for i in range(2):
-        fit, hold = np.split(inputs[i * 500 : (i + 1) * 500], [400])
+        start = 0 if share else i * 500
+        fit, hold = np.split(inputs[start : start + 500], [400])
         assert not (hold[:, None, :] == fit[None]).all(axis=2).any()  # no draw reused
         F = (lime.masker.bins.transform(hold) == lime.masker.bins.transform(data[[i]])).astype(
             float
@@ -268,6 +285,20 @@ def test_target_by_name_explains_that_class() -> None:
                 X[:1, :6], enumerate_masks=True, n_samples=100
             ),
             r"averages n_samples // 2\*\*6 draws per mask.*n_samples >= 128",
+        ),
+        (
+            lambda X: Lime(linear, X, discretizer=None).explain(X[:1], share_samples=True),
+            r"share_samples=True needs draws whose values do not depend on the row",
+        ),
+        (
+            lambda X: Lime(linear, bx.Tabular(X[:10])).explain(X[:1], share_samples=True),
+            r"share_samples=True needs .*LimeTabular with a discretizer",
+        ),
+        (
+            lambda X: Lime(linear, X[:, :6]).explain(
+                X[:1, :6], enumerate_masks=True, share_samples=True
+            ),
+            r"share_samples=True .*sampled \(enumerate_masks not True\)",
         ),
         (
             lambda X: Lime(linear, X).explain(X[:1], n_holdout=-1),

@@ -23,7 +23,10 @@ def data() -> np.ndarray:
 
 
 RUNS: dict[str, Callable[[np.ndarray, int], bx.Explanation]] = {
-    "sampled": lambda X, s: Lime(nonlinear, X, seed=s).explain(X[:3], n_samples=1000, n_holdout=0),
+    "shared": lambda X, s: Lime(nonlinear, X, seed=s).explain(X[:3], n_samples=1000, n_holdout=0),
+    "per row": lambda X, s: Lime(nonlinear, X, seed=s).explain(
+        X[:3], n_samples=1000, n_holdout=0, share_samples=False
+    ),
     "enumerated": lambda X, s: Lime(nonlinear, X, seed=s).explain(
         X[:3], n_samples=2000, enumerate_masks=True, n_holdout=0
     ),
