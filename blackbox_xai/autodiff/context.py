@@ -260,6 +260,26 @@ class VjpContext:
         zero = self.builder.onnx.numpy_helper.from_array(np.zeros(1, dtype=self.dtype(x)))
         return self.emit("ConstantOfShape", self.shape_of(x), value=zero)
 
+    def size_ratio(self, y: str, x: str) -> str:
+        """``size(y) / size(x)`` as a scalar of ``x``'s type, computed at run time.
+
+        For a mean over some axes of ``x`` giving ``y``, the weight of each element.
+        """
+        elem = self.info(x).elem_type or 1
+        sizes = [self.emit("Cast", self.emit("Size", t), to=elem) for t in (y, x)]
+        return self.emit("Div", *sizes)
+
+    def equal_mask(self, x: str, y: str) -> str:
+        """1 where ``x == y`` (broadcasting), 0 elsewhere, in ``x``'s float type."""
+        elem = self.info(x).elem_type or 1
+        return self.emit("Cast", self.emit("Equal", x, y), to=elem)
+
+    def split_among_ties(self, x: str, y: str, g: str, count: Callable[[str], str]) -> str:
+        """Gradient of an extremum ``y`` (kept dims) over ``x``: ``g`` shared evenly by
+        the elements of ``x`` equal to ``y``; ``count`` sums a mask over the reduced axes."""
+        mask = self.equal_mask(x, y)
+        return self.emit("Mul", mask, self.emit("Div", g, count(mask)))
+
     def where_positive(self, mask_of: str, g: str, like: str) -> str:
         """``g`` where ``mask_of > 0``, zero elsewhere."""
         positive = self.emit("Greater", mask_of, self.scalar(0.0, like))

@@ -15,8 +15,8 @@ class DifferentiableOnnxModel(OnnxModel):
     """An ONNX model with gradients computed by ONNX Runtime (no PyTorch).
 
     Gradient graphs are built by :func:`blackbox_xai.autodiff.gradient_model`, once per
-    set of differentiated tensors and ReLU rule, and kept as bytes: pickling keeps them,
-    sessions are rebuilt on first use.
+    set of differentiated tensors and ReLU rule, when first used. Pickles carry only the
+    model: a copy (e.g. in a joblib or dask worker) rebuilds the gradient graphs it needs.
 
     Parameters
     ----------
@@ -64,8 +64,7 @@ class DifferentiableOnnxModel(OnnxModel):
             intra_op_threads=intra_op_threads,
             feature_names=feature_names,
         )
-        self._output_tail: tuple[int, ...] | None = None
-        self._gradient_bytes: dict[tuple[tuple[str, ...], str], bytes] = {}
+        self._output_tails: dict[tuple[tuple[int, ...], ...], tuple[int, ...]] = {}
         self._gradient_sessions: dict[tuple[tuple[str, ...], str], Any] = {}
         self.n_gradient_calls = 0
         self.n_gradient_rows = 0
@@ -127,7 +126,7 @@ class DifferentiableOnnxModel(OnnxModel):
     # -- pickling -------------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
-        state["_gradient_sessions"] = {}
+        state["_gradient_sessions"] = {}  # (each holds a copy of the weights)
         return state
 
     # -- internals ------------------------------------------------------------------------
@@ -151,15 +150,12 @@ class DifferentiableOnnxModel(OnnxModel):
     def _gradient_session(self, wrt: tuple[str, ...], relu_rule: str) -> Any:
         key = (wrt, relu_rule)
         if key not in self._gradient_sessions:
-            if key not in self._gradient_bytes:
-                proto = gradient_model(
-                    self.model_bytes, list(wrt), outputs=self.output, relu_rule=relu_rule
-                )
-                self._gradient_bytes[key] = proto.SerializeToString()
-            session, self._gradient_bytes[key] = open_session(
-                self._gradient_bytes[key], self.providers, self.intra_op_threads
+            proto = gradient_model(
+                self.model_bytes, list(wrt), outputs=self.output, relu_rule=relu_rule
             )
-            self._gradient_sessions[key] = session
+            self._gradient_sessions[key], _ = open_session(
+                proto.SerializeToString(), self.providers, self.intra_op_threads
+            )
         return self._gradient_sessions[key]
 
     def _seeds(
@@ -228,15 +224,20 @@ class DifferentiableOnnxModel(OnnxModel):
         return [(None, g) for g in joined]
 
     def _output_shape(self, feeds: dict[str, np.ndarray], n: int) -> tuple[int, ...]:
-        """Shape of the differentiated output for ``n`` rows (static, else from one run)."""
-        if self._output_tail is None:
+        """Shape of the differentiated output for ``n`` rows (static, else from one run).
+
+        A fully convolutional model's output size follows its input's, so sizes found by
+        running one row are kept per input row shape.
+        """
+        key = tuple(v.shape[1:] for v in feeds.values())
+        if key not in self._output_tails:
             spec = next(o for o in self._get_session().get_outputs() if o.name == self.output)
             tail = spec.shape[1:]
             if not spec.shape or not all(isinstance(d, int) for d in tail):  # from one row
                 probe = {k: v[:1] for k, v in feeds.items()}
                 tail = list(self._get_session().run([self.output], probe)[0].shape[1:])
-            self._output_tail = tuple(int(d) for d in tail)
-        return (n, *self._output_tail)
+            self._output_tails[key] = tuple(int(d) for d in tail)
+        return (n, *self._output_tails[key])
 
     def _as_input_layout(self, grads: list[tuple[Any, np.ndarray]], n: int) -> np.ndarray:
         """Gradients of the inputs laid out like ``X`` (columns of several inputs joined)."""
