@@ -167,6 +167,7 @@ class VjpContext:
         return value
 
     def info(self, tensor: str) -> TensorInfo:
+        """Static element type and shape of ``tensor`` (both None when unknown)."""
         return self.builder.infos.get(tensor, UNKNOWN)
 
     def shape(self, tensor: str) -> tuple[Any, ...] | None:
@@ -209,6 +210,7 @@ class VjpContext:
         return self.builder.emit(op_type, inputs, n, self._hint, attrs)
 
     def const(self, value: Any) -> str:
+        """An initializer holding ``value`` (its numpy dtype kept; equal constants shared)."""
         return self.builder.const(np.asarray(value))
 
     def scalar(self, value: float, like: str) -> str:
@@ -220,6 +222,7 @@ class VjpContext:
         return self.const(np.array(list(values), dtype=np.int64))
 
     def shape_of(self, tensor: str) -> str:
+        """The runtime shape of ``tensor`` as a 1-D int64 tensor (one Shape node per tensor)."""
         return self.builder.shape_of(tensor)
 
     def add_output(self, i: int) -> str:
@@ -241,11 +244,13 @@ class VjpContext:
         return [self.emit("Mul", self.grad, slope)]
 
     def reduce_sum(self, x: str, axes: Sequence[int], keepdims: bool = True) -> str:
+        """``x`` summed over the constant ``axes`` (``x`` itself when there are none)."""
         if not axes:
             return x
         return self.emit("ReduceSum", x, self.ints(axes), keepdims=int(keepdims))
 
     def unsqueeze(self, x: str, axes: Sequence[int]) -> str:
+        """``x`` with size-1 axes inserted at ``axes`` (``x`` itself when there are none)."""
         return self.emit("Unsqueeze", x, self.ints(axes)) if axes else x
 
     def reshape_like(self, g: str, x: str) -> str:
@@ -257,6 +262,7 @@ class VjpContext:
         return self.emit("Expand", g, self.shape_of(x))
 
     def zeros_like(self, x: str) -> str:
+        """Zeros of ``x``'s runtime shape and float type."""
         zero = self.builder.onnx.numpy_helper.from_array(np.zeros(1, dtype=self.dtype(x)))
         return self.emit("ConstantOfShape", self.shape_of(x), value=zero)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from autodiff_harness import Runner, gradients, make_model, to_float32
 from autodiff_models import cnn, mlp, transformer
-from onnx import helper, numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 import blackbox_xai as bx
 
@@ -196,3 +196,11 @@ def test_mlp_from_bytes_and_path(tmp_path):
     a = bx.DifferentiableOnnxModel(str(path)).gradient(feeds["x"], 1)
     b = bx.DifferentiableOnnxModel(model.SerializeToString()).gradient(feeds["x"], 1)
     np.testing.assert_array_equal(a, b)
+
+
+def test_output_of_a_type_that_cannot_be_fed_as_seed_is_reported():
+    x = rng.standard_normal((2, 3, 2, 2)).astype(np.float32)
+    cast = helper.make_node("Cast", ["x"], ["y"], to=TensorProto.BFLOAT16)
+    model = make_model([cast], {"x": x}, ["y"], dims={"x": ["n", 3, 2, 2]})
+    with pytest.raises(ValueError, match=r"the output 'y' has the ONNX element type BFLOAT16"):
+        bx.DifferentiableOnnxModel(model, output="y")
