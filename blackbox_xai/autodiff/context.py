@@ -167,6 +167,7 @@ class VjpContext:
         return value
 
     def info(self, tensor: str) -> TensorInfo:
+        """Static element type and shape of ``tensor`` (both None when unknown)."""
         return self.builder.infos.get(tensor, UNKNOWN)
 
     def shape(self, tensor: str) -> tuple[Any, ...] | None:
@@ -209,6 +210,7 @@ class VjpContext:
         return self.builder.emit(op_type, inputs, n, self._hint, attrs)
 
     def const(self, value: Any) -> str:
+        """An initializer holding ``value`` (its numpy dtype kept; equal constants shared)."""
         return self.builder.const(np.asarray(value))
 
     def scalar(self, value: float, like: str) -> str:
@@ -220,6 +222,7 @@ class VjpContext:
         return self.const(np.array(list(values), dtype=np.int64))
 
     def shape_of(self, tensor: str) -> str:
+        """The runtime shape of ``tensor`` as a 1-D int64 tensor (one Shape node per tensor)."""
         return self.builder.shape_of(tensor)
 
     def add_output(self, i: int) -> str:
@@ -241,11 +244,13 @@ class VjpContext:
         return [self.emit("Mul", self.grad, slope)]
 
     def reduce_sum(self, x: str, axes: Sequence[int], keepdims: bool = True) -> str:
+        """``x`` summed over the constant ``axes`` (``x`` itself when there are none)."""
         if not axes:
             return x
         return self.emit("ReduceSum", x, self.ints(axes), keepdims=int(keepdims))
 
     def unsqueeze(self, x: str, axes: Sequence[int]) -> str:
+        """``x`` with size-1 axes inserted at ``axes`` (``x`` itself when there are none)."""
         return self.emit("Unsqueeze", x, self.ints(axes)) if axes else x
 
     def reshape_like(self, g: str, x: str) -> str:
@@ -257,8 +262,29 @@ class VjpContext:
         return self.emit("Expand", g, self.shape_of(x))
 
     def zeros_like(self, x: str) -> str:
+        """Zeros of ``x``'s runtime shape and float type."""
         zero = self.builder.onnx.numpy_helper.from_array(np.zeros(1, dtype=self.dtype(x)))
         return self.emit("ConstantOfShape", self.shape_of(x), value=zero)
+
+    def size_ratio(self, y: str, x: str) -> str:
+        """``size(y) / size(x)`` as a scalar of ``x``'s type, computed at run time.
+
+        For a mean over some axes of ``x`` giving ``y``, the weight of each element.
+        """
+        elem = self.info(x).elem_type or 1
+        sizes = [self.emit("Cast", self.emit("Size", t), to=elem) for t in (y, x)]
+        return self.emit("Div", *sizes)
+
+    def equal_mask(self, x: str, y: str) -> str:
+        """1 where ``x == y`` (broadcasting), 0 elsewhere, in ``x``'s float type."""
+        elem = self.info(x).elem_type or 1
+        return self.emit("Cast", self.emit("Equal", x, y), to=elem)
+
+    def split_among_ties(self, x: str, y: str, g: str, count: Callable[[str], str]) -> str:
+        """Gradient of an extremum ``y`` (kept dims) over ``x``: ``g`` shared evenly by
+        the elements of ``x`` equal to ``y``; ``count`` sums a mask over the reduced axes."""
+        mask = self.equal_mask(x, y)
+        return self.emit("Mul", mask, self.emit("Div", g, count(mask)))
 
     def where_positive(self, mask_of: str, g: str, like: str) -> str:
         """``g`` where ``mask_of > 0``, zero elsewhere."""

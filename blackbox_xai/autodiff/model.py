@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..models.onnx import _FLOAT_ELEMS, _NUMPY_OF_ELEM, OnnxModel, open_session
+from ..models.onnx import _FLOAT_ELEMS, OnnxModel, numpy_dtype_of_elem, open_session
 from .transform import GRAD_SUFFIX, RELU_RULES, SEED_SUFFIX, gradient_model
 
 
@@ -15,8 +15,8 @@ class DifferentiableOnnxModel(OnnxModel):
     """An ONNX model with gradients computed by ONNX Runtime (no PyTorch).
 
     Gradient graphs are built by :func:`blackbox_xai.autodiff.gradient_model`, once per
-    set of differentiated tensors and ReLU rule, and kept as bytes: pickling keeps them,
-    sessions are rebuilt on first use.
+    set of differentiated tensors and ReLU rule, when first used. Pickles carry only the
+    model: a copy (e.g. in a joblib or dask worker) rebuilds the gradient graphs it needs.
 
     Parameters
     ----------
@@ -64,9 +64,8 @@ class DifferentiableOnnxModel(OnnxModel):
             intra_op_threads=intra_op_threads,
             feature_names=feature_names,
         )
-        self._output_tail: tuple[int, ...] | None = None
-        self._gradient_bytes: dict[tuple[tuple[str, ...], str], bytes] = {}
-        self._gradient_sessions: dict[tuple[tuple[str, ...], str], Any] = {}
+        self._output_tails: dict[tuple[tuple[int, ...], ...], tuple[int, ...]] = {}
+        self._gradient_sessions: dict[tuple[tuple[str, ...], str], tuple[Any, np.dtype]] = {}
         self.n_gradient_calls = 0
         self.n_gradient_rows = 0
         if self._float_inputs() == [spec[0] for spec in self._input_specs]:
@@ -101,7 +100,17 @@ class DifferentiableOnnxModel(OnnxModel):
 
         Returns
         -------
-        numpy.ndarray (float64), or a list of them when ``wrt`` is a sequence.
+        numpy.ndarray or list of numpy.ndarray
+            The float64 gradient with respect to each ``wrt`` tensor, shaped like it (a
+            list when ``wrt`` is a sequence). With ``wrt=None``, one array laid out like
+            ``X`` (the inputs' columns side by side when the model has several inputs).
+
+        Raises
+        ------
+        ValueError
+            ``target`` does not fit the output (class out of range, seeds of another
+            shape, rows of ``X``), ``wrt=None`` with non-float inputs, or an unknown
+            ``relu_rule``.
         """
         names, single = self._wrt_names(wrt)
         grads = self._run_gradients(X, target, names, relu_rule, with_values=False)
@@ -115,6 +124,25 @@ class DifferentiableOnnxModel(OnnxModel):
         """Values of tensor ``layer`` and the gradient of the target with respect to it.
 
         For Grad-CAM: ``layer`` is e.g. the output of the last convolution.
+
+        Parameters
+        ----------
+        X : array-like
+            Model input rows.
+        target : int, sequence of int or array
+            The class differentiated, or seeds shaped like the output (as in
+            :meth:`gradient`).
+        layer : str
+            Name of a float tensor of the model (an input or any node output).
+        relu_rule : {"standard", "guided", "deconv"}
+            ReLU backward rule.
+
+        Returns
+        -------
+        activations, gradients : numpy.ndarray
+            The values of ``layer`` for each row and the gradient of
+            ``<seed, output>`` with respect to them, both float64 and shaped like
+            ``layer``.
         """
         (values, grads), *_ = self._run_gradients(X, target, [layer], relu_rule, with_values=True)
         return values, grads
@@ -127,7 +155,7 @@ class DifferentiableOnnxModel(OnnxModel):
     # -- pickling -------------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
-        state["_gradient_sessions"] = {}
+        state["_gradient_sessions"] = {}  # (each holds a copy of the weights)
         return state
 
     # -- internals ------------------------------------------------------------------------
@@ -148,18 +176,22 @@ class DifferentiableOnnxModel(OnnxModel):
             return [wrt], True
         return list(wrt), False
 
-    def _gradient_session(self, wrt: tuple[str, ...], relu_rule: str) -> Any:
+    def _gradient_session(self, wrt: tuple[str, ...], relu_rule: str) -> tuple[Any, np.dtype]:
+        """The session of the gradient graph and the dtype of its seed, built on first use."""
         key = (wrt, relu_rule)
         if key not in self._gradient_sessions:
-            if key not in self._gradient_bytes:
-                proto = gradient_model(
-                    self.model_bytes, list(wrt), outputs=self.output, relu_rule=relu_rule
-                )
-                self._gradient_bytes[key] = proto.SerializeToString()
-            session, self._gradient_bytes[key] = open_session(
-                self._gradient_bytes[key], self.providers, self.intra_op_threads
+            proto = gradient_model(
+                self.model_bytes, list(wrt), outputs=self.output, relu_rule=relu_rule
             )
-            self._gradient_sessions[key] = session
+            seed_name = self.output + SEED_SUFFIX
+            seed = next(i for i in proto.graph.input if i.name == seed_name)
+            seed_dtype = numpy_dtype_of_elem(
+                seed.type.tensor_type.elem_type, f"the output {self.output!r}"
+            )
+            session, _ = open_session(
+                proto.SerializeToString(), self.providers, self.intra_op_threads
+            )
+            self._gradient_sessions[key] = (session, seed_dtype)
         return self._gradient_sessions[key]
 
     def _seeds(
@@ -199,10 +231,8 @@ class DifferentiableOnnxModel(OnnxModel):
         per_row = np.asarray(target)
         if per_row.ndim >= 1 and len(per_row) != n:
             raise ValueError(f"target has {len(per_row)} rows for {n} rows of X.")
-        session = self._gradient_session(tuple(wrt), relu_rule)
+        session, seed_dtype = self._gradient_session(tuple(wrt), relu_rule)
         seed_name = self.output + SEED_SUFFIX
-        seed_input = next(i for i in session.get_inputs() if i.name == seed_name)
-        seed_dtype = np.dtype(_NUMPY_OF_ELEM.get(_elem_of(seed_input.type), np.float32))
         fetch = [w + GRAD_SUFFIX for w in wrt]
         if with_values:
             fetch = [*wrt, *fetch]
@@ -228,15 +258,20 @@ class DifferentiableOnnxModel(OnnxModel):
         return [(None, g) for g in joined]
 
     def _output_shape(self, feeds: dict[str, np.ndarray], n: int) -> tuple[int, ...]:
-        """Shape of the differentiated output for ``n`` rows (static, else from one run)."""
-        if self._output_tail is None:
+        """Shape of the differentiated output for ``n`` rows (static, else from one run).
+
+        A fully convolutional model's output size follows its input's, so sizes found by
+        running one row are kept per input row shape.
+        """
+        key = tuple(v.shape[1:] for v in feeds.values())
+        if key not in self._output_tails:
             spec = next(o for o in self._get_session().get_outputs() if o.name == self.output)
             tail = spec.shape[1:]
             if not spec.shape or not all(isinstance(d, int) for d in tail):  # from one row
                 probe = {k: v[:1] for k, v in feeds.items()}
                 tail = list(self._get_session().run([self.output], probe)[0].shape[1:])
-            self._output_tail = tuple(int(d) for d in tail)
-        return (n, *self._output_tail)
+            self._output_tails[key] = tuple(int(d) for d in tail)
+        return (n, *self._output_tails[key])
 
     def _as_input_layout(self, grads: list[tuple[Any, np.ndarray]], n: int) -> np.ndarray:
         """Gradients of the inputs laid out like ``X`` (columns of several inputs joined)."""
@@ -248,9 +283,3 @@ class DifferentiableOnnxModel(OnnxModel):
 def _rows(X: Any) -> Any:
     """Rows of X as an indexable array (DataFrames kept: ``_feeds`` reads them)."""
     return X if hasattr(X, "iloc") else np.asarray(X)
-
-
-def _elem_of(type_string: str) -> int:
-    """ONNX element type of an ORT type string such as ``tensor(float)``."""
-    names = {"tensor(float)": 1, "tensor(double)": 11, "tensor(float16)": 10}
-    return names.get(type_string, 1)

@@ -64,7 +64,11 @@ def register(
         for op in op_types:
             key = (_canonical(domain), op)
             if key in _RULES:
-                raise ValueError(f"a VJP rule for {op!r} is already registered.")
+                where = f"domain {key[0]!r}" if key[0] else "the default domain (ai.onnx)"
+                raise ValueError(
+                    f"a VJP rule for {op!r} of {where} is already registered; register "
+                    "custom ops under their own domain= or another op type."
+                )
             _RULES[key] = RuleSpec(rule, None if inputs is None else tuple(inputs), tuple(ignored))
         return rule
 

@@ -12,7 +12,14 @@ from ..utils.optional import import_optional
 from .context import GraphBuilder, UnsupportedOperatorError, VjpContext, describe_node
 from .path import DifferentiablePath, find_path, node_inputs, topological_order
 from .registry import registered_ops, rule_for
-from .static_info import UNKNOWN, TensorInfo, constant_values, fold_constants, tensor_infos
+from .static_info import (
+    UNKNOWN,
+    TensorInfo,
+    constant_values,
+    fold_constants,
+    numpy_dtype,
+    tensor_infos,
+)
 
 #: Models older than this opset are upgraded with ``onnx.version_converter`` first, so
 #: the rules see one form of every op (axes as inputs, opset-13 Softmax axis semantics).
@@ -79,6 +86,9 @@ def gradient_model(
     if relu_rule not in RELU_RULES:
         raise ValueError(f"relu_rule must be one of {RELU_RULES}, got {relu_rule!r}.")
     proto = _load(model)
+    # Shapes are inferred afresh: stored ones may be stale (e.g. a batch of 1 left by
+    # onnx.tools.update_model_dims) and would fix the seeds' shapes wrongly.
+    del proto.graph.value_info[:]
     stash = _WeightStash(proto)
     proto = _upgrade(proto)
     analysis = _Analysis(proto, _names(wrt, "wrt"), outputs, stash.names)
@@ -216,6 +226,7 @@ def _upgrade(proto: Any) -> Any:
         proto = import_optional("onnx.inliner").inline_local_functions(proto)
     opset = _opset(proto)
     if opset < MIN_OPSET:
+        was_well_typed = _type_error(proto) is None
         try:
             proto = import_optional("onnx.version_converter").convert_version(proto, MIN_OPSET)
         except Exception as exc:
@@ -223,9 +234,55 @@ def _upgrade(proto: Any) -> Any:
                 f"could not upgrade the model from opset {opset} to {MIN_OPSET} with "
                 f"onnx.version_converter ({exc}); export it with opset >= {MIN_OPSET}."
             ) from exc
+        _retype_clip_bounds(proto)
+        error = _type_error(proto) if was_well_typed else None
+        if error is not None:
+            raise ValueError(
+                f"onnx.version_converter made an ill-typed model when upgrading it from opset "
+                f"{opset} to {MIN_OPSET} ({error}); export the model with opset >= {MIN_OPSET}."
+            )
     needed_ir = onnx.helper.find_min_ir_version_for(list(proto.opset_import), True)
     proto.ir_version = max(int(proto.ir_version), int(needed_ir))
     return proto
+
+
+def _type_error(proto: Any) -> str | None:
+    """Why strict ONNX type and shape inference rejects ``proto``, None if it accepts it."""
+    onnx = import_optional("onnx")
+    try:
+        onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+    except Exception as exc:
+        return str(exc).strip()
+    return None
+
+
+def _retype_clip_bounds(proto: Any) -> None:
+    """Give Clip's ``min``/``max`` constants the type of its input.
+
+    The version converter turns Clip-6's float attributes into float32 Constant inputs
+    whatever the input type (float64, float16), which makes the Clip-11 node ill-typed.
+    """
+    onnx = import_optional("onnx")
+    graph = proto.graph
+    clips = [n for n in graph.node if n.op_type == "Clip" and n.domain in _DEFAULT_DOMAINS]
+    if not clips:
+        return
+    types = {
+        v.name: v.type.tensor_type.elem_type
+        for v in (*graph.input, *onnx.shape_inference.infer_shapes(proto).graph.value_info)
+    }
+    constants = {n.output[0]: n for n in graph.node if n.op_type == "Constant" and n.output}
+    to_array, from_array = onnx.numpy_helper.to_array, onnx.numpy_helper.from_array
+    for clip in clips:
+        elem = types.get(clip.input[0])
+        for bound in clip.input[1:]:
+            node = constants.get(bound)
+            if not elem or node is None or node.attribute[0].name != "value":
+                continue
+            tensor = node.attribute[0].t
+            if tensor.data_type != elem:
+                value = to_array(tensor).astype(numpy_dtype(elem))
+                tensor.CopyFrom(from_array(value, tensor.name))
 
 
 def _opset(proto: Any) -> int:

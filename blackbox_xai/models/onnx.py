@@ -25,6 +25,24 @@ _FLOAT_ELEMS = (1, 10, 11)
 _STRING_ELEM = 8
 
 
+def numpy_dtype_of_elem(elem: int, what: str) -> np.dtype:
+    """The numpy dtype fed or read for ONNX element type ``elem`` of tensor ``what``.
+
+    Raises
+    ------
+    ValueError
+        ``elem`` is a type blackbox_xai does not feed (bfloat16, float8, uint8...).
+    """
+    if elem not in _NUMPY_OF_ELEM:
+        onnx = import_optional("onnx")
+        name = onnx.TensorProto.DataType.Name(elem) if elem else "undefined"
+        raise ValueError(
+            f"{what} has the ONNX element type {name} ({elem}), which blackbox_xai cannot feed "
+            "(supported: float, double, float16, int64, int32, bool, string)."
+        )
+    return np.dtype(_NUMPY_OF_ELEM[elem])
+
+
 def load_model_bytes(source: Any) -> tuple[bytes, list[str] | None]:
     """Serialized model and, for a session, its providers, from any accepted source."""
     if isinstance(source, (bytes, bytearray)):

@@ -17,6 +17,7 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 from onnx.reference.op_run import OpRun
 from onnx.reference.ops.op_conv_transpose import ConvTranspose as _ReferenceConvTranspose
+from onnx.reference.ops.op_max_pool import MaxPool as _ReferenceMaxPool
 from scipy import special
 
 from blackbox_xai.autodiff import GRAD_SUFFIX, SEED_SUFFIX, gradient_model
@@ -113,6 +114,33 @@ class ConvTranspose(_ReferenceConvTranspose):
         return (y.astype(X.dtype),)
 
 
+class MaxPool(_ReferenceMaxPool):
+    """onnx.reference's MaxPool loops over windows in Python (most of the light models'
+    time); this one takes the windows with numpy when there are explicit pads, no
+    ceil_mode and no Indices output, and leaves other cases to the reference."""
+
+    def _run(self, x, auto_pad=None, ceil_mode=None, kernel_shape=None, **attrs):  # type: ignore[no-untyped-def]
+        outputs = [o for o in self.onnx_node.output if o]
+        if auto_pad not in (None, "NOTSET") or ceil_mode or len(outputs) > 1:
+            return super()._run(x, auto_pad, ceil_mode, kernel_shape=kernel_shape, **attrs)
+        n = len(kernel_shape)
+        strides = attrs.get("strides") or [1] * n
+        dilations = attrs.get("dilations") or [1] * n
+        pads = attrs.get("pads") or [0] * (2 * n)
+        widths = [(0, 0), (0, 0), *((pads[i], pads[i + n]) for i in range(n))]
+        padded = np.pad(x, widths, constant_values=-np.inf)
+        extents = [(k - 1) * d + 1 for k, d in zip(kernel_shape, dilations, strict=True)]
+        windows = np.lib.stride_tricks.sliding_window_view(padded, extents, tuple(range(2, n + 2)))
+        picked = windows[
+            (
+                ...,
+                *(slice(None, None, s) for s in strides),
+                *(slice(None, None, d) for d in dilations),
+            )
+        ]
+        return (picked.max(axis=tuple(range(-n, 0))).astype(x.dtype),)
+
+
 class GlobalMaxPool(OpRun):
     """onnx.reference's GlobalMaxPool reduces the wrong axes unless there are 2 spatial axes."""
 
@@ -163,7 +191,7 @@ class Runner:
             )
         else:
             self.session = ReferenceEvaluator(
-                model, new_ops=[BatchNormalization, ConvTranspose, Erf, GlobalMaxPool, LRN]
+                model, new_ops=[BatchNormalization, ConvTranspose, Erf, GlobalMaxPool, LRN, MaxPool]
             )
 
     def __call__(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -36,6 +36,8 @@ def mlp(rng):
 
 
 def cnn(rng, opset=18):
+    """Conv/BatchNorm/ReLU/MaxPool/GlobalAveragePool/Gemm/Softmax; weights scaled by fan-in
+    so that the softmax does not saturate (its gradient would vanish) for any draw."""
     nodes = [
         _n("Conv", ["x", "c1w", "c1b"], "c1", pads=[1, 1, 1, 1]),
         _n("BatchNormalization", ["c1", "s", "b", "m", "v"], "bn"),
@@ -49,14 +51,14 @@ def cnn(rng, opset=18):
         _n("Softmax", ["logits"], "proba"),
     ]
     consts = {
-        "c1w": rng.standard_normal((4, 3, 3, 3)) * 0.5,
+        "c1w": rng.standard_normal((4, 3, 3, 3)) * math.sqrt(2 / 27),
         "c1b": rng.standard_normal(4) * 0.1,
         "s": rng.uniform(0.5, 1.5, 4),
         "b": rng.standard_normal(4) * 0.1,
         "m": rng.standard_normal(4) * 0.1,
         "v": rng.uniform(0.5, 1.5, 4),
-        "c2w": rng.standard_normal((6, 4, 3, 3)) * 0.3,
-        "fw": rng.standard_normal((5, 6)),
+        "c2w": rng.standard_normal((6, 4, 3, 3)) * math.sqrt(2 / 36),
+        "fw": rng.standard_normal((5, 6)) * 0.4,
         "fb": rng.standard_normal(5),
     }
     feeds = {"x": rng.standard_normal((2, 3, 8, 8))}

@@ -59,6 +59,23 @@ def test_clip_with_optional_bounds(bounds):
     check_vjp(node_model("Clip", {"x": x}, consts, inputs=names), {"x": x})
 
 
+@pytest.mark.parametrize("opset", [6, 9, 10])
+@pytest.mark.parametrize(
+    ("op", "attrs", "kinks"),
+    [
+        ("Clip", {"min": -1.0, "max": 1.5}, (-1.0, 1.5)),
+        ("Clip", {"max": 0.5}, (0.5,)),
+        ("Selu", {"alpha": 1.5, "gamma": 1.2}, (0.0,)),
+    ],
+)
+def test_clip_and_selu_before_opset_11(op, attrs, kinks, opset):
+    # bounds are attributes before Clip-11 (the version converter makes them inputs)
+    x = _away_from_kinks((4, 6), kinks)
+    model = node_model(op, {"x": x}, opset=opset, **attrs)
+    check_vjp(model, {"x": x}, engine="ref")  # ORT has these old versions in float32 only
+    check_ort_float32(model, {"x": x})
+
+
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
 def test_gelu_opset_20(approximate):
     x = rng.uniform(-3, 3, (3, 5))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from autodiff_harness import Runner, gradients, make_model, to_float32
 from autodiff_models import cnn, mlp, transformer
-from onnx import helper, numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 import blackbox_xai as bx
 
@@ -97,13 +97,27 @@ def test_wrt_names_and_relu_rules(cnn32):
     assert not np.array_equal(guided, dm.gradient(x, 0))
 
 
-def test_pickle_keeps_gradient_graphs_and_rebuilds_sessions(cnn32):
+def test_pickle_carries_only_the_model_and_gradients_are_rebuilt(cnn32):
     model, x = cnn32
     dm = bx.DifferentiableOnnxModel(model)
     expected = dm.gradient(x, 3, relu_rule="deconv")
-    clone = pickle.loads(pickle.dumps(dm))
-    assert clone._gradient_sessions == {} and len(clone._gradient_bytes) == 2
+    pickled = pickle.dumps(dm)
+    # no copy of the weights per gradient graph: workers receive the model once
+    assert len(pickled) < len(dm.model_bytes) + 1000
+    clone = pickle.loads(pickled)
     np.testing.assert_array_equal(clone.gradient(x, 3, relu_rule="deconv"), expected)
+
+
+def test_fully_convolutional_model_on_images_of_another_size():
+    w = rng.standard_normal((2, 3, 3, 3)).astype(np.float32)
+    x6 = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    conv = helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])
+    model = make_model([conv], {"x": x6}, ["y"], {"w": w}, dims={"x": ["n", 3, "h", "w"]})
+    dm = bx.DifferentiableOnnxModel(model)
+    for x in (x6, rng.standard_normal((2, 3, 8, 8)).astype(np.float32), x6):
+        seeds = rng.standard_normal((len(x), 2, *x.shape[2:])).astype(np.float32)
+        expected, _ = gradients(model, {"x": x}, {"y": seeds}, ["x"])
+        np.testing.assert_array_equal(dm.gradient(x, seeds), expected["x"])
 
 
 def test_tabular_model_with_inputs_split_over_columns():
@@ -182,3 +196,11 @@ def test_mlp_from_bytes_and_path(tmp_path):
     a = bx.DifferentiableOnnxModel(str(path)).gradient(feeds["x"], 1)
     b = bx.DifferentiableOnnxModel(model.SerializeToString()).gradient(feeds["x"], 1)
     np.testing.assert_array_equal(a, b)
+
+
+def test_output_of_a_type_that_cannot_be_fed_as_seed_is_reported():
+    x = rng.standard_normal((2, 3, 2, 2)).astype(np.float32)
+    cast = helper.make_node("Cast", ["x"], ["y"], to=TensorProto.BFLOAT16)
+    model = make_model([cast], {"x": x}, ["y"], dims={"x": ["n", 3, 2, 2]})
+    with pytest.raises(ValueError, match=r"the output 'y' has the ONNX element type BFLOAT16"):
+        bx.DifferentiableOnnxModel(model, output="y")

@@ -66,6 +66,20 @@ def test_reduction_over_axes_computed_at_run_time(op):
     check_vjp(model, feeds)
 
 
+@pytest.mark.parametrize("op", ["ReduceMax", "ReduceMin"])
+def test_empty_axes_at_run_time_with_noop_reduce_nothing(op):
+    feeds = {"x": rng.standard_normal((3, 4))}
+    nodes = [
+        helper.make_node("Shape", ["x"], ["axes"], start=0, end=0),  # [] at run time
+        helper.make_node(op, ["x", "axes"], ["y"], keepdims=1, noop_with_empty_axes=1),
+    ]
+    model = make_model(nodes, feeds, ["y"])
+    model.graph.output[0].CopyFrom(helper.make_tensor_value_info("y", 11, [3, 4]))
+    seed = rng.standard_normal((3, 4))
+    grads, _ = gradients(model, feeds, {"y": seed}, ["x"])
+    np.testing.assert_array_equal(grads["x"], seed)
+
+
 def test_reduce_max_splits_ties_evenly():
     feeds = {"x": np.array([[1.0, 3.0, 3.0], [2.0, 0.0, -1.0]])}
     model = node_model("ReduceMax", feeds, {"axes": np.array([1], i64)}, keepdims=0)

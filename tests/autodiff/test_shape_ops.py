@@ -41,6 +41,34 @@ def test_transpose(perm):
     check_adjoint(node_model("Transpose", feeds, **attrs), feeds, "x")
 
 
+def test_transpose_with_perm_needs_no_static_rank():
+    x = rng.standard_normal((2, 3, 4))
+    nodes = [
+        helper.make_node("Reshape", ["x", "target"], ["r"]),  # run-time shape: rank unknown
+        helper.make_node("Transpose", ["r"], ["y"], perm=[2, 0, 1]),
+    ]
+    feeds = {"x": x, "target": np.array([2, 3, 4], i64)}
+    model = make_model(nodes, feeds, ["y"], dims={"target": ["k"]})
+    model.graph.output[0].CopyFrom(helper.make_tensor_value_info("y", 11, ["a", "b", "c"]))
+    seed = rng.standard_normal((4, 2, 3))
+    grads, _ = gradients(model, feeds, {"y": seed}, ["x"])
+    np.testing.assert_array_equal(grads["x"], seed.transpose(1, 2, 0))
+
+
+@pytest.mark.parametrize("op", ["EyeLike", "RandomNormalLike", "RandomUniformLike"])
+def test_ops_reading_only_the_shape_pass_no_gradient(op):
+    x = rng.standard_normal((3, 3))
+    nodes = [
+        helper.make_node(op, ["x"], ["e"]),
+        helper.make_node("Mul", ["x", "x"], ["sq"]),
+        helper.make_node("Add", ["sq", "e"], ["y"]),
+    ]
+    model = make_model(nodes, {"x": x}, ["y"])
+    seed = rng.standard_normal((3, 3))
+    grads, _ = gradients(model, {"x": x}, {"y": seed}, ["x"])
+    np.testing.assert_allclose(grads["x"], 2 * x * seed, rtol=1e-15)
+
+
 @pytest.mark.parametrize("axis", [0, 1, -1])
 def test_concat_of_inputs_and_a_weight(axis):
     feeds = {"a": rng.standard_normal((2, 3, 4)), "b": rng.standard_normal((2, 3, 4))}

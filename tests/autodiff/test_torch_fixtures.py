@@ -1,5 +1,5 @@
 """Models exported from torch (TorchScript and dynamo exporters, opset 17, BatchNorm folded
-and not) against torch.autograd float64 gradients: within 1e-4 of the largest entry.
+and not) against torch.autograd float64 gradients: within 1e-4 relative per element.
 
 The fixtures and reference gradients are made by scripts/make_autodiff_fixtures.py.
 """
@@ -17,7 +17,10 @@ EXPORTS = ["torchscript_folded", "torchscript", "dynamo_folded", "dynamo"]
 
 
 def _close(ours, reference):
-    np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-4 * np.abs(reference).max())
+    """Within 1e-4 relative per element; entries a thousand times smaller than the largest
+    (where float32 rounding of the sums dominates) within 1e-7 of the largest."""
+    floor = 1e-7 * np.abs(reference).max()
+    np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=floor)
 
 
 @pytest.mark.parametrize("export", EXPORTS)

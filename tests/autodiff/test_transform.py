@@ -329,3 +329,47 @@ def test_constant_folding_leaves_large_results_to_run_time():
     assert set(found) == {"b", "r"}
     np.testing.assert_array_equal(found["r"], [0, 3, 6, 9])
     assert found["b"].shape == (2, 3)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float16])
+def test_old_clip_upgraded_with_bounds_of_the_input_type(dtype):
+    # the version converter makes Clip-6's bounds float32 constants whatever x's type
+    x = rng.uniform(-1, 1, (3, 4)).astype(dtype)
+    model = node_model("Clip", {"x": x}, opset=9, min=-0.5, max=0.7)
+    seed = rng.standard_normal((3, 4)).astype(dtype)
+    grads, grad_model = gradients(model, {"x": x}, {"y": seed}, ["x"], "ref")
+    inside = (x >= np.float32(-0.5)) & (x <= np.float32(0.7))
+    np.testing.assert_array_equal(grads["x"], np.where(inside, seed, 0))
+    onnx.shape_inference.infer_shapes(grad_model, check_type=True, strict_mode=True)
+
+
+def test_ill_typed_upgrade_is_reported(monkeypatch):
+    import onnx.version_converter
+
+    def breaks_types(model, version):
+        converted = onnx.ModelProto()
+        converted.CopyFrom(model)
+        converted.opset_import[0].version = version
+        converted.graph.node[0].op_type = "Abs"
+        converted.graph.node[0].ClearField("attribute")
+        converted.graph.output[0].type.tensor_type.elem_type = TensorProto.INT64
+        return converted
+
+    monkeypatch.setattr(onnx.version_converter, "convert_version", breaks_types)
+    model = node_model("Tanh", {"x": rng.standard_normal(3)}, opset=9)
+    with pytest.raises(
+        ValueError, match=r"onnx.version_converter made an ill-typed model .* opset 9 to 18"
+    ):
+        gradient_model(model, "x")
+
+
+def test_stale_value_info_is_not_trusted():
+    x = rng.standard_normal((3, 4))
+    nodes = [helper.make_node("Tanh", ["x"], ["t"]), helper.make_node("Neg", ["t"], ["y"])]
+    model = make_model(nodes, {"x": x}, ["y"], dims={"x": ["n", 4]})
+    model.graph.value_info.append(helper.make_tensor_value_info("t", TensorProto.DOUBLE, [1, 4]))
+    seed = rng.standard_normal((3, 4))
+    grads, grad_model = gradients(model, {"x": x}, {"y": seed}, ["x"])
+    np.testing.assert_allclose(grads["x"], -seed * (1 - np.tanh(x) ** 2), rtol=1e-12)
+    seed_input = next(i for i in grad_model.graph.input if i.name == "y__seed")
+    assert seed_input.type.tensor_type.shape.dim[0].dim_param == "n"

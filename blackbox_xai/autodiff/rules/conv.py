@@ -139,7 +139,11 @@ def conv_transpose(ctx: VjpContext) -> Grads:
 
 @register("MaxPool")
 def max_pool(ctx: VjpContext) -> Grads:
-    """Route each output's gradient to its argmax (the Indices output, added when absent)."""
+    """Route each output's gradient to its argmax (the Indices output, added when absent).
+
+    Ties go to the first maximal position of each window, as ONNX Runtime's Indices say
+    (GlobalMaxPool and ReduceMax instead split the gradient evenly between ties).
+    """
     if ctx.attr("storage_order", 0) != 0:
         raise ctx.unsupported("storage_order=1 (column-major indices) is not supported")
     x = ctx.inputs[0]
@@ -209,21 +213,13 @@ def _reciprocal_counts(ctx: VjpContext, window: _Window, dtype: np.dtype) -> str
 @register("GlobalAveragePool")
 def global_average_pool(ctx: VjpContext) -> Grads:
     x, y = ctx.inputs[0], ctx.outputs[0]
-    elem = ctx.info(x).elem_type or 1
-    # 1 / (number of spatial positions) = size(y) / size(x), known at run time in any case
-    ratio = ctx.emit(
-        "Div",
-        ctx.emit("Cast", ctx.emit("Size", y), to=elem),
-        ctx.emit("Cast", ctx.emit("Size", x), to=elem),
-    )
-    return [ctx.expand_like(ctx.emit("Mul", ctx.grad, ratio), x)]
+    return [ctx.expand_like(ctx.emit("Mul", ctx.grad, ctx.size_ratio(y, x)), x)]
 
 
 @register("GlobalMaxPool")
 def global_max_pool(ctx: VjpContext) -> Grads:
-    """The gradient goes to the positions equal to the maximum, split evenly between ties."""
+    """The gradient goes to the positions equal to the maximum, split evenly between ties
+    (unlike MaxPool, whose Indices output names one argmax per window)."""
     x, y = ctx.inputs[0], ctx.outputs[0]
-    elem = ctx.info(x).elem_type or 1
-    mask = ctx.emit("Cast", ctx.emit("Equal", x, y), to=elem)
-    count = ctx.reduce_sum(mask, list(range(2, ctx.rank(x))), keepdims=True)
-    return [ctx.emit("Mul", mask, ctx.emit("Div", ctx.grad, count))]
+    spatial = list(range(2, ctx.rank(x)))
+    return [ctx.split_among_ties(x, y, ctx.grad, lambda m: ctx.reduce_sum(m, spatial))]

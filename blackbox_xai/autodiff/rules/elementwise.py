@@ -131,8 +131,7 @@ def extremum(ctx: VjpContext) -> Grads:
     g, y = ctx.grad, ctx.outputs[0]
     if len(ctx.inputs) == 1:
         return [g]
-    elem = ctx.info(y).elem_type or 1
-    masks = [ctx.emit("Cast", ctx.emit("Equal", x, y), to=elem) for x in ctx.inputs]
+    masks = [ctx.equal_mask(y, x) for x in ctx.inputs]
     share = ctx.emit("Div", g, ctx.emit("Sum", *masks))
     return [
         ctx.unbroadcast(ctx.emit("Mul", share, m), x)

@@ -39,8 +39,9 @@ class _Reduction:
     def sum_over_axes(self, t: str) -> str:
         """``t`` (shaped like x) summed over the reduced axes, keepdims."""
         ctx = self.ctx
-        if self.axes is None:
-            return ctx.emit("ReduceSum", t, ctx.inputs[1], keepdims=1)
+        if self.axes is None:  # empty axes at run time reduce nothing with noop_with_empty_axes
+            noop = int(ctx.attr("noop_with_empty_axes", 0))
+            return ctx.emit("ReduceSum", t, ctx.inputs[1], keepdims=1, noop_with_empty_axes=noop)
         return ctx.reduce_sum(t, self.axes, keepdims=True)
 
 
@@ -53,24 +54,15 @@ def reduce_sum(ctx: VjpContext) -> Grads:
 @register("ReduceMean", inputs=(0,))
 def reduce_mean(ctx: VjpContext) -> Grads:
     r = _Reduction(ctx)
-    elem = ctx.info(r.x).elem_type or 1
-    # 1 / (number of reduced elements) = size(y) / size(x)
-    ratio = ctx.emit(
-        "Div",
-        ctx.emit("Cast", ctx.emit("Size", r.y), to=elem),
-        ctx.emit("Cast", ctx.emit("Size", r.x), to=elem),
-    )
-    return [ctx.expand_like(ctx.emit("Mul", r.kept(ctx.grad), ratio), r.x)]
+    share = ctx.emit("Mul", r.kept(ctx.grad), ctx.size_ratio(r.y, r.x))
+    return [ctx.expand_like(share, r.x)]
 
 
 @register("ReduceMax", "ReduceMin", inputs=(0,))
 def reduce_extremum(ctx: VjpContext) -> Grads:
     """The gradient goes to the elements equal to the result, split evenly between ties."""
     r = _Reduction(ctx)
-    elem = ctx.info(r.x).elem_type or 1
-    mask = ctx.emit("Cast", ctx.emit("Equal", r.x, r.kept(r.y)), to=elem)
-    share = ctx.emit("Div", r.kept(ctx.grad), r.sum_over_axes(mask))
-    return [ctx.emit("Mul", mask, share)]
+    return [ctx.split_among_ties(r.x, r.kept(r.y), r.kept(ctx.grad), r.sum_over_axes)]
 
 
 @register("ReduceSumSquare", inputs=(0,))

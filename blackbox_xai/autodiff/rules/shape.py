@@ -1,5 +1,6 @@
 """Data movement: Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Concat, Split, Slice,
-Gather, GatherElements, GatherND, Expand, Tile, Pad, Identity, Dropout, Cast, CastLike.
+Gather, GatherElements, GatherND, Expand, Tile, Pad, Identity, Dropout, Cast, CastLike,
+and the shape-only EyeLike, RandomNormalLike and RandomUniformLike.
 
 Ops that pick input elements (Slice, Tile, Pad by reflection, Gather...) share one rule:
 replay the node on an index map of the input and scatter-add the gradient back.
@@ -43,12 +44,16 @@ def cast(ctx: VjpContext) -> Grads:
 
 @register("Transpose")
 def transpose(ctx: VjpContext) -> Grads:
-    rank = ctx.rank(ctx.inputs[0])
-    perm = ctx.attr("perm") or list(range(rank - 1, -1, -1))
-    inverse = [0] * rank
-    for i, p in enumerate(perm):
-        inverse[p] = i
-    return [ctx.emit("Transpose", ctx.grad, perm=inverse)]
+    perm = ctx.attr("perm")
+    if not perm:  # the default reverses the axes, so it needs the rank
+        perm = list(range(ctx.rank(ctx.inputs[0]) - 1, -1, -1))
+    return [ctx.emit("Transpose", ctx.grad, perm=[int(i) for i in np.argsort(perm)])]
+
+
+@register("EyeLike", "RandomNormalLike", "RandomUniformLike", ignored=(0,))
+def shape_only(ctx: VjpContext) -> Grads:
+    """Ops that read only their input's shape and type: its values get no gradient."""
+    return [None]
 
 
 @register("Expand", inputs=(0,))
