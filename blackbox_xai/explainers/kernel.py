@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from ..utils.seeding import SeedLike, resolve_seed
 from ..utils.validation import check_positive_int
 from ._coalitions import SIZE_WEIGHTS, PairedDesign, stratum_mass
 from ._kernel_regression import PairedRegression
-from ._sequential import check_tol, explain_rows, run_rounds
+from ._sequential import check_tol, explain_rows, min_pairs_to_stop, run_rounds
 from .base import Explainer
 from .exact import all_coalitions, shapley_from_all_coalitions
 
@@ -29,6 +30,10 @@ DEFAULT_WEIGHTS = "leverage"
 
 #: Keep the game values (rows x coalitions x outputs) of one block of rows near 64 MiB.
 _BLOCK_VALUES = 2**23
+
+#: Redraws of a first-round design that cannot identify every player before giving up
+#: (each succeeds with probability >= 0.67 at the minimum budget for d = 5..15).
+_MAX_REDRAWS = 100
 
 #: Probabilities are clipped to [_EPS, 1 - _EPS] before the logit link.
 _EPS = 1e-12
@@ -81,17 +86,30 @@ class _Rounds:
         return [PairedRegression(list(p), self.mass, design.capacity) for p in design.designs]
 
     def _first_round(self) -> PairedDesign:
-        # Designs that cannot tell some players apart (possible near the minimum budget)
-        # are redrawn; the condition is symmetric in the players, so every pair of a
-        # stratum stays equally likely.
-        while True:
-            design = PairedDesign(self.d, self.weights, self.rng, self.n_designs)
-            design.add_round((self.budget - 2) // 2)
-            regressions = self._regressions(design)
-            if all(r.rank == self.d + 1 for r in regressions):
-                self.new_pairs.append([list(p) for p in design.designs])
-                self.regressions.append(regressions)
-                return design
+        # Designs that cannot tell some players apart (possible near the minimum budget:
+        # a design is full rank only 0.7-0.9 of the time for d = 5..15) are redrawn one
+        # by one, so many designs cost a few redraws, not p**-n_designs tries. The
+        # condition is symmetric in the players, so every pair of a stratum stays
+        # equally likely.
+        design = PairedDesign(self.d, self.weights, self.rng, self.n_designs)
+        design.add_round((self.budget - 2) // 2)
+        regressions = self._regressions(design)
+        for b in range(self.n_designs):
+            for _ in range(_MAX_REDRAWS):
+                if regressions[b].rank == self.d + 1:
+                    break
+                design.redraw(b)
+                regressions[b] = PairedRegression(
+                    list(design.designs[b]), self.mass, design.capacity
+                )
+            else:
+                raise RuntimeError(
+                    f"no coalition design of {self.budget} coalitions identified all "
+                    f"{self.d} players in {_MAX_REDRAWS} draws; pass a larger n_evals."
+                )
+        self.new_pairs.append([list(p) for p in design.designs])
+        self.regressions.append(regressions)
+        return design
 
     def evals(self, t: int) -> int:
         """Coalitions per row (per design) after rounds ``0..t``."""
@@ -99,8 +117,14 @@ class _Rounds:
 
     def has_next(self, t: int) -> bool:
         """Whether a round ``t + 1`` fits within ``cap`` and the strata are not exhausted."""
-        room = np.array(self.design.capacity) - self.design.counts
-        return self.evals(t) + 2 <= self.cap and bool(room.sum() > 0)
+        return self.evals(t) + 2 <= self.cap and any(r > 0 for r in self.design.room)
+
+    def can_stop(self, t: int) -> bool:
+        """Whether rounds ``0..t`` have enough pairs for the stopping rule (or sample
+        nothing: every stratum enumerated, the values exact)."""
+        pairs = self.regressions[t][0].pairs_total
+        exhausted = pairs == sum(self.design.capacity)
+        return exhausted or pairs >= min_pairs_to_stop(self.d)
 
     def get(self, t: int) -> tuple[list[list[np.ndarray]], list[PairedRegression]]:
         """Per design, the new pairs of round ``t`` (per stratum) and the regression on
@@ -253,12 +277,7 @@ class KernelShap(Explainer):
         backgrounds = self._design_backgrounds(background)
         n_designs = 1 if backgrounds is None else len(backgrounds)
 
-        def rows(model: Model, start: int, stop: int) -> list[np.ndarray]:
-            if exact:
-                return self._exact_rows(model, X[start:stop], d)
-            # The designs depend on the seed alone: every chunk rebuilds the same ones.
-            rounds = _Rounds(d, weights, np.random.SeedSequence(entropy), budget, cap, n_designs)
-            return self._sampled_rows(model, X[start:stop], rounds, backgrounds, tol)
+        rows = partial(self._rows, X, exact, weights, entropy, budget, cap, backgrounds, tol)
 
         def meta(evals: np.ndarray, done: np.ndarray) -> dict[str, Any]:
             return {
@@ -338,6 +357,30 @@ class KernelShap(Explainer):
         return cap
 
     # -- estimation ---------------------------------------------------------------------
+    def _rows(
+        self,
+        X: np.ndarray,
+        exact: bool,
+        weights: str,
+        entropy: int,
+        budget: int,
+        cap: int,
+        backgrounds: np.ndarray | None,
+        tol: float | None,
+        model: Model,
+        start: int,
+        stop: int,
+    ) -> list[np.ndarray]:
+        """Explain rows ``start:stop`` (a bound method in a partial, so every joblib
+        backend can pickle it)."""
+        d = self.masker.n_players
+        if exact:
+            return self._exact_rows(model, X[start:stop], d)
+        # The designs depend on the seed alone: every chunk rebuilds the same ones.
+        n_designs = 1 if backgrounds is None else len(backgrounds)
+        rounds = _Rounds(d, weights, np.random.SeedSequence(entropy), budget, cap, n_designs)
+        return self._sampled_rows(model, X[start:stop], rounds, backgrounds, tol)
+
     def _exact_rows(self, model: Model, X: np.ndarray, d: int) -> list[np.ndarray]:
         z = all_coalitions(d)
         block = max(1, _BLOCK_VALUES // 2**d)
@@ -399,7 +442,7 @@ class KernelShap(Explainer):
                 var = var + (weights[i] * se_i) ** 2
             return phi, np.sqrt(var)
 
-        phi, se, last, done = run_rounds(n, step, rounds.has_next, tol)
+        phi, se, last, done = run_rounds(n, step, rounds.has_next, tol, rounds.can_stop)
         evals = np.array([rounds.evals(t) for t in last], dtype=np.int64)
         return [phi, np.array(row_value), se, evals, done]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from ..maskers.tabular import Tabular
 from ..models import Model
 from ..utils.seeding import SeedLike, resolve_seed, row_rng
 from ..utils.validation import check_positive_int
-from ._sequential import check_tol, explain_rows, run_rounds
+from ._sequential import check_tol, explain_rows, min_pairs_to_stop, run_rounds
 from .base import Explainer
 
 #: How absent features are filled: the masker's game (every background row, averaged)
@@ -164,8 +165,7 @@ class SamplingShapley(Explainer):
                 )
         entropy = resolve_seed(self.seed)
 
-        def rows(model: Model, start: int, stop: int) -> list[np.ndarray]:
-            return self._rows(model, X, start, stop, entropy, per_round, cap, tol, background)
+        rows = partial(self._rows, X, entropy, per_round, cap, tol, background)
 
         per_perm = d - 1  # delta evaluation
 
@@ -189,17 +189,18 @@ class SamplingShapley(Explainer):
 
     def _rows(
         self,
-        model: Model,
         X: np.ndarray,
-        start: int,
-        stop: int,
         entropy: int,
         per_round: int,
         cap: int,
         tol: float | None,
         background: str,
+        model: Model,
+        start: int,
+        stop: int,
     ) -> list[np.ndarray]:
-        """Rounds of antithetic pairs for rows ``start:stop``; each row stops once it converges."""
+        """Rounds of antithetic pairs for rows ``start:stop``; each row stops once it
+        converges (a bound method in a partial, so every joblib backend can pickle it)."""
         d, Xb = self.masker.n_players, X[start:stop]
         n = len(Xb)
         rngs = [row_rng(entropy, row) for row in range(start, stop)]
@@ -246,7 +247,10 @@ class SamplingShapley(Explainer):
             strata.add(active, samples, before)
             return strata.estimate(active)
 
-        phi, se, last, done = run_rounds(n, step, lambda t: t + 1 < len(counts), tol)
+        enough = min_pairs_to_stop(d)
+        phi, se, last, done = run_rounds(
+            n, step, lambda t: t + 1 < len(counts), tol, lambda t: counts[t] >= enough
+        )
         return [phi, np.array(empty), se, 2 * counts[last], done]
 
 
