@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from functools import partial
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -17,7 +20,7 @@ from ._coalitions import SIZE_WEIGHTS, PairedDesign, stratum_mass
 from ._kernel_regression import PairedRegression
 from ._sequential import check_tol, explain_rows, min_pairs_to_stop, run_rounds
 from .base import Explainer
-from .exact import all_coalitions, shapley_from_all_coalitions
+from .exact import _exact_rows
 
 LINKS = ("identity", "logit")
 
@@ -39,6 +42,17 @@ _MAX_REDRAWS = 100
 _EPS = 1e-12
 
 
+def _outside_package_stacklevel() -> int:
+    """``stacklevel`` of the first caller outside blackbox_xai, for :func:`warnings.warn`
+    called from the function calling this one (the depth varies with chunking)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame: FrameType | None = sys._getframe(2)
+    level = 2  # the caller of the function that warns
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _apply_link(v: np.ndarray, link: str) -> np.ndarray:
     if link == "identity":
         return v
@@ -48,7 +62,7 @@ def _apply_link(v: np.ndarray, link: str) -> np.ndarray:
             f"1 and were clipped to [{_EPS}, 1 - {_EPS}]. Use link='identity' for outputs "
             "that are not probabilities.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=_outside_package_stacklevel(),
         )
         v = np.clip(v, _EPS, 1.0 - _EPS)
     return np.log(v) - np.log1p(-v)
@@ -375,23 +389,14 @@ class KernelShap(Explainer):
         backend can pickle it)."""
         d = self.masker.n_players
         if exact:
-            return self._exact_rows(model, X[start:stop], d)
+            link = partial(_apply_link, link=self.link)
+            phi, base = _exact_rows(self.masker, X, d, model, start, stop, link)
+            n = stop - start
+            return [phi, base, np.zeros_like(phi), np.full(n, 2**d), np.ones(n, bool)]
         # The designs depend on the seed alone: every chunk rebuilds the same ones.
         n_designs = 1 if backgrounds is None else len(backgrounds)
         rounds = _Rounds(d, weights, np.random.SeedSequence(entropy), budget, cap, n_designs)
         return self._sampled_rows(model, X[start:stop], rounds, backgrounds, tol)
-
-    def _exact_rows(self, model: Model, X: np.ndarray, d: int) -> list[np.ndarray]:
-        z = all_coalitions(d)
-        block = max(1, _BLOCK_VALUES // 2**d)
-        phis, bases = [], []
-        for s in range(0, len(X), block):
-            v = _apply_link(self.masker.coalition_values(model, X[s : s + block], z), self.link)
-            phis.append(shapley_from_all_coalitions(v, d))
-            bases.append(v[:, 0])
-        phi = np.concatenate(phis)
-        n = len(X)
-        return [phi, np.concatenate(bases), np.zeros_like(phi), np.full(n, 2**d), np.ones(n, bool)]
 
     def _sampled_rows(
         self,

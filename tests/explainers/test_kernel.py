@@ -173,8 +173,9 @@ def test_logit_link_warns_when_probabilities_reach_zero_or_one(data) -> None:
     def step(Z: np.ndarray) -> np.ndarray:
         return (Z[:, 0] > 0).astype(float)
 
-    with pytest.warns(UserWarning, match="strictly between 0 and 1"):
+    with pytest.warns(UserWarning, match="strictly between 0 and 1") as caught:
         bx.KernelShap(step, bg, link="logit", seed=0).explain(X, n_evals=40)
+    assert caught[0].filename == __file__  # points at the caller, not into the package
 
 
 def test_budget_below_the_minimum_names_the_minimum(data, rough) -> None:
