@@ -102,13 +102,15 @@ class SamplingShapley(Explainer):
 
         Parameters
         ----------
-        X : rows to explain (validated by the masker).
+        X : array-like or DataFrame of shape (n, p)
+            Rows to explain (validated by the masker).
         n_permutations : int
             Permutations per row, reverses included (even, at least 4). With ``tol`` it
             is the size of each round.
         tol : float, optional
             Stop a row once ``max_j SE_j <= tol * (max_j phi_j - min_j phi_j)`` for every
-            output.
+            output, checked once at least ``max(10, d)`` pairs are in (fewer pairs give
+            standard errors too noisy to stop on, sometimes 0).
         max_permutations : int, optional
             With ``tol``: most permutations per row (default ``10 * n_permutations``).
         background : {"mean", "sample"}
@@ -118,7 +120,12 @@ class SamplingShapley(Explainer):
             row's pairs cycle through the background in random order) and the estimate
             is the weighted mean of the per-background-row means, so the spread between
             background rows adds no variance; needs ``n_permutations >= 4 *
-            n_background``. Efficiency then holds only on average.
+            n_background``. This is a stratified, antithetic variant of the Strumbelj &
+            Kononenko estimator, not the classic one (which draws the background row of
+            every sample independently and averages all samples). Efficiency still holds
+            exactly: each pair sums to ``f(x) - f(b)``, and the weighted mean of those is
+            ``f(x) - v(empty)``. ``n_model_rows`` counts ``f(b)`` once per block of rows,
+            so it depends on ``chunk_size``/``n_jobs`` (the values do not).
         chunk_size : int, optional
             Rows per parallel task; the values do not depend on it.
 
