@@ -11,8 +11,10 @@ Compares, on the same model, background and rows:
 
 on (a) wine, 13 features, a gradient-boosting classifier, 20 background rows, with exact
 Shapley values (``bx.ExactShapley``) as ground truth, and (b) breast cancer, 30 features,
-against a long-run reference (``bx.KernelShap`` with 2**15 coalitions, its standard
-errors reported and added to ours in the calibration check).
+against a long-run reference (``bx.SamplingShapley(background="sample")`` with 120000
+permutations: unbiased, a different estimator from KernelShap, relative SE ~0.5%; its
+standard errors are reported and added to ours in the calibration check). On wine it
+also measures KernelShap's size weights ("kernel", "leverage", "geometric").
 
 A budget ``B`` is coalitions per row for shap and ``background="mean"``, which costs
 ``20 B`` model rows; ``KernelShap(background="sample")`` takes the same ``n_evals=B``
@@ -21,9 +23,10 @@ gets as many permutations as ``20 B`` model rows allow. So every method in a bud
 evaluates about the same MODEL ROWS, the cost users pay; the ``model rows ours/shap``
 column shows how close. Budgets are 200/500/1000/2000 (4000 more for ours, to compare
 at equal time). Every model is the same timed callable, so the share of time inside
-the model and the model rows are measured alike for all. Times are CPU seconds of this
-process (``time.process_time``), not wall time: the benchmark machine is shared, and
-CPU time is what other load does not inflate (everything here runs in one thread).
+the model and the model rows are measured alike for all. Everything runs in one thread
+(``threadpoolctl.threadpool_limits(1)``); both wall time and CPU time are recorded. The
+ratios use CPU time (the benchmark machine is shared, and CPU time is what other load
+does not inflate); the wall-time ratio is reported beside it.
 
 Install the peer in its own environment (never a dependency of blackbox_xai)::
 
@@ -43,16 +46,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+# isort: off
+from _common import TimedModel  # before shap: see the note in main()
 import shap
-from _common import TimedModel
+
+# isort: on
 from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.ensemble import GradientBoostingClassifier
+from threadpoolctl import threadpool_limits
 
 import blackbox_xai as bx
+from blackbox_xai.explainers.kernel import DEFAULT_WEIGHTS
 
 BUDGETS = [200, 500, 1000, 2000]
 EXTRA_OURS = [64, 100, 4000]  # only to interpolate our error-time curve
 REPEATS = 3  # seeds per (method, budget); errors and times are averaged
+WEIGHTS = ("kernel", "leverage", "geometric")
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -74,17 +84,21 @@ def rel_mae(est: np.ndarray, truth: np.ndarray) -> float:
     return float(np.abs(est - truth).mean() / np.abs(truth).mean())
 
 
-def timed(f: TimedModel, run: Any) -> tuple[Any, float, float, int]:
+def timed(f: TimedModel, run: Any) -> tuple[Any, float, float, float, int]:
+    """Output, CPU seconds, wall seconds, CPU seconds inside the model, model rows."""
     f.reset()
-    t = time.process_time()
+    t, w = time.process_time(), time.perf_counter()
     out = run()
-    wall = time.process_time() - t
-    return out, wall, f.seconds, f.rows
+    cpu, wall = time.process_time() - t, time.perf_counter() - w
+    return out, cpu, wall, f.seconds, f.rows
 
 
-def ours_kernel(p: dict[str, Any], budget: int, seed: int, background: str) -> Any:
+def ours_kernel(p: dict[str, Any], budget: int, seed: int, option: str) -> Any:
+    background, _, weights = option.partition(":")
     explainer = bx.KernelShap(p["f"], p["bg"], seed=seed, n_jobs=1)
-    return explainer.explain(p["rows"], n_evals=budget, background=background)
+    return explainer.explain(
+        p["rows"], n_evals=budget, background=background, weights=weights or DEFAULT_WEIGHTS
+    )
 
 
 def shap_kernel(p: dict[str, Any], budget: int, seed: int, l1_reg: Any) -> np.ndarray:
@@ -124,15 +138,16 @@ def run_method(p: dict[str, Any], method: str, budget: int, seed: int) -> Any:
 def measure(p: dict[str, Any], truth: np.ndarray, method: str, budget: int) -> dict[str, Any]:
     """Average over REPEATS seeds of error, CPU time per row, model share and rows."""
     n = len(p["rows"])
-    errs, walls, shares, rows, covered = [], [], [], [], []
+    errs, cpus, walls, shares, rows, covered = [], [], [], [], [], []
     for seed in range(REPEATS):
-        out, wall, model_s, model_rows = timed(
+        out, cpu, wall, model_s, model_rows = timed(
             p["f"], lambda seed=seed: run_method(p, method, budget, seed)
         )
         values = out.values if isinstance(out, bx.Explanation) else out
         errs.append(rel_mae(values, truth))
+        cpus.append(cpu / n)
         walls.append(wall / n)
-        shares.append(model_s / wall)
+        shares.append(model_s / cpu)
         rows.append(model_rows / n)
         if isinstance(out, bx.Explanation) and out.stderr is not None:
             se = np.sqrt(out.stderr**2 + p.get("truth_se", 0.0) ** 2)
@@ -141,7 +156,8 @@ def measure(p: dict[str, Any], truth: np.ndarray, method: str, budget: int) -> d
         "method": method,
         "budget": budget,
         "rel_mae": float(np.mean(errs)),
-        "time_per_row_s": float(np.mean(walls)),
+        "time_per_row_s": float(np.mean(cpus)),
+        "wall_per_row_s": float(np.mean(walls)),
         "model_share": float(np.mean(shares)),
         "model_rows_per_row": float(np.mean(rows)),
         "within_2se": float(np.mean(covered)) if covered else None,
@@ -161,6 +177,8 @@ def error_at_time(curve: list[dict[str, Any]], t: float) -> float:
 
 
 KERNELS = ["ours_kernel:mean", "ours_kernel:sample"]
+#: Every size weight option, on wine (the rows above use DEFAULT_WEIGHTS).
+WEIGHT_METHODS = [f"ours_kernel:{b}:{w}" for b in ("mean", "sample") for w in WEIGHTS]
 SAMPLERS = ["ours_sampling:mean", "ours_sampling:sample"]
 METHODS = [*KERNELS, "shap_kernel:l1_false", "shap_kernel:default", *SAMPLERS, "shap_permutation"]
 
@@ -185,24 +203,32 @@ def run_problem(name: str, n_rows: int) -> dict[str, Any]:
         truth = bx.ExactShapley(p["f"], p["bg"]).explain(p["rows"]).values
         reference = "exact (ExactShapley, 8192 coalitions)"
     else:
-        ref = bx.KernelShap(p["f"], p["bg"], seed=12345).explain(
-            p["rows"], n_evals=2**15, background="mean"
+        # Rounds of 20000 permutations up to 120000 (tol is never met).
+        ref = bx.SamplingShapley(p["f"], p["bg"], seed=12345).explain(
+            p["rows"],
+            n_permutations=20000,
+            tol=1e-12,
+            max_permutations=120000,
+            background="sample",
         )
         truth, p["truth_se"] = ref.values, ref.stderr
         reference = (
-            "KernelShap(background='mean') with 2**15 coalitions (seed 12345); mean SE "
-            f"relative to mean |value|: {float(ref.stderr.mean() / np.abs(ref.values).mean()):.4f}"
+            "SamplingShapley(background='sample') with 120000 permutations (seed 12345); "
+            "mean SE relative to mean |value|: "
+            f"{float(ref.stderr.mean() / np.abs(ref.values).mean()):.4f}"
         )
     shap_permutation({**p, "rows": p["rows"][:1]}, 100, 0)  # compile shap's numba code first
     print(f"[{name}] reference in {time.perf_counter() - t0:.1f}s: {reference}", flush=True)
     rows = []
+    methods = METHODS + (WEIGHT_METHODS if name == "wine" else [])
     for budget in BUDGETS:
-        for method in METHODS:
+        for method in methods:
             rows.append(measure(p, truth, method, budget))
             r = rows[-1]
             print(
-                f"[{name}] {method:22s} {budget:5d}  relMAE {r['rel_mae']:.4f}  "
-                f"{r['time_per_row_s'] * 1e3:7.1f} ms/row  model {r['model_share']:.0%}  "
+                f"[{name}] {method:28s} {budget:5d}  relMAE {r['rel_mae']:.4f}  "
+                f"{r['time_per_row_s'] * 1e3:7.1f} ms/row CPU "
+                f"{r['wall_per_row_s'] * 1e3:7.1f} wall  model {r['model_share']:.0%}  "
                 f"rows {r['model_rows_per_row']:.0f}",
                 flush=True,
             )
@@ -230,6 +256,7 @@ def run_problem(name: str, n_rows: int) -> dict[str, Any]:
                 )
                 / s_false["rel_mae"],
                 "time_ratio_vs_l1_false": ours["time_per_row_s"] / s_false["time_per_row_s"],
+                "wall_ratio_vs_l1_false": ours["wall_per_row_s"] / s_false["wall_per_row_s"],
                 "time_ratio_equal_error_vs_l1_false": time_at_error(
                     curves[kernel], s_false["rel_mae"]
                 )
@@ -267,6 +294,7 @@ KERNEL_COLUMNS = [
     "err_ratio_vs_default",
     "err_ratio_equal_time_vs_l1_false",
     "time_ratio_vs_l1_false",
+    "wall_ratio_vs_l1_false",
     "time_ratio_equal_error_vs_l1_false",
     "model_rows_ratio_vs_l1_false",
     "our_overhead_outside_model",
@@ -295,13 +323,28 @@ def ratio_rows(summary: list[dict[str, Any]], methods: list[str], columns: list[
     ]
 
 
+SETUP_NOTE = (
+    "Setup versus the issue's quoted shap figures: issue 3 quotes shap.KernelExplainer "
+    "(l1_reg=False) on wine at relative MAE 0.117/0.069/0.041 (500/1000/2000 coalitions) "
+    "and 0.43 s per row at 1000 coalitions, about 70% of it outside the model. Those are "
+    "not reproduced here: in this run shap itself has about 2.5x lower errors and ~50 ms "
+    "per row with ~30% outside the model (another machine, shap and scikit-learn version, "
+    "and rows/background drawn here with seed 0; the issue does not give its setup). Every "
+    "ratio below compares methods measured in the same run on the same model, background "
+    "and rows. Wall times share the machine with other jobs (wall ratios can be off where "
+    "other load ran); the ratios use CPU time. Errors are means over 3 seeds of one "
+    "design shared by all rows, so single ratio cells carry noise of about +-10%."
+)
+
+
 def markdown(report: list[dict[str, Any]]) -> str:
     lines = ["# Shapley estimators vs shap", ""]
     lines.append(
         f"shap {shap.__version__}; {REPEATS} seeds per cell; times are CPU seconds per row "
-        "(process time). Every method of a budget row evaluates about the same model rows "
+        "(process time) and wall seconds, one thread (threadpoolctl). Every method of a budget row evaluates about the same model rows "
         "(see benchmarks/shapley.py)."
     )
+    lines += ["", SETUP_NOTE]
     for prob in report:
         lines += [
             "",
@@ -310,14 +353,16 @@ def markdown(report: list[dict[str, Any]]) -> str:
             "",
             f"Reference: {prob['reference']}.",
             "",
-            "| budget | method | rel. MAE | ms/row | model rows/row | model share | within 2 SE |",
-            "|---|---|---|---|---|---|---|",
+            "| budget | method | rel. MAE | CPU ms/row | wall ms/row | model rows/row | "
+            "model share | within 2 SE |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for r in prob["results"]:
             cov = "" if r["within_2se"] is None else f"{r['within_2se']:.2f}"
             lines.append(
                 f"| {r['budget']} | {r['method']} | {r['rel_mae']:.4f} | "
-                f"{r['time_per_row_s'] * 1e3:.1f} | {r['model_rows_per_row']:.0f} | "
+                f"{r['time_per_row_s'] * 1e3:.1f} | {r['wall_per_row_s'] * 1e3:.1f} | "
+                f"{r['model_rows_per_row']:.0f} | "
                 f"{r['model_share']:.0%} | {cov} |"
             )
         lines += [
@@ -328,8 +373,8 @@ def markdown(report: list[dict[str, Any]]) -> str:
             "log-log interpolated):",
             "",
             "| budget | background | err vs l1_reg=False | err vs default | err at equal time | "
-            "time | time at equal err | model rows | our overhead | within 2 SE |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "CPU time | wall time | time at equal err | model rows | our overhead | within 2 SE |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         lines += ratio_rows(prob["summary"], KERNELS, KERNEL_COLUMNS)
         lines += [
@@ -340,14 +385,114 @@ def markdown(report: list[dict[str, Any]]) -> str:
             "|---|---|---|---|---|---|",
         ]
         lines += ratio_rows(prob["summary"], SAMPLERS, SAMPLER_COLUMNS)
+        lines += weights_table(prob)
+    lines += targets(report)
     return "\n".join(lines) + "\n"
 
 
+def weights_table(prob: dict[str, Any]) -> list[str]:
+    """Relative MAE of each size weight option per budget (wine only)."""
+    by = {(r["method"], r["budget"]): r["rel_mae"] for r in prob["results"]}
+    if ("ours_kernel:mean:kernel", BUDGETS[0]) not in by:
+        return []
+    lines = [
+        "",
+        f"KernelShap size weights (rel. MAE; default {DEFAULT_WEIGHTS!r}):",
+        "",
+        "| budget | background | " + " | ".join(WEIGHTS) + " |",
+        "|---|---|" + "---|" * len(WEIGHTS),
+    ]
+    for budget in BUDGETS:
+        for background in ("mean", "sample"):
+            cells = [f"{by[(f'ours_kernel:{background}:{w}', budget)]:.4f}" for w in WEIGHTS]
+            lines.append(f"| {budget} | {background} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def targets(report: list[dict[str, Any]]) -> list[str]:
+    """Each issue-3 target, met or not, with the measured range (all budgets, both problems)."""
+
+    def span(problems: list[dict[str, Any]], method: str, key: str) -> tuple[float, float]:
+        values = [s[method][key] for prob in problems for s in prob["summary"]]
+        return min(values), max(values)
+
+    wine = [prob for prob in report if prob["problem"] == "wine"]
+    checks = []
+    for method in KERNELS:
+        for key, label, bound in [
+            ("err_ratio_vs_l1_false", "error at equal coalitions vs l1_reg=False", 0.7),
+            ("err_ratio_vs_default", "error at equal coalitions vs shap default", 0.7),
+            ("err_ratio_equal_time_vs_l1_false", "error at equal time vs l1_reg=False", 0.5),
+            ("time_ratio_vs_l1_false", "CPU time per row vs l1_reg=False", 0.4),
+            ("our_overhead_outside_model", "our time outside the model", 0.15),
+        ]:
+            checks.append(
+                (
+                    f"KernelShap {method.partition(':')[2]}: {label}",
+                    report,
+                    method,
+                    key,
+                    bound,
+                    "<=",
+                )
+            )
+        checks.append(
+            (
+                f"KernelShap {method.partition(':')[2]}: share within 2 SE (wine)",
+                wine,
+                method,
+                "within_2se",
+                0.9,
+                ">=",
+            )
+        )
+    for method in SAMPLERS:
+        checks.append(
+            (
+                f"SamplingShapley {method.partition(':')[2]}: error vs PermutationExplainer",
+                report,
+                method,
+                "err_ratio_vs_permutation",
+                1.0,
+                "<=",
+            )
+        )
+        checks.append(
+            (
+                f"SamplingShapley {method.partition(':')[2]}: share within 2 SE (wine)",
+                wine,
+                method,
+                "within_2se",
+                0.9,
+                ">=",
+            )
+        )
+    lines = [
+        "",
+        "## Issue-3 targets (every budget, both problems unless noted)",
+        "",
+        "| target | bound | measured (min-max) | met |",
+        "|---|---|---|---|",
+    ]
+    for label, problems, method, key, bound, sense in checks:
+        low, high = span(problems, method, key)
+        # Compared as printed (two decimals), so 0.8999 counts as 0.90.
+        low, high = round(low, 2), round(high, 2)
+        met = high <= bound if sense == "<=" else low >= bound
+        partly = (low <= bound) if sense == "<=" else (high >= bound)
+        verdict = "yes" if met else ("partly" if partly else "no")
+        lines.append(f"| {label} | {sense} {bound} | {low:.2f}-{high:.2f} | {verdict} |")
+    return lines
+
+
 def main() -> None:
+    # Note: this folder holds lime.py; shap imports lime, so _common is imported before
+    # shap (at the top) while this folder is still first on sys.path.
     warnings.filterwarnings("ignore")
     t0 = time.perf_counter()
     print(f"blackbox_xai from {bx.__file__}", flush=True)
-    report = [run_problem("wine", 16), run_problem("breast_cancer", 10)]
+    with threadpool_limits(1):
+        report = [run_problem("wine", 16), run_problem("breast_cancer", 10)]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "shapley.json").write_text(json.dumps(report, indent=1))
     text = markdown(report)

@@ -178,6 +178,12 @@ class PairedDesign:
         return np.array([len(p) for p in self.pairs], dtype=np.int64)
 
     @property
+    def room(self) -> list[int]:
+        """Pairs not drawn yet in each stratum (Python ints: ``C(d, s)`` overflows int64
+        from ``d = 67``)."""
+        return [c - int(k) for c, k in zip(self.capacity, self.counts, strict=True)]
+
+    @property
     def n_pairs(self) -> int:
         """Pairs drawn so far in all strata (per design)."""
         return int(self.counts.sum())
@@ -191,7 +197,7 @@ class PairedDesign:
         """Draw up to ``n_pairs`` new pairs per design; returns how many were drawn (fewer
         when the strata run out)."""
         counts = self.counts
-        room = np.array([c - k for c, k in zip(self.capacity, counts, strict=True)], dtype=float)
+        room = np.array(self.room, dtype=float)
         n_pairs = int(min(n_pairs, room.sum()))
         lower = np.minimum(2, room) if self.n_pairs == 0 else np.zeros_like(room)
         new = allocate(n_pairs, self.shares, lower, room)
@@ -200,20 +206,38 @@ class PairedDesign:
                 self._extend(i, int(counts[i]), int(c))
         return n_pairs
 
-    def _extend(self, stratum: int, start: int, count: int) -> None:
-        """Give every design the positions ``start .. start + count - 1`` past its offset."""
+    def redraw(self, design: int) -> None:
+        """Replace the pairs of one design by a fresh draw of the same counts.
+
+        Its reading offsets in every stratum's random order move to random positions, so
+        it reads a uniformly random block of pairs (still without replacement, no longer
+        spread away from the other designs). Used on the first round only, for the
+        designs that cannot tell some players apart; the others keep their pairs.
+        """
+        counts = self.counts
+        for stratum, capacity in enumerate(self.capacity):
+            self._offsets[stratum][design] = int(self.rng.integers(capacity))
+            self.designs[design][stratum] = np.zeros((0, self.d), dtype=bool)
+            if counts[stratum] > 0:
+                self._extend(stratum, 0, int(counts[stratum]), [design])
+
+    def _extend(self, stratum: int, start: int, count: int, which: list[int] | None = None) -> None:
+        """Give the designs ``which`` (default all) the positions ``start .. start +
+        count - 1`` past their offsets."""
         capacity, revealed = self.capacity[stratum], self._revealed[stratum]
+        which = list(range(len(self.designs))) if which is None else which
         positions = [
-            [(offset + k) % capacity for k in range(start, start + count)]
-            for offset in self._offsets[stratum]
+            [(self._offsets[stratum][b] + k) % capacity for k in range(start, start + count)]
+            for b in which
         ]
         # Positions of a random order not revealed yet are exchangeable: fill them, in
         # a fixed order, with pairs drawn uniformly among those not drawn before.
         hidden = list(dict.fromkeys(p for design in positions for p in design if p not in revealed))
         if hidden:
             revealed.update(zip(hidden, self._draw(stratum, len(hidden)), strict=True))
-        for design, taken in zip(self.designs, positions, strict=True):
-            design[stratum] = np.concatenate([design[stratum], [revealed[p] for p in taken]])
+        for b, taken in zip(which, positions, strict=True):
+            pairs = self.designs[b][stratum]
+            self.designs[b][stratum] = np.concatenate([pairs, [revealed[p] for p in taken]])
 
     def _draw(self, stratum: int, count: int) -> np.ndarray:
         s = stratum + 1

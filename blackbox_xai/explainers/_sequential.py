@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,17 +42,36 @@ def converged(phi: np.ndarray, stderr: np.ndarray, tol: float) -> np.ndarray:
     return np.all(stderr.max(axis=1) <= tol * spread, axis=1)
 
 
+#: Pairs (permutation pairs, or coalition pairs per design) sampled before the stopping
+#: rule may fire, at least; see :func:`min_pairs_to_stop`.
+MIN_PAIRS_TO_STOP = 10
+
 #: ``step(t, active)`` evaluates round ``t`` for the rows ``active`` (indices into the
 #: block) and returns their current estimates and standard errors ``(len(active), d, k)``.
 RoundStep = Callable[[int, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
+def min_pairs_to_stop(d: int) -> int:
+    """Fewest sampled pairs before the stopping rule may fire: ``max(10, d)``.
+
+    With a handful of pairs the standard errors are themselves very noisy (they can be
+    0 when a few pairs agree by chance), and the rule would stop on them.
+    """
+    return max(MIN_PAIRS_TO_STOP, d)
+
+
 def run_rounds(
-    n_rows: int, step: RoundStep, has_next: Callable[[int], bool], tol: float | None
+    n_rows: int,
+    step: RoundStep,
+    has_next: Callable[[int], bool],
+    tol: float | None,
+    can_stop: Callable[[int], bool],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Run rounds until every row meets the stopping rule or no round is left.
 
-    Without ``tol`` every row runs until ``has_next(t)`` is False.
+    Without ``tol`` every row runs until ``has_next(t)`` is False. The rule is only
+    checked after the rounds ``t`` with ``can_stop(t)`` (enough pairs for the standard
+    errors to mean something, see :func:`min_pairs_to_stop`).
 
     Returns
     -------
@@ -71,7 +91,10 @@ def run_rounds(
         phi, se = step(t, active)
         if t == 0:
             phi_out, se_out = np.zeros((n_rows, *phi.shape[1:])), np.zeros((n_rows, *se.shape[1:]))
-        ok = np.ones(len(active), dtype=bool) if tol is None else converged(phi, se, tol)
+        if tol is None:
+            ok = np.ones(len(active), dtype=bool)
+        else:
+            ok = converged(phi, se, tol) & can_stop(t)
         finished = np.full(len(active), not has_next(t))
         if tol is not None:
             finished |= ok
@@ -88,6 +111,12 @@ def run_rounds(
 RowsFn = Callable[["Model", int, int], list[np.ndarray]]
 
 
+def _in_blocks(rows: RowsFn, block: int, model: Model, start: int, stop: int) -> list[np.ndarray]:
+    """``rows`` over rows ``start:stop``, ``block`` rows at a time, concatenated."""
+    parts = [rows(model, s, min(stop, s + block)) for s in range(start, stop, block)]
+    return [np.concatenate(p) for p in zip(*parts, strict=True)]
+
+
 def explain_rows(
     explainer: Explainer,
     X: np.ndarray,
@@ -102,11 +131,9 @@ def explain_rows(
     counts are added here.
     """
     model = explainer.model
-
-    def work(local: Model, start: int, stop: int) -> list[np.ndarray]:
-        parts = [rows(local, s, min(stop, s + block)) for s in range(start, stop, block)]
-        return [np.concatenate(p) for p in zip(*parts, strict=True)]
-
+    # A module-level function and a partial (not a closure): every joblib backend,
+    # multiprocessing included, can pickle it as long as ``rows`` pickles.
+    work = partial(_in_blocks, rows, block)
     calls, n_rows = model.n_calls, model.n_rows
     parts = map_row_chunks(work, model, len(X), n_jobs=explainer.n_jobs, chunk_size=chunk_size)
     values, base, stderr, *per_row = (np.concatenate(p) for p in zip(*parts, strict=True))

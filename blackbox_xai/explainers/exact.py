@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from math import comb
 from typing import Any
@@ -54,10 +55,17 @@ def shapley_from_all_coalitions(v: np.ndarray, d: int) -> np.ndarray:
 
 
 def _exact_rows(
-    masker: Masker, X: np.ndarray, d: int, model: Model, start: int, stop: int
+    masker: Masker,
+    X: np.ndarray,
+    d: int,
+    model: Model,
+    start: int,
+    stop: int,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Shapley values and base values of rows ``start:stop`` (a module-level function so
-    every joblib backend can pickle it)."""
+    every joblib backend can pickle it); ``transform`` maps the game values first (a
+    link)."""
     Z = all_coalitions(d)
     # Keep v (rows x 2**d x k) of one block near 64 MiB per output (k x 64 MiB in all).
     rows_per_block = max(1, 2**23 // 2**d)
@@ -65,6 +73,8 @@ def _exact_rows(
     for s in range(start, stop, rows_per_block):
         e = min(stop, s + rows_per_block)
         v = masker.coalition_values(model, X[s:e], Z)
+        if transform is not None:
+            v = transform(v)
         phis.append(shapley_from_all_coalitions(v, d))
         bases.append(v[:, 0])
     return np.concatenate(phis), np.concatenate(bases)

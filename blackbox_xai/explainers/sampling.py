@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from ..maskers.tabular import Tabular
 from ..models import Model
 from ..utils.seeding import SeedLike, resolve_seed, row_rng
 from ..utils.validation import check_positive_int
-from ._sequential import check_tol, explain_rows, run_rounds
+from ._sequential import check_tol, explain_rows, min_pairs_to_stop, run_rounds
 from .base import Explainer
 
 #: How absent features are filled: the masker's game (every background row, averaged)
@@ -101,13 +102,15 @@ class SamplingShapley(Explainer):
 
         Parameters
         ----------
-        X : rows to explain (validated by the masker).
+        X : array-like or DataFrame of shape (n, p)
+            Rows to explain (validated by the masker).
         n_permutations : int
             Permutations per row, reverses included (even, at least 4). With ``tol`` it
             is the size of each round.
         tol : float, optional
             Stop a row once ``max_j SE_j <= tol * (max_j phi_j - min_j phi_j)`` for every
-            output.
+            output, checked once at least ``max(10, d)`` pairs are in (fewer pairs give
+            standard errors too noisy to stop on, sometimes 0).
         max_permutations : int, optional
             With ``tol``: most permutations per row (default ``10 * n_permutations``).
         background : {"mean", "sample"}
@@ -117,7 +120,12 @@ class SamplingShapley(Explainer):
             row's pairs cycle through the background in random order) and the estimate
             is the weighted mean of the per-background-row means, so the spread between
             background rows adds no variance; needs ``n_permutations >= 4 *
-            n_background``. Efficiency then holds only on average.
+            n_background``. This is a stratified, antithetic variant of the Strumbelj &
+            Kononenko estimator, not the classic one (which draws the background row of
+            every sample independently and averages all samples). Efficiency still holds
+            exactly: each pair sums to ``f(x) - f(b)``, and the weighted mean of those is
+            ``f(x) - v(empty)``. ``n_model_rows`` counts ``f(b)`` once per block of rows,
+            so it depends on ``chunk_size``/``n_jobs`` (the values do not).
         chunk_size : int, optional
             Rows per parallel task; the values do not depend on it.
 
@@ -164,8 +172,7 @@ class SamplingShapley(Explainer):
                 )
         entropy = resolve_seed(self.seed)
 
-        def rows(model: Model, start: int, stop: int) -> list[np.ndarray]:
-            return self._rows(model, X, start, stop, entropy, per_round, cap, tol, background)
+        rows = partial(self._rows, X, entropy, per_round, cap, tol, background)
 
         per_perm = d - 1  # delta evaluation
 
@@ -189,17 +196,18 @@ class SamplingShapley(Explainer):
 
     def _rows(
         self,
-        model: Model,
         X: np.ndarray,
-        start: int,
-        stop: int,
         entropy: int,
         per_round: int,
         cap: int,
         tol: float | None,
         background: str,
+        model: Model,
+        start: int,
+        stop: int,
     ) -> list[np.ndarray]:
-        """Rounds of antithetic pairs for rows ``start:stop``; each row stops once it converges."""
+        """Rounds of antithetic pairs for rows ``start:stop``; each row stops once it
+        converges (a bound method in a partial, so every joblib backend can pickle it)."""
         d, Xb = self.masker.n_players, X[start:stop]
         n = len(Xb)
         rngs = [row_rng(entropy, row) for row in range(start, stop)]
@@ -246,7 +254,10 @@ class SamplingShapley(Explainer):
             strata.add(active, samples, before)
             return strata.estimate(active)
 
-        phi, se, last, done = run_rounds(n, step, lambda t: t + 1 < len(counts), tol)
+        enough = min_pairs_to_stop(d)
+        phi, se, last, done = run_rounds(
+            n, step, lambda t: t + 1 < len(counts), tol, lambda t: counts[t] >= enough
+        )
         return [phi, np.array(empty), se, 2 * counts[last], done]
 
 

@@ -173,8 +173,9 @@ def test_logit_link_warns_when_probabilities_reach_zero_or_one(data) -> None:
     def step(Z: np.ndarray) -> np.ndarray:
         return (Z[:, 0] > 0).astype(float)
 
-    with pytest.warns(UserWarning, match="strictly between 0 and 1"):
+    with pytest.warns(UserWarning, match="strictly between 0 and 1") as caught:
         bx.KernelShap(step, bg, link="logit", seed=0).explain(X, n_evals=40)
+    assert caught[0].filename == __file__  # points at the caller, not into the package
 
 
 def test_budget_below_the_minimum_names_the_minimum(data, rough) -> None:
@@ -206,3 +207,37 @@ def test_bad_arguments_say_what_to_pass(data, kwargs, error, match, rough) -> No
 def test_unknown_link_is_refused(data, rough) -> None:
     with pytest.raises(ValueError, match="link must be one of"):
         bx.KernelShap(rough, data[0], link="probit")
+
+
+def test_seventy_players_do_not_overflow_the_pair_counts(rng) -> None:
+    # C(70, 35) does not fit in int64: the stratum capacities must stay Python ints.
+    w = rng.normal(size=70)
+    bg, X = rng.normal(size=(2, 70)), rng.normal(size=(2, 70))
+    expl = bx.KernelShap(linear(w), bg, seed=0).explain(X, n_evals=400)
+    np.testing.assert_allclose(expl.values[..., 0], w * (X - bg.mean(0)), atol=1e-8)
+
+
+@pytest.mark.parametrize("background", ["mean", "sample"])
+def test_multiprocessing_backend_gives_the_same_values(data, rough, background) -> None:
+    from joblib import parallel_config
+
+    bg, X = data
+    ref = bx.KernelShap(rough, bg, seed=0).explain(X, n_evals=60, background=background)
+    with parallel_config(backend="multiprocessing", n_jobs=2):
+        other = bx.KernelShap(rough, bg, seed=0).explain(
+            X, n_evals=60, background=background, chunk_size=2
+        )
+    np.testing.assert_array_equal(other.values, ref.values)
+
+
+def test_tol_stops_at_round_zero_once_enough_pairs_give_zero_error(data) -> None:
+    bg, X = data
+    w = np.arange(1.0, 9.0)
+    explainer = bx.KernelShap(linear(w), bg, seed=0)
+    # 19 pairs >= max(10, d): a linear game has SE 0, the rule fires at once.
+    expl = explainer.explain(X, n_evals=40, tol=0.01)
+    assert expl.meta["n_evals"] == [40] * len(X) and all(expl.meta["converged"])
+    # 8 pairs (the minimum budget) are too few to trust an SE of 0: more rounds run.
+    expl = explainer.explain(X, n_evals=explainer.min_evals(), tol=0.01)
+    assert min(expl.meta["n_evals"]) > explainer.min_evals()
+    np.testing.assert_allclose(expl.values[..., 0], w * (X - bg.mean(0)), atol=1e-10)

@@ -126,3 +126,25 @@ def test_bad_background_options_say_what_to_pass(
     explainer = bx.KernelShap(rough, bg if masker is None else masker, link=link, seed=0)
     with pytest.raises(error, match=match):
         explainer.explain(X, n_evals=40, **kwargs)
+
+
+def test_many_background_designs_at_the_minimum_budget_finish_quickly(rng) -> None:
+    # background="sample" draws one design per background row; at the minimum budget a
+    # design is full rank only ~0.7-0.9 of the time, so redrawing all of them until all
+    # are full rank never finished (p**100 per try) with 100 rows.
+    import signal
+
+    def stop(*_: object) -> None:
+        raise TimeoutError("KernelShap did not finish within 20 s")
+
+    bg, X = rng.normal(size=(100, 13)), rng.normal(size=(1, 13))
+    explainer = bx.KernelShap(lambda Z: np.sin(Z).sum(1), bg, seed=0)
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(20)
+    try:
+        expl = explainer.explain(X, n_evals=explainer.min_evals())
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert expl.meta["parameters"]["background"] == "sample"
+    np.testing.assert_allclose(expl.values.sum(1)[:, 0], np.sin(X).sum() - np.sin(bg).sum(1).mean())
