@@ -100,14 +100,23 @@ def allocate(total: int, shares: np.ndarray, lower: np.ndarray, upper: np.ndarra
     return counts
 
 
-def _keys(masks: np.ndarray) -> list[bytes]:
-    """Hashable key of each coalition (its packed bits)."""
-    packed = np.packbits(masks, axis=1)
-    return [row.tobytes() for row in packed]
+#: Coalitions of at most this many players are keyed by their bits as one unsigned
+#: integer (fast to sort); wider ones by their packed bits as a fixed-width byte string.
+_BITMASK_MAX_D = 64
+
+
+def _keys(masks: np.ndarray) -> np.ndarray:
+    """Key of each coalition ``(c,)``, for numpy's set operations (``np.unique``, ``np.isin``)."""
+    packed = np.packbits(masks, axis=1, bitorder="little")
+    if masks.shape[1] <= _BITMASK_MAX_D:
+        padded = np.zeros((len(masks), 8), dtype=np.uint8)
+        padded[:, : packed.shape[1]] = packed
+        return padded.view("<u8").ravel()
+    return np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
 
 
 @functools.lru_cache(maxsize=32)
-def _stratum_members(d: int, s: int) -> tuple[np.ndarray, list[bytes]]:
+def _stratum_members(d: int, s: int) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of stratum ``s`` as its canonical side, and their keys (cached: every
     design of a run, one per background row with ``background="sample"``, needs them)."""
     if 2 * s == d:  # both sides have size s: the one holding player 0 stands for the pair
@@ -115,8 +124,10 @@ def _stratum_members(d: int, s: int) -> tuple[np.ndarray, list[bytes]]:
     else:
         combos = list(itertools.combinations(range(d), s))
     masks = _pairs_to_masks(np.array(combos, dtype=np.int64).reshape(-1, s), d)
+    keys = _keys(masks)
     masks.flags.writeable = False
-    return masks, _keys(masks)
+    keys.flags.writeable = False
+    return masks, keys
 
 
 def _pairs_to_masks(chosen: np.ndarray, d: int) -> np.ndarray:
@@ -163,9 +174,14 @@ class PairedDesign:
             [np.zeros((0, d), dtype=bool) for _ in self.capacity] for _ in range(n_designs)
         ]
         self._offsets = [[b * c // n_designs for b in range(n_designs)] for c in self.capacity]
-        # Per stratum, the pairs at the positions of the random order revealed so far.
-        self._revealed: list[dict[int, np.ndarray]] = [{} for _ in self.capacity]
-        self._seen: list[set[bytes]] = [set() for _ in self.capacity]
+        # Per stratum, the positions of the random order revealed so far (sorted; Python
+        # ints where C(d, s) may overflow int64) and the pairs at them.
+        self._revealed: list[tuple[np.ndarray, np.ndarray]] = [
+            (np.zeros(0, dtype=_position_dtype(c)), np.zeros((0, d), dtype=bool))
+            for c in self.capacity
+        ]
+        # Per stratum, the keys of the pairs drawn so far (see :func:`_keys`).
+        self._seen = [_keys(np.zeros((0, d), dtype=bool)) for _ in self.capacity]
 
     @property
     def pairs(self) -> list[np.ndarray]:
@@ -224,20 +240,32 @@ class PairedDesign:
     def _extend(self, stratum: int, start: int, count: int, which: list[int] | None = None) -> None:
         """Give the designs ``which`` (default all) the positions ``start .. start +
         count - 1`` past their offsets."""
-        capacity, revealed = self.capacity[stratum], self._revealed[stratum]
+        capacity = self.capacity[stratum]
         which = list(range(len(self.designs))) if which is None else which
-        positions = [
-            [(self._offsets[stratum][b] + k) % capacity for k in range(start, start + count)]
-            for b in which
-        ]
+        offsets: np.ndarray = np.array(
+            [self._offsets[stratum][b] for b in which], dtype=_position_dtype(capacity)
+        )
+        positions = (offsets[:, None] + np.arange(start, start + count)) % capacity
         # Positions of a random order not revealed yet are exchangeable: fill them, in
-        # a fixed order, with pairs drawn uniformly among those not drawn before.
-        hidden = list(dict.fromkeys(p for design in positions for p in design if p not in revealed))
-        if hidden:
-            revealed.update(zip(hidden, self._draw(stratum, len(hidden)), strict=True))
-        for b, taken in zip(which, positions, strict=True):
-            pairs = self.designs[b][stratum]
-            self.designs[b][stratum] = np.concatenate([pairs, [revealed[p] for p in taken]])
+        # order of first appearance, with pairs drawn uniformly among those not drawn before.
+        known, pairs = self._revealed[stratum]
+        flat = positions.ravel()
+        at = np.searchsorted(known, flat)
+        found = np.zeros(len(flat), dtype=bool)
+        inside = at < len(known)
+        found[inside] = known[at[inside]] == flat[inside]
+        unknown = flat[~found]
+        _, first = np.unique(unknown, return_index=True)
+        hidden = unknown[np.sort(first)]
+        if len(hidden):
+            known = np.concatenate([known, hidden])
+            pairs = np.concatenate([pairs, self._draw(stratum, len(hidden))])
+            order = np.argsort(known, kind="stable")
+            known, pairs = known[order], pairs[order]
+            self._revealed[stratum] = (known, pairs)
+        taken = pairs[np.searchsorted(known, positions)]
+        for b, new in zip(which, taken, strict=True):
+            self.designs[b][stratum] = np.concatenate([self.designs[b][stratum], new])
 
     def _draw(self, stratum: int, count: int) -> np.ndarray:
         s = stratum + 1
@@ -248,25 +276,27 @@ class PairedDesign:
             masks = masks[self.rng.choice(len(masks), size=count, replace=False)]
         else:
             masks = self._rejection_draw(s, count, seen)
-        seen.update(_keys(masks))
+        self._seen[stratum] = np.concatenate([seen, _keys(masks)])
         return masks
 
-    def _unseen_members(self, s: int, seen: set[bytes]) -> np.ndarray:
+    def _unseen_members(self, s: int, seen: np.ndarray) -> np.ndarray:
         """Every pair of the stratum not drawn yet, as its canonical side."""
         masks, keys = _stratum_members(self.d, s)
-        if not seen:
+        if not len(seen):
             return masks
-        return masks[np.array([key not in seen for key in keys], dtype=bool)]
+        return masks[~np.isin(keys, seen)]
 
-    def _rejection_draw(self, s: int, count: int, seen: set[bytes]) -> np.ndarray:
+    def _rejection_draw(self, s: int, count: int, seen: np.ndarray) -> np.ndarray:
         """Uniform random subsets of size ``s``; repeats (earlier or in this draw) rejected.
 
         Only used when the stratum holds many times the pairs asked for, so few are
-        rejected.
+        rejected. Each batch keeps, in order, the first occurrence of every subset not
+        drawn before, as many as are still needed.
         """
         d = self.d
         half = 2 * s == d
-        taken: dict[bytes, np.ndarray] = {}
+        taken = np.zeros((0, d), dtype=bool)
+        taken_keys = seen[:0]
         while len(taken) < count:
             batch = 2 * (count - len(taken)) + 8
             if half:  # player 0 plus s - 1 of the others
@@ -275,9 +305,17 @@ class PairedDesign:
             else:
                 chosen = np.argsort(self.rng.random((batch, d)), axis=1)[:, :s]
             masks = _pairs_to_masks(chosen, d)
-            for m, key in zip(masks, _keys(masks), strict=True):
-                if key not in seen and key not in taken:
-                    taken[key] = m
-                    if len(taken) == count:
-                        break
-        return np.array(list(taken.values()), dtype=bool).reshape(count, d)
+            keys = _keys(masks)
+            _, first = np.unique(keys, return_index=True)
+            first = np.sort(first)
+            first = first[~np.isin(keys[first], np.concatenate([seen, taken_keys]))]
+            first = first[: count - len(taken)]
+            taken = np.concatenate([taken, masks[first]])
+            taken_keys = np.concatenate([taken_keys, keys[first]])
+        return taken
+
+
+def _position_dtype(capacity: int) -> type:
+    """dtype of the positions in a stratum's random order: int64, or Python ints (object)
+    where an offset plus a position (below ``2 * capacity``) could overflow int64."""
+    return np.int64 if capacity < 2**62 else object

@@ -7,6 +7,7 @@ from math import comb
 import numpy as np
 import pytest
 
+from blackbox_xai.explainers import _coalitions
 from blackbox_xai.explainers._coalitions import (
     PairedDesign,
     allocate,
@@ -79,3 +80,35 @@ def test_designs_drawn_together_spread_over_each_stratum() -> None:
         assert len(union) == min(capacity, n_designs * per_design)
         uses = [sum(row.tobytes() == key for side in sides for row in side) for key in union]
         assert max(uses) - min(uses) <= 1
+
+
+def _draw_designs(d: int, n_designs: int) -> list[list[np.ndarray]]:
+    design = PairedDesign(d, "geometric", np.random.default_rng(d), n_designs)
+    design.add_round(max(design.min_first_round(), 40))
+    if n_designs > 1:
+        design.redraw(1)
+    for _ in range(3):  # later rounds enumerate the small strata, reject in the large ones
+        design.add_round(150)
+    return design.designs
+
+
+@pytest.mark.parametrize(("d", "n_designs"), [(7, 1), (12, 4), (30, 3), (64, 2)])
+def test_integer_keys_draw_the_same_designs_as_byte_keys(monkeypatch, d, n_designs) -> None:
+    fast = _draw_designs(d, n_designs)
+    # _BITMASK_MAX_D = 0 keys every coalition by its bytes, the path of d > 64
+    monkeypatch.setattr(_coalitions, "_BITMASK_MAX_D", 0)
+    _coalitions._stratum_members.cache_clear()  # it caches keys
+    general = _draw_designs(d, n_designs)
+    _coalitions._stratum_members.cache_clear()
+    for fast_design, general_design in zip(fast, general, strict=True):
+        for a, b in zip(fast_design, general_design, strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert sum(len(p) for p in fast[0]) == min(sum(stratum_pair_counts(d)), max(d, 40) + 450)
+
+
+def test_wide_coalitions_draw_without_repeats() -> None:
+    # d = 70: byte keys, and positions as Python ints (C(70, 35) overflows int64)
+    (design,) = _draw_designs(70, 1)
+    for s, side in enumerate(design, start=1):
+        assert np.all(side.sum(1) == s)
+        assert len({row.tobytes() for row in side}) == len(side)
