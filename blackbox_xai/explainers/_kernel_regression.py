@@ -24,12 +24,19 @@ from scipy.linalg import pinvh
 
 @dataclass
 class PairedRegression:
-    """The constrained regression on a set of coalition pairs.
+    """The constrained regressions of ``B`` coalition designs with the same pair counts.
+
+    The designs of one round (one per background row with ``background="sample"``)
+    have the same number of pairs in every stratum, so they share the regression
+    weights and their arrays stack on a leading design axis: the products of all
+    designs go through one ``np.matmul`` each, with the same per-slice shapes as for a
+    single design (so a design's results do not depend on the others).
 
     Parameters
     ----------
-    pairs : list of bool arrays (c_s, d)
-        Per stratum, one side ``S`` of each pair (the other side is its complement).
+    pairs : list of bool arrays (B, c_s, d)
+        Per stratum, one side ``S`` of each pair of each design (the other side is its
+        complement).
     mass : array (n_strata,)
         Kernel mass of each stratum, per side of a pair.
     capacity : sequence of int
@@ -41,35 +48,45 @@ class PairedRegression:
     capacity: list[int]
 
     def __post_init__(self) -> None:
-        d = self.pairs[0].shape[1]
+        n_designs, _, d = self.pairs[0].shape
         self.d = d
-        self.pairs_total = sum(len(p) for p in self.pairs)
+        self.pairs_total = sum(p.shape[1] for p in self.pairs)
         z = self.coalitions().astype(np.float64)
         weights = np.concatenate(
-            [np.full(2 * len(p), m / len(p)) for p, m in zip(self.pairs, self.mass, strict=True)]
+            [
+                np.full(2 * p.shape[1], m / p.shape[1])
+                for p, m in zip(self.pairs, self.mass, strict=True)
+            ]
         )
-        kkt = np.zeros((d + 1, d + 1))
-        kkt[:d, :d] = (z * weights[:, None]).T @ z
-        kkt[:d, d] = kkt[d, :d] = 1.0
+        zw_t = (z * weights[:, None]).transpose(0, 2, 1)
+        kkt = np.zeros((n_designs, d + 1, d + 1))
+        kkt[:, :d, :d] = np.matmul(zw_t, z)
+        kkt[:, :d, d] = kkt[:, d, :d] = 1.0
         # pinvh (symmetric pseudo-inverse) also reports the rank: a design that cannot
-        # tell some players apart is caught by the caller instead of failing here.
-        inverse, self.rank = pinvh(kkt, return_rank=True)
-        self.sensitivity = inverse[:d, :d]
-        self.offset = inverse[:d, d]
-        self._zw_t = (z * weights[:, None]).T
+        # tell some players apart is caught by the caller instead of failing here. One
+        # call per design: scipy's pinvh does not batch, and numpy's batched eigh uses
+        # another LAPACK driver (results would move by rounding).
+        inverses, ranks = zip(*(pinvh(a, return_rank=True) for a in kkt), strict=True)
+        inverse = np.stack(inverses)
+        self.rank = np.array(ranks)
+        self.sensitivity = inverse[:, :d, :d]
+        self.offset = inverse[:, :d, d]
+        self._zw_t = zw_t
 
     def coalitions(self) -> np.ndarray:
-        """Every coalition of the design ``(2 * n_pairs, d)``: per stratum, sides then complements."""
-        return np.concatenate([np.concatenate([p, ~p]) for p in self.pairs])
+        """Every coalition of each design ``(B, 2 * n_pairs, d)``: per stratum, sides then
+        complements."""
+        return np.concatenate([np.concatenate([p, ~p], axis=1) for p in self.pairs], axis=1)
 
     def solve(self, y: np.ndarray, delta: np.ndarray) -> np.ndarray:
-        """Shapley estimates ``(n, d, k)`` from ``y (n, m, k)`` (in :meth:`coalitions` order)
-        and ``delta = v(N) - v(empty)`` ``(n, k)``."""
-        b = np.matmul(self._zw_t, y)
-        return np.matmul(self.sensitivity, b) + self.offset[None, :, None] * delta[:, None, :]
+        """Shapley estimates ``(B, n, d, k)`` from ``y (B, n, m, k)`` (in :meth:`coalitions`
+        order) and ``delta = v(N) - v(empty)`` ``(B, n, k)``."""
+        b = np.matmul(self._zw_t[:, None], y)
+        offset = self.offset[:, None, :, None] * delta[:, :, None, :]
+        return np.matmul(self.sensitivity[:, None], b) + offset
 
     def stderr(self, y: np.ndarray, phi: np.ndarray) -> np.ndarray:
-        """Standard errors ``(n, d, k)`` of :meth:`solve`'s estimates.
+        """Standard errors ``(B, n, d, k)`` of :meth:`solve`'s estimates.
 
         Within a sampled stratum the pairs are a simple random sample without
         replacement, so the linearised error ``M sum_pairs w g_pair`` has the classic
@@ -80,17 +97,18 @@ class PairedRegression:
         var = np.zeros_like(phi)
         start = 0
         for side, mass, capacity in zip(self.pairs, self.mass, self.capacity, strict=True):
-            c = len(side)
+            c = side.shape[1]
             z_side = side.astype(np.float64)
-            y_side = y[:, start : start + c] - y[:, start + c : start + 2 * c]
+            y_side = y[:, :, start : start + c] - y[:, :, start + c : start + 2 * c]
             start += 2 * c
             if c >= capacity:
                 continue
             # r(S) - r(S^c) = y(S) - y(S^c) - (2 z - 1)' phi
-            resid = y_side - np.matmul(2.0 * z_side - 1.0, phi)
-            g = z_side @ self.sensitivity  # (M z)' for every pair; M is symmetric
-            s1 = np.matmul(g.T, resid)
-            s2 = np.matmul((g * g).T, resid * resid)
+            resid = y_side - np.matmul((2.0 * z_side - 1.0)[:, None], phi)
+            g = np.matmul(z_side, self.sensitivity)  # (M z)' for every pair; M is symmetric
+            g_t = g.transpose(0, 2, 1)[:, None]
+            s1 = np.matmul(g_t, resid)
+            s2 = np.matmul((g_t * g_t), resid * resid)
             between = np.maximum(s2 - s1 * s1 / c, 0.0) / (c - 1)
             var += mass**2 * (1.0 - c / capacity) / c * between
         return np.sqrt(var)

@@ -96,11 +96,13 @@ class _Rounds:
         self.rng = np.random.default_rng(seed)
         self.mass = stratum_mass(d)
         self.new_pairs: list[list[list[np.ndarray]]] = []
-        self.regressions: list[list[PairedRegression]] = []
+        self.regressions: list[PairedRegression] = []
         self.design = self._first_round()
 
-    def _regressions(self, design: PairedDesign) -> list[PairedRegression]:
-        return [PairedRegression(list(p), self.mass, design.capacity) for p in design.designs]
+    def _regression(self, designs: list[list[np.ndarray]]) -> PairedRegression:
+        """The regressions of ``designs`` (per design, per stratum), stacked."""
+        stacked = [np.stack(strata) for strata in zip(*designs, strict=True)]
+        return PairedRegression(stacked, self.mass, self.design_capacity)
 
     def _first_round(self) -> PairedDesign:
         # Designs that cannot tell some players apart (possible near the minimum budget:
@@ -109,28 +111,32 @@ class _Rounds:
         # condition is symmetric in the players, so every pair of a stratum stays
         # equally likely.
         design = PairedDesign(self.d, self.weights, self.rng, self.n_designs)
+        self.design_capacity = design.capacity
         design.add_round((self.budget - 2) // 2)
-        regressions = self._regressions(design)
+        regression = self._regression(design.designs)
+        redrawn = False
         for b in range(self.n_designs):
+            rank = regression.rank[b]
             for _ in range(_MAX_REDRAWS):
-                if regressions[b].rank == self.d + 1:
+                if rank == self.d + 1:
                     break
                 design.redraw(b)
-                regressions[b] = PairedRegression(
-                    list(design.designs[b]), self.mass, design.capacity
-                )
+                redrawn = True
+                rank = self._regression([design.designs[b]]).rank[0]
             else:
                 raise RuntimeError(
                     f"no coalition design of {self.budget} coalitions identified all "
                     f"{self.d} players in {_MAX_REDRAWS} draws; pass a larger n_evals."
                 )
+        if redrawn:
+            regression = self._regression(design.designs)
         self.new_pairs.append([list(p) for p in design.designs])
-        self.regressions.append(regressions)
+        self.regressions.append(regression)
         return design
 
     def evals(self, t: int) -> int:
         """Coalitions per row (per design) after rounds ``0..t``."""
-        return 2 + 2 * self.regressions[t][0].pairs_total
+        return 2 + 2 * self.regressions[t].pairs_total
 
     def has_next(self, t: int) -> bool:
         """Whether a round ``t + 1`` fits within ``cap`` and the strata are not exhausted."""
@@ -139,13 +145,13 @@ class _Rounds:
     def can_stop(self, t: int) -> bool:
         """Whether rounds ``0..t`` have enough pairs for the stopping rule (or sample
         nothing: every stratum enumerated, the values exact)."""
-        pairs = self.regressions[t][0].pairs_total
+        pairs = self.regressions[t].pairs_total
         exhausted = pairs == sum(self.design.capacity)
         return exhausted or pairs >= min_pairs_to_stop(self.d)
 
-    def get(self, t: int) -> tuple[list[list[np.ndarray]], list[PairedRegression]]:
-        """Per design, the new pairs of round ``t`` (per stratum) and the regression on
-        rounds ``0..t``."""
+    def get(self, t: int) -> tuple[list[list[np.ndarray]], PairedRegression]:
+        """Per design, the new pairs of round ``t`` (per stratum), and the regressions of
+        all designs on rounds ``0..t``."""
         while len(self.regressions) <= t:
             before = self.design.counts
             used = self.evals(len(self.regressions) - 1)
@@ -156,7 +162,7 @@ class _Rounds:
                     for pairs in self.design.designs
                 ]
             )
-            self.regressions.append(self._regressions(self.design))
+            self.regressions.append(self._regression(self.design.designs))
         return self.new_pairs[t], self.regressions[t]
 
 
@@ -442,35 +448,33 @@ class KernelShap(Explainer):
         ends = np.stack([np.zeros(d, dtype=bool), np.ones(d, dtype=bool)])
         if backgrounds is None:
             v = _apply_link(self.masker.coalition_values(model, X, ends), self.link)
-            base, delta, weights = [v[:, 0]], [v[:, 1] - v[:, 0]], np.ones(1)
+            base, delta, weights = v[None, :, 0], (v[:, 1] - v[:, 0])[None], np.ones(1)
             row_value = v[:, 0]
         else:
             assert isinstance(self.masker, Tabular)
             B = self.masker.data[backgrounds]
             out = model(np.concatenate([X, B]))
             fx, fb = out[:n], out[n:]
-            base = [np.broadcast_to(f, fx.shape) for f in fb]
-            delta = [fx - f for f in fb]
+            base = np.broadcast_to(fb[:, None], (len(fb), *fx.shape))
+            delta = fx[None] - fb[:, None]
             weights = self.masker.weights[backgrounds]
             row_value = np.broadcast_to(weights @ fb, fx.shape)
-        stores = [_PairValues(n) for _ in range(rounds.n_designs)]
+        store = _PairValues(rounds.n_designs, n)
 
         def step(t: int, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            new_pairs, regressions = rounds.get(t)
+            new_pairs, regression = rounds.get(t)
             z = [np.concatenate([np.concatenate([p, ~p]) for p in new]) for new in new_pairs]
             values = self._round_values(model, X[active], z, backgrounds)
-            phi = var = np.zeros(0)
-            for i, (store, new, regression, v) in enumerate(
-                zip(stores, new_pairs, regressions, values, strict=True)
-            ):
-                store.add(active, v, new)
-                y = store.y(active) - base[i][active][:, None, :]
-                phi_i = regression.solve(y, delta[i][active])
-                se_i = regression.stderr(y, phi_i)
-                if i == 0:
-                    phi, var = np.zeros_like(phi_i), np.zeros_like(phi_i)
-                phi = phi + weights[i] * phi_i
-                var = var + (weights[i] * se_i) ** 2
+            store.add(active, np.stack(values), [len(p) for p in new_pairs[0]])
+            y = store.y(active) - base[:, active, None, :]
+            phi_b = regression.solve(y, delta[:, active])
+            se_b = regression.stderr(y, phi_b)
+            # Accumulated design by design, in a fixed order (np.sum's pairwise order
+            # would depend on the number of designs differently).
+            phi, var = np.zeros_like(phi_b[0]), np.zeros_like(phi_b[0])
+            for w, phi_i, se_i in zip(weights, phi_b, se_b, strict=True):
+                phi = phi + w * phi_i
+                var = var + (w * se_i) ** 2
             return phi, np.sqrt(var)
 
         phi, se, last, done = run_rounds(n, step, rounds.has_next, tol, rounds.can_stop)
@@ -505,31 +509,34 @@ class KernelShap(Explainer):
 
 
 class _PairValues:
-    """Game values of one design's pairs for a block of rows, grown round by round.
+    """Game values of the designs' pairs for a block of rows, grown round by round.
 
-    Per stratum an array ``(rows, pairs, side, outputs)``; rows that stopped keep zeros.
+    Per stratum an array ``(designs, rows, pairs, side, outputs)``; rows that stopped
+    keep zeros.
     """
 
-    def __init__(self, n_rows: int) -> None:
-        self.n_rows = n_rows
+    def __init__(self, n_designs: int, n_rows: int) -> None:
+        self.n_designs, self.n_rows = n_designs, n_rows
         self.strata: list[np.ndarray] = []
 
-    def add(self, active: np.ndarray, v: np.ndarray, new_pairs: list[np.ndarray]) -> None:
-        """Store the values ``v (len(active), m, k)`` of the new pairs (sides, then complements)."""
+    def add(self, active: np.ndarray, v: np.ndarray, new_counts: list[int]) -> None:
+        """Store the values ``v (designs, len(active), m, k)`` of the new pairs, ``new_counts``
+        per stratum (in each stratum, sides then complements)."""
+        k = v.shape[3]
         if not self.strata:
-            self.strata = [np.zeros((self.n_rows, 0, 2, v.shape[2])) for _ in new_pairs]
+            self.strata = [np.zeros((self.n_designs, self.n_rows, 0, 2, k)) for _ in new_counts]
         start = 0
-        for i, p in enumerate(new_pairs):
-            c, old = len(p), self.strata[i].shape[1]
-            grown = np.zeros((self.n_rows, old + c, 2, v.shape[2]))
-            grown[:, :old] = self.strata[i]
-            grown[active, old:, 0] = v[:, start : start + c]
-            grown[active, old:, 1] = v[:, start + c : start + 2 * c]
+        for i, c in enumerate(new_counts):
+            old = self.strata[i].shape[2]
+            grown = np.zeros((self.n_designs, self.n_rows, old + c, 2, k))
+            grown[:, :, :old] = self.strata[i]
+            sides = v[:, :, start : start + c], v[:, :, start + c : start + 2 * c]
+            grown[:, active, old:] = np.stack(sides, axis=3)
             self.strata[i] = grown
             start += 2 * c
 
     def y(self, active: np.ndarray) -> np.ndarray:
-        """Values of every pair so far, in :meth:`PairedRegression.coalitions` order."""
-        return np.concatenate(
-            [np.concatenate([s[active, :, 0], s[active, :, 1]], 1) for s in self.strata], 1
-        )
+        """Values ``(designs, rows, m, k)`` of every pair so far, in
+        :meth:`PairedRegression.coalitions` order."""
+        rows = [s[:, active] for s in self.strata]
+        return np.concatenate([np.concatenate([r[..., 0, :], r[..., 1, :]], 2) for r in rows], 2)
