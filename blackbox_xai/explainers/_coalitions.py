@@ -300,10 +300,10 @@ class PairedDesign:
         while len(taken) < count:
             batch = 2 * (count - len(taken)) + 8
             if half:  # player 0 plus s - 1 of the others
-                order = np.argsort(self.rng.random((batch, d - 1)), axis=1)[:, : s - 1] + 1
+                order = _smallest(self.rng.random((batch, d - 1)), s - 1) + 1
                 chosen = np.concatenate([np.zeros((batch, 1), dtype=np.int64), order], axis=1)
             else:
-                chosen = np.argsort(self.rng.random((batch, d)), axis=1)[:, :s]
+                chosen = _smallest(self.rng.random((batch, d)), s)
             masks = _pairs_to_masks(chosen, d)
             keys = _keys(masks)
             _, first = np.unique(keys, return_index=True)
@@ -313,6 +313,13 @@ class PairedDesign:
             taken = np.concatenate([taken, masks[first]])
             taken_keys = np.concatenate([taken_keys, keys[first]])
         return taken
+
+
+def _smallest(u: np.ndarray, s: int) -> np.ndarray:
+    """Per row of ``u``, the indices of its ``s`` smallest entries: the first ``s`` players
+    of the random order ``argsort(u)``, by a partial sort (a pair is a set: the order
+    within them does not matter)."""
+    return np.argpartition(u, s - 1, axis=1)[:, :s]
 
 
 def _position_dtype(capacity: int) -> type:
