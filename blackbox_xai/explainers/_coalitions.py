@@ -136,6 +136,18 @@ def _pairs_to_masks(chosen: np.ndarray, d: int) -> np.ndarray:
     return masks
 
 
+def uniform_below(rng: np.random.Generator, n: int) -> int:
+    """A uniform integer in ``[0, n)`` for any Python int ``n`` (strata of d >= 67 players
+    hold more pairs than int64 can count); ``rng.integers(n)`` where that fits."""
+    if n < 2**63:
+        return int(rng.integers(n))
+    n_bytes = (n.bit_length() + 7) // 8
+    while True:  # rejection keeps the draw uniform
+        value = int.from_bytes(rng.bytes(n_bytes), "little") >> (8 * n_bytes - n.bit_length())
+        if value < n:
+            return value
+
+
 class PairedDesign:
     """Coalition pairs drawn round after round, stratified by size, without replacement.
 
@@ -232,7 +244,7 @@ class PairedDesign:
         """
         counts = self.counts
         for stratum, capacity in enumerate(self.capacity):
-            self._offsets[stratum][design] = int(self.rng.integers(capacity))
+            self._offsets[stratum][design] = uniform_below(self.rng, capacity)
             self.designs[design][stratum] = np.zeros((0, self.d), dtype=bool)
             if counts[stratum] > 0:
                 self._extend(stratum, 0, int(counts[stratum]), [design])

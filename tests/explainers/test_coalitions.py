@@ -112,3 +112,14 @@ def test_wide_coalitions_draw_without_repeats() -> None:
     for s, side in enumerate(design, start=1):
         assert np.all(side.sum(1) == s)
         assert len({row.tobytes() for row in side}) == len(side)
+
+
+def test_uniform_below_handles_counts_beyond_int64():
+    from blackbox_xai.explainers._coalitions import uniform_below
+
+    small = [uniform_below(np.random.default_rng(3), 1000) for _ in range(1)]
+    assert small == [int(np.random.default_rng(3).integers(1000))]
+    big = 2**80 + 12345
+    draws = [uniform_below(np.random.default_rng(s), big) for s in range(200)]
+    assert all(0 <= v < big for v in draws)
+    assert max(draws) > big // 2 > min(draws)  # spread over the whole range
