@@ -17,6 +17,36 @@ if TYPE_CHECKING:
     from .base import Explainer
 
 
+def check_round_cap(
+    cap: int | None, tol: float | None, per_round: int, default: int, names: tuple[str, str]
+) -> int:
+    """Most evaluations a row may get: ``per_round`` without ``tol``, else ``cap`` (validated
+    by the caller) or ``default``. ``names`` are the cap's and the round's parameter names."""
+    cap_name, round_name = names
+    if tol is None:
+        if cap is not None:
+            raise ValueError(f"{cap_name} only applies with tol; pass tol= or drop {cap_name}.")
+        return per_round
+    if cap is None:
+        return default
+    if cap < per_round:
+        raise ValueError(f"{cap_name}={cap} must be >= {round_name}={per_round}.")
+    return cap
+
+
+def check_background_option(background: str, allowed: tuple[str, ...], masker: Any) -> None:
+    """Validate ``background=`` of a Shapley estimator: "sample" needs a Tabular masker."""
+    from ..maskers.tabular import Tabular
+
+    if background not in allowed:
+        raise ValueError(f"background must be one of {allowed}, got {background!r}.")
+    if background == "sample" and not isinstance(masker, Tabular):
+        raise TypeError(
+            f"background='sample' needs a Tabular masker, got {type(masker).__name__}; "
+            "use background='mean'."
+        )
+
+
 def check_tol(tol: Any) -> float | None:
     """Validate ``tol`` (None, or a positive finite number)."""
     if tol is None:

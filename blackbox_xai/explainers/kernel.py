@@ -18,7 +18,14 @@ from ..utils.seeding import SeedLike, resolve_seed
 from ..utils.validation import check_positive_int
 from ._coalitions import SIZE_WEIGHTS, PairedDesign, stratum_mass
 from ._kernel_regression import PairedRegression
-from ._sequential import check_tol, explain_rows, min_pairs_to_stop, run_rounds
+from ._sequential import (
+    check_background_option,
+    check_round_cap,
+    check_tol,
+    explain_rows,
+    min_pairs_to_stop,
+    run_rounds,
+)
 from .base import Explainer
 from .exact import _exact_rows
 
@@ -363,16 +370,10 @@ class KernelShap(Explainer):
 
     def _check_background(self, background: str) -> str:
         """The background option to use (``"auto"`` resolved)."""
-        if background not in BACKGROUNDS:
-            raise ValueError(f"background must be one of {BACKGROUNDS}, got {background!r}.")
+        check_background_option(background, BACKGROUNDS, self.masker)
         if background == "auto":
             usable = isinstance(self.masker, Tabular) and self.link == "identity"
             return "sample" if usable else "mean"
-        if background == "sample" and not isinstance(self.masker, Tabular):
-            raise TypeError(
-                f"background='sample' needs a Tabular masker, got {type(self.masker).__name__}; "
-                "use background='mean'."
-            )
         if background == "sample" and self.link != "identity":
             raise ValueError(
                 f"background='sample' explains the average of per-background-row games, which "
@@ -391,16 +392,8 @@ class KernelShap(Explainer):
 
     @staticmethod
     def _check_max_evals(max_evals: int | None, tol: float | None, budget: int, d: int) -> int:
-        if tol is None:
-            if max_evals is not None:
-                raise ValueError("max_evals only applies with tol; pass tol= or drop max_evals.")
-            return budget
-        if max_evals is None:
-            return min(10 * budget, 2**d)
-        cap = check_positive_int(max_evals, "max_evals")
-        if cap < budget:
-            raise ValueError(f"max_evals={cap} must be >= n_evals={budget}.")
-        return cap
+        cap = None if max_evals is None else check_positive_int(max_evals, "max_evals")
+        return check_round_cap(cap, tol, budget, min(10 * budget, 2**d), ("max_evals", "n_evals"))
 
     # -- estimation ---------------------------------------------------------------------
     def _rows(

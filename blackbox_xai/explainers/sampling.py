@@ -12,7 +12,14 @@ from ..maskers.tabular import Tabular
 from ..models import Model
 from ..utils.seeding import SeedLike, resolve_seed, row_rng
 from ..utils.validation import check_positive_int
-from ._sequential import check_tol, explain_rows, min_pairs_to_stop, run_rounds
+from ._sequential import (
+    check_background_option,
+    check_round_cap,
+    check_tol,
+    explain_rows,
+    min_pairs_to_stop,
+    run_rounds,
+)
 from .base import Explainer
 
 #: How absent features are filled: the masker's game (every background row, averaged)
@@ -139,27 +146,14 @@ class SamplingShapley(Explainer):
         d = self.masker.n_players
         per_round = _check_even(n_permutations, "n_permutations")
         tol = check_tol(tol)
-        if tol is None:
-            if max_permutations is not None:
-                raise ValueError(
-                    "max_permutations only applies with tol; pass tol= or drop max_permutations."
-                )
-            cap = per_round
-        else:
-            cap = (
-                10 * per_round
-                if max_permutations is None
-                else _check_even(max_permutations, "max_permutations")
-            )
-            if cap < per_round:
-                raise ValueError(f"max_permutations={cap} must be >= n_permutations={per_round}.")
-        if background not in BACKGROUNDS:
-            raise ValueError(f"background must be one of {BACKGROUNDS}, got {background!r}.")
-        if background == "sample" and not isinstance(self.masker, Tabular):
-            raise TypeError(
-                f"background='sample' needs a Tabular masker, got {type(self.masker).__name__}; "
-                "use background='mean'."
-            )
+        cap = check_round_cap(
+            None if max_permutations is None else _check_even(max_permutations, "max_permutations"),
+            tol,
+            per_round,
+            10 * per_round,
+            ("max_permutations", "n_permutations"),
+        )
+        check_background_option(background, BACKGROUNDS, self.masker)
         if background == "sample":
             assert isinstance(self.masker, Tabular)
             n_bg = int(np.count_nonzero(self.masker.weights))

@@ -162,9 +162,17 @@ class Tabular(Masker):
             return Z
         return (Z.astype(np.uint8) @ self.group_matrix.astype(np.uint8)) > 0
 
-    def pairs_per_call(self) -> int:
-        """How many (row, coalition) pairs one model call may hold within the memory budget."""
-        bytes_per_pair = 8 * self.n_features * self.data.shape[0] * 2  # input + where() temp
+    def pairs_per_call(self, background_rows_per_pair: int | None = None) -> int:
+        """How many (row, coalition) pairs one model call may hold within the memory budget.
+
+        Parameters
+        ----------
+        background_rows_per_pair : int, optional
+            Model rows each pair expands to: every background row (the default) for
+            :meth:`coalition_values`, one for :meth:`one_background_values`.
+        """
+        n_bg = self.data.shape[0] if background_rows_per_pair is None else background_rows_per_pair
+        bytes_per_pair = 8 * self.n_features * n_bg * 2  # input + where() temp
         return max(1, int(self.memory_budget_mb * 2**20) // bytes_per_pair)
 
     def coalition_values(self, model: Model, X: np.ndarray, Z: np.ndarray) -> np.ndarray:
@@ -264,7 +272,7 @@ class Tabular(Masker):
                 f"{np.shape(background_rows)}."
             )
         m = masks.shape[-2]
-        step = max(1, int(self.memory_budget_mb * 2**20) // (8 * p * 2))  # input + temp
+        step = self.pairs_per_call(background_rows_per_pair=1)
         parts = []
         if shared:
             filled = self.data[background_rows]
