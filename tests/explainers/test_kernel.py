@@ -217,19 +217,6 @@ def test_seventy_players_do_not_overflow_the_pair_counts(rng) -> None:
     np.testing.assert_allclose(expl.values[..., 0], w * (X - bg.mean(0)), atol=1e-8)
 
 
-@pytest.mark.parametrize("background", ["mean", "sample"])
-def test_multiprocessing_backend_gives_the_same_values(data, rough, background) -> None:
-    from joblib import parallel_config
-
-    bg, X = data
-    ref = bx.KernelShap(rough, bg, seed=0).explain(X, n_evals=60, background=background)
-    with parallel_config(backend="multiprocessing", n_jobs=2):
-        other = bx.KernelShap(rough, bg, seed=0).explain(
-            X, n_evals=60, background=background, chunk_size=2
-        )
-    np.testing.assert_array_equal(other.values, ref.values)
-
-
 def test_tol_stops_at_round_zero_once_enough_pairs_give_zero_error(data) -> None:
     bg, X = data
     w = np.arange(1.0, 9.0)

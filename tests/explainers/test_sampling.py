@@ -136,19 +136,6 @@ def test_sampled_background_needs_two_pairs_per_background_row(data, rough) -> N
         bx.SamplingShapley(rough, bg, seed=0).explain(X, n_permutations=20, background="sample")
 
 
-@pytest.mark.parametrize("background", ["mean", "sample"])
-def test_multiprocessing_backend_gives_the_same_values(data, rough, background) -> None:
-    from joblib import parallel_config
-
-    bg, X = data
-    ref = bx.SamplingShapley(rough, bg, seed=0).explain(X, n_permutations=24, background=background)
-    with parallel_config(backend="multiprocessing", n_jobs=2):
-        other = bx.SamplingShapley(rough, bg, seed=0).explain(
-            X, n_permutations=24, background=background, chunk_size=2
-        )
-    np.testing.assert_array_equal(other.values, ref.values)
-
-
 def test_tol_does_not_stop_on_a_few_identical_pairs() -> None:
     # f = x1 x2 x3 x4 at x = 1, background 0: only orders that put the four players
     # last give a nonzero contribution, so a couple of pairs often agree exactly (SE 0)
