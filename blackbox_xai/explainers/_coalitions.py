@@ -171,8 +171,9 @@ class PairedDesign:
 
     Attributes
     ----------
-    designs : list (n_designs) of lists of bool arrays (c, d)
-        Per design and stratum, the smaller sides of its pairs so far, in draw order.
+    stacked : list of bool arrays (n_designs, c, d)
+        Per stratum, the smaller sides of every design's pairs so far, in draw order
+        (all designs have the same counts).
     """
 
     def __init__(
@@ -182,9 +183,7 @@ class PairedDesign:
         self.rng = rng
         self.shares = stratum_shares(d, size_weights)
         self.capacity = stratum_pair_counts(d)
-        self.designs: list[list[np.ndarray]] = [
-            [np.zeros((0, d), dtype=bool) for _ in self.capacity] for _ in range(n_designs)
-        ]
+        self.stacked = [np.zeros((n_designs, 0, d), dtype=bool) for _ in self.capacity]
         self._offsets = [[b * c // n_designs for b in range(n_designs)] for c in self.capacity]
         # Per stratum, the positions of the random order revealed so far (sorted; Python
         # ints where C(d, s) may overflow int64) and the pairs at them.
@@ -196,14 +195,19 @@ class PairedDesign:
         self._seen = [_keys(np.zeros((0, d), dtype=bool)) for _ in self.capacity]
 
     @property
+    def designs(self) -> list[list[np.ndarray]]:
+        """Per design and stratum, the smaller sides of its pairs so far ``(c, d)``."""
+        return [list(design) for design in zip(*self.stacked, strict=True)]
+
+    @property
     def pairs(self) -> list[np.ndarray]:
         """Per stratum, the pairs of the first (or only) design."""
-        return self.designs[0]
+        return [side[0] for side in self.stacked]
 
     @property
     def counts(self) -> np.ndarray:
         """Pairs drawn so far in each stratum (per design)."""
-        return np.array([len(p) for p in self.pairs], dtype=np.int64)
+        return np.array([side.shape[1] for side in self.stacked], dtype=np.int64)
 
     @property
     def room(self) -> list[int]:
@@ -231,7 +235,8 @@ class PairedDesign:
         new = allocate(n_pairs, self.shares, lower, room)
         for i, c in enumerate(new):
             if c > 0:
-                self._extend(i, int(counts[i]), int(c))
+                taken = self._extend(i, int(counts[i]), int(c))
+                self.stacked[i] = np.concatenate([self.stacked[i], taken], axis=1)
         return n_pairs
 
     def redraw(self, design: int) -> None:
@@ -245,15 +250,19 @@ class PairedDesign:
         counts = self.counts
         for stratum, capacity in enumerate(self.capacity):
             self._offsets[stratum][design] = uniform_below(self.rng, capacity)
-            self.designs[design][stratum] = np.zeros((0, self.d), dtype=bool)
             if counts[stratum] > 0:
-                self._extend(stratum, 0, int(counts[stratum]), [design])
+                # A new array, not an edit in place: earlier regressions may hold the old.
+                side = self.stacked[stratum].copy()
+                side[design] = self._extend(stratum, 0, int(counts[stratum]), [design])[0]
+                self.stacked[stratum] = side
 
-    def _extend(self, stratum: int, start: int, count: int, which: list[int] | None = None) -> None:
-        """Give the designs ``which`` (default all) the positions ``start .. start +
-        count - 1`` past their offsets."""
+    def _extend(
+        self, stratum: int, start: int, count: int, which: list[int] | None = None
+    ) -> np.ndarray:
+        """The pairs ``(len(which), count, d)`` at positions ``start .. start + count - 1``
+        past the offsets of the designs ``which`` (default all)."""
         capacity = self.capacity[stratum]
-        which = list(range(len(self.designs))) if which is None else which
+        which = list(range(len(self.stacked[stratum]))) if which is None else which
         offsets: np.ndarray = np.array(
             [self._offsets[stratum][b] for b in which], dtype=_position_dtype(capacity)
         )
@@ -262,69 +271,119 @@ class PairedDesign:
         # order of first appearance, with pairs drawn uniformly among those not drawn before.
         known, pairs = self._revealed[stratum]
         flat = positions.ravel()
-        at = np.searchsorted(known, flat)
-        found = np.zeros(len(flat), dtype=bool)
-        inside = at < len(known)
-        found[inside] = known[at[inside]] == flat[inside]
-        unknown = flat[~found]
-        _, first = np.unique(unknown, return_index=True)
-        hidden = unknown[np.sort(first)]
-        if len(hidden):
-            known = np.concatenate([known, hidden])
-            pairs = np.concatenate([pairs, self._draw(stratum, len(hidden))])
-            order = np.argsort(known, kind="stable")
-            known, pairs = known[order], pairs[order]
-            self._revealed[stratum] = (known, pairs)
-        taken = pairs[np.searchsorted(known, positions)]
-        for b, new in zip(which, taken, strict=True):
-            self.designs[b][stratum] = np.concatenate([self.designs[b][stratum], new])
+        unknown = flat[~_sorted_contains(known, flat)]
+        if len(unknown):
+            hidden, first = _first_occurrences(unknown)  # hidden sorted
+            # The draws go to the hidden positions in order of first appearance.
+            hidden_pairs = np.empty((len(hidden), self.d), dtype=bool)
+            hidden_pairs[np.argsort(first)] = self._draw(stratum, len(hidden))
+            if len(known):  # merge the two sorted lists, no re-sort of all revealed so far
+                at = np.searchsorted(known, hidden)
+                hidden, hidden_pairs = (
+                    np.insert(known, at, hidden),
+                    np.insert(pairs, at, hidden_pairs, axis=0),
+                )
+            known, pairs = self._revealed[stratum] = (hidden, hidden_pairs)
+        return pairs[np.searchsorted(known, positions)]
 
     def _draw(self, stratum: int, count: int) -> np.ndarray:
         s = stratum + 1
         seen = self._seen[stratum]
         capacity = self.capacity[stratum]
         if capacity - len(seen) <= _ENUMERATE_FACTOR * count:
-            masks = self._unseen_members(s, seen)
-            masks = masks[self.rng.choice(len(masks), size=count, replace=False)]
+            members, member_keys = self._unseen_members(s, seen)
+            picked = self.rng.choice(len(members), size=count, replace=False)
+            masks, keys = members[picked], member_keys[picked]
         else:
-            masks = self._rejection_draw(s, count, seen)
-        self._seen[stratum] = np.concatenate([seen, _keys(masks)])
+            masks, keys = self._rejection_draw(s, count, seen)
+        self._seen[stratum] = np.concatenate([seen, keys])
         return masks
 
-    def _unseen_members(self, s: int, seen: np.ndarray) -> np.ndarray:
-        """Every pair of the stratum not drawn yet, as its canonical side."""
+    def _unseen_members(self, s: int, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every pair of the stratum not drawn yet, as its canonical side, and its key."""
         masks, keys = _stratum_members(self.d, s)
         if not len(seen):
-            return masks
-        return masks[~np.isin(keys, seen)]
+            return masks, keys
+        unseen = ~np.isin(keys, seen)
+        return masks[unseen], keys[unseen]
 
-    def _rejection_draw(self, s: int, count: int, seen: np.ndarray) -> np.ndarray:
-        """Uniform random subsets of size ``s``; repeats (earlier or in this draw) rejected.
+    def _rejection_draw(
+        self, s: int, count: int, seen: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Uniform random subsets of size ``s`` and their keys; repeats (earlier or in
+        this draw) rejected.
 
         Only used when the stratum holds many times the pairs asked for, so few are
         rejected. Each batch keeps, in order, the first occurrence of every subset not
         drawn before, as many as are still needed.
         """
         d = self.d
-        half = 2 * s == d
-        taken = np.zeros((0, d), dtype=bool)
-        taken_keys = seen[:0]
-        while len(taken) < count:
-            batch = 2 * (count - len(taken)) + 8
-            if half:  # player 0 plus s - 1 of the others
-                order = _smallest(self.rng.random((batch, d - 1)), s - 1) + 1
-                chosen = np.concatenate([np.zeros((batch, 1), dtype=np.int64), order], axis=1)
-            else:
-                chosen = _smallest(self.rng.random((batch, d)), s)
-            masks = _pairs_to_masks(chosen, d)
-            keys = _keys(masks)
-            _, first = np.unique(keys, return_index=True)
-            first = np.sort(first)
-            first = first[~np.isin(keys[first], np.concatenate([seen, taken_keys]))]
-            first = first[: count - len(taken)]
-            taken = np.concatenate([taken, masks[first]])
-            taken_keys = np.concatenate([taken_keys, keys[first]])
-        return taken
+        taken: list[np.ndarray] = []
+        taken_keys = [seen[:0]]
+        n_taken = 0
+        while n_taken < count:
+            need = count - n_taken
+            batch = 2 * need + 8
+            u = self.rng.random((batch, d - 1 if 2 * s == d else d))
+            # The batch is twice what is needed (the stream is fixed by it), but with few
+            # repeats its first rows hold all the picks: look at a prefix first, and at
+            # the whole batch only when the prefix falls short (the first picks in row
+            # order are the same either way).
+            for rows in (min(batch, need + need // 4 + 8), batch):
+                chosen = _subsets(u[:rows], s, d)
+                keys = _index_keys(chosen, d)
+                first = _first_new(keys, np.concatenate([seen, *taken_keys]))[:need]
+                if len(first) == need:
+                    break
+            taken.append(_pairs_to_masks(chosen[first], d))
+            taken_keys.append(keys[first])
+            n_taken += len(first)
+        return np.concatenate(taken), np.concatenate(taken_keys)
+
+
+def _subsets(u: np.ndarray, s: int, d: int) -> np.ndarray:
+    """Players ``(rows, s)`` of the subsets read from the uniforms ``u``: the ``s``
+    first of each random order, or for ``2 s = d`` player 0 and ``s - 1`` others (the
+    side holding player 0 stands for the pair)."""
+    if 2 * s != d:
+        return _smallest(u, s)
+    others = _smallest(u, s - 1) + 1
+    return np.concatenate([np.zeros((len(u), 1), dtype=np.int64), others], axis=1)
+
+
+def _index_keys(chosen: np.ndarray, d: int) -> np.ndarray:
+    """:func:`_keys` of the subsets with players ``chosen (c, s)``, without their masks
+    where the key is an integer (its bit ``i`` is player ``i``)."""
+    if d > _BITMASK_MAX_D:
+        return _keys(_pairs_to_masks(chosen, d))
+    bits = np.left_shift(np.uint64(1), chosen.astype(np.uint64))
+    return bits.sum(axis=1, dtype=np.uint64)
+
+
+def _first_occurrences(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``values`` (sorted) and the index of the first occurrence of each:
+    ``np.unique(values, return_index=True)``, which needs a stable sort; numpy's default
+    sort is markedly faster, and the smallest index of each run of equal values is the
+    first occurrence whatever the sort did with ties."""
+    order = np.argsort(values)
+    ordered = values[order]
+    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    return ordered[starts], np.minimum.reduceat(order, starts)
+
+
+def _first_new(keys: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Sorted indices of the first occurrence of every key of ``keys`` not in ``seen``."""
+    first = np.sort(_first_occurrences(keys)[1])
+    return first[~np.isin(keys[first], seen)]
+
+
+def _sorted_contains(known: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Whether each of ``values`` is in the sorted array ``known``."""
+    at = np.searchsorted(known, values)
+    found = np.zeros(len(values), dtype=bool)
+    inside = at < len(known)
+    found[inside] = known[at[inside]] == values[inside]
+    return found
 
 
 def _smallest(u: np.ndarray, s: int) -> np.ndarray:

@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import pinvh
 
 
 @dataclass
@@ -29,8 +28,9 @@ class PairedRegression:
     The designs of one round (one per background row with ``background="sample"``)
     have the same number of pairs in every stratum, so they share the regression
     weights and their arrays stack on a leading design axis: the products of all
-    designs go through one ``np.matmul`` each, with the same per-slice shapes as for a
-    single design (so a design's results do not depend on the others).
+    designs go through one ``np.matmul`` (or batched ``np.linalg`` call) each, with the
+    same per-slice shapes as for a single design (so a design's results do not depend
+    on the others).
 
     Parameters
     ----------
@@ -50,28 +50,41 @@ class PairedRegression:
     def __post_init__(self) -> None:
         n_designs, _, d = self.pairs[0].shape
         self.d = d
-        self.pairs_total = sum(p.shape[1] for p in self.pairs)
-        z = self.coalitions().astype(np.float64)
-        weights = np.concatenate(
-            [
-                np.full(2 * p.shape[1], m / p.shape[1])
-                for p, m in zip(self.pairs, self.mass, strict=True)
-            ]
-        )
-        zw_t = (z * weights[:, None]).transpose(0, 2, 1)
+        counts = [p.shape[1] for p in self.pairs]
+        self.pairs_total = sum(counts)
+        # Only the sides are stored as floats: every product with a complement is
+        # rewritten with 1 - z, which halves the work and the memory.
+        self._sides = np.concatenate(self.pairs, axis=1).astype(np.float64)
+        self._stratum_weights = [
+            m / c if c else 0.0 for m, c in zip(self.mass, counts, strict=True)
+        ]
+        self._weights = np.repeat(self._stratum_weights, counts)
+        self._counts = counts
+        # Where each pair's side and complement sit in :meth:`coalitions` order.
+        starts = np.cumsum([0, *counts[:-1]])
+        self._side_at = np.concatenate(
+            [2 * s + np.arange(c) for s, c in zip(starts, counts, strict=True)]
+        ).astype(np.int64)
+        self._complement_at = self._side_at + np.repeat(counts, counts)
         kkt = np.zeros((n_designs, d + 1, d + 1))
-        kkt[:, :d, :d] = np.matmul(zw_t, z)
+        kkt[:, :d, :d] = self._gram()
         kkt[:, :d, d] = kkt[:, d, :d] = 1.0
-        # pinvh (symmetric pseudo-inverse) also reports the rank: a design that cannot
-        # tell some players apart is caught by the caller instead of failing here. One
-        # call per design: scipy's pinvh does not batch, and numpy's batched eigh uses
-        # another LAPACK driver (results would move by rounding).
-        inverses, ranks = zip(*(pinvh(a, return_rank=True) for a in kkt), strict=True)
-        inverse = np.stack(inverses)
-        self.rank = np.array(ranks)
+        inverse, self.rank = _pinvh(kkt)
         self.sensitivity = inverse[:, :d, :d]
         self.offset = inverse[:, :d, d]
-        self._zw_t = zw_t
+
+    def _gram(self) -> np.ndarray:
+        """``Z' W Z`` of each design ``(B, d, d)`` from the sides alone: a pair adds
+        ``w (z z' + (1 - z)(1 - z)') = w (2 z z' - 1 z' - z 1' + 1 1')``."""
+        # Stratum by stratum (one weight each), so no weighted copy of the sides is made.
+        zz = np.zeros((len(self._sides), self.d, self.d))
+        first = 0
+        for c, w in zip(self._counts, self._stratum_weights, strict=True):
+            side = self._sides[:, first : first + c]
+            zz += w * np.matmul(side.transpose(0, 2, 1), side)
+            first += c
+        k = np.matmul(self._weights, self._sides)  # sum_pairs w z, (B, d)
+        return 2.0 * zz - k[:, None, :] - k[:, :, None] + self._weights.sum()
 
     def coalitions(self) -> np.ndarray:
         """Every coalition of each design ``(B, 2 * n_pairs, d)``: per stratum, sides then
@@ -81,7 +94,15 @@ class PairedRegression:
     def solve(self, y: np.ndarray, delta: np.ndarray) -> np.ndarray:
         """Shapley estimates ``(B, n, d, k)`` from ``y (B, n, m, k)`` (in :meth:`coalitions`
         order) and ``delta = v(N) - v(empty)`` ``(B, n, k)``."""
-        b = np.matmul(self._zw_t[:, None], y)
+        # Z' W y = sum_pairs w (z y(S) + (1 - z) y(S^c))
+        #        = sum_pairs w z (y(S) - y(S^c)) + 1 sum_pairs w y(S^c)
+        # np.take gives C-ordered arrays whatever y's layout (fancy indexing may not):
+        # matmul picks its loop by the strides, and must pick the same for every chunk.
+        y_complement = np.take(y, self._complement_at, axis=2)
+        y_diff = np.take(y, self._side_at, axis=2) - y_complement
+        y_diff *= self._weights[:, None]
+        b = np.matmul(self._sides.transpose(0, 2, 1)[:, None], y_diff)
+        b += np.matmul(self._weights, y_complement)[:, :, None, :]
         offset = self.offset[:, None, :, None] * delta[:, :, None, :]
         return np.matmul(self.sensitivity[:, None], b) + offset
 
@@ -95,12 +116,13 @@ class PairedRegression:
         ``g = z r(S) + (1 - z) r(S^c)`` and ``M 1 = 0``, ``M g = (M z) (r(S) - r(S^c))``.
         """
         var = np.zeros_like(phi)
-        start = 0
+        first = 0  # the stratum's first pair
         for side, mass, capacity in zip(self.pairs, self.mass, self.capacity, strict=True):
             c = side.shape[1]
-            z_side = side.astype(np.float64)
+            z_side = self._sides[:, first : first + c]
+            start = 2 * first  # its first coalition: c sides, then their complements
             y_side = y[:, :, start : start + c] - y[:, :, start + c : start + 2 * c]
-            start += 2 * c
+            first += c
             if c >= capacity:
                 continue
             # r(S) - r(S^c) = y(S) - y(S^c) - (2 z - 1)' phi
@@ -112,3 +134,27 @@ class PairedRegression:
             between = np.maximum(s2 - s1 * s1 / c, 0.0) / (c - 1)
             var += mass**2 * (1.0 - c / capacity) / c * between
         return np.sqrt(var)
+
+
+def _pinvh(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pseudo-inverses and ranks of stacked symmetric matrices ``(B, n, n)``.
+
+    The rank is what lets the caller redraw a design that cannot tell some players
+    apart instead of failing here. Same cut-off as ``scipy.linalg.pinvh``: eigenvalues
+    below ``n * eps`` times the largest in magnitude count as zero. Batched numpy calls
+    for all designs instead of one scipy call each (LAPACK still runs once per matrix,
+    so a design's result does not depend on the others); the eigenvalues alone give
+    the rank, and the full-rank matrices (all but designs about to be redrawn) are
+    inverted directly, both several times cheaper than eigenvectors.
+    """
+    magnitude = np.abs(np.linalg.eigvalsh(a))
+    cutoff = magnitude.max(axis=-1, keepdims=True) * a.shape[-1] * np.finfo(a.dtype).eps
+    rank = (magnitude > cutoff).sum(axis=-1)
+    full = rank == a.shape[-1]
+    inverse = np.empty_like(a)
+    inverse[full] = np.linalg.inv(a[full])
+    for i in np.flatnonzero(~full):
+        eigvals, eigvecs = np.linalg.eigh(a[i])
+        kept = np.abs(eigvals) > cutoff[i]
+        inverse[i] = (eigvecs[:, kept] / eigvals[kept]) @ eigvecs[:, kept].T
+    return inverse, rank

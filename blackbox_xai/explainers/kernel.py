@@ -106,9 +106,8 @@ class _Rounds:
         self.regressions: list[PairedRegression] = []
         self.design = self._first_round()
 
-    def _regression(self, designs: list[list[np.ndarray]]) -> PairedRegression:
-        """The regressions of ``designs`` (per design, per stratum), stacked."""
-        stacked = [np.stack(strata) for strata in zip(*designs, strict=True)]
+    def _regression(self, stacked: list[np.ndarray]) -> PairedRegression:
+        """The regressions of the designs ``stacked`` (per stratum, ``(B, c, d)``)."""
         return PairedRegression(stacked, self.mass, self.design_capacity)
 
     def _first_round(self) -> PairedDesign:
@@ -120,7 +119,7 @@ class _Rounds:
         design = PairedDesign(self.d, self.weights, self.rng, self.n_designs)
         self.design_capacity = design.capacity
         design.add_round((self.budget - 2) // 2)
-        regression = self._regression(design.designs)
+        regression = self._regression(design.stacked)
         redrawn = False
         for b in range(self.n_designs):
             rank = regression.rank[b]
@@ -129,14 +128,14 @@ class _Rounds:
                     break
                 design.redraw(b)
                 redrawn = True
-                rank = self._regression([design.designs[b]]).rank[0]
+                rank = self._regression([p[b : b + 1] for p in design.stacked]).rank[0]
             else:
                 raise RuntimeError(
                     f"no coalition design of {self.budget} coalitions identified all "
                     f"{self.d} players in {_MAX_REDRAWS} draws; pass a larger n_evals."
                 )
         if redrawn:
-            regression = self._regression(design.designs)
+            regression = self._regression(design.stacked)
         self.new_pairs.append([list(p) for p in design.designs])
         self.regressions.append(regression)
         return design
@@ -169,7 +168,7 @@ class _Rounds:
                     for pairs in self.design.designs
                 ]
             )
-            self.regressions.append(self._regression(self.design.designs))
+            self.regressions.append(self._regression(self.design.stacked))
         return self.new_pairs[t], self.regressions[t]
 
 

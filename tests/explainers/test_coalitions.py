@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from math import comb
 
 import numpy as np
@@ -123,3 +124,33 @@ def test_uniform_below_handles_counts_beyond_int64():
     draws = [uniform_below(np.random.default_rng(s), big) for s in range(200)]
     assert all(0 <= v < big for v in draws)
     assert max(draws) > big // 2 > min(draws)  # spread over the whole range
+
+
+def _rounds_digest(d: int, weights: str, budget: int, n_designs: int, seed: int) -> str:
+    """Hash of the new pairs of two rounds of :class:`_Rounds` (every design, stratum)."""
+    from blackbox_xai.explainers.kernel import _Rounds
+
+    rounds = _Rounds(d, weights, np.random.SeedSequence(seed), budget, 2 * budget, n_designs)
+    digest = hashlib.sha256()
+    for t in range(2):
+        new_pairs, _ = rounds.get(t)
+        for design in new_pairs:
+            for side in design:
+                digest.update(np.packbits(side, axis=1).tobytes())
+                digest.update(str(side.shape).encode())
+    return digest.hexdigest()[:16]
+
+
+@pytest.mark.parametrize(
+    ("d", "weights", "budget", "n_designs", "seed", "expected"),
+    [
+        (6, "kernel", 14, 20, 0, "59433da89f35b48e"),  # 6 designs redrawn (rank deficient)
+        (13, "geometric", 200, 20, 1, "ce624c001106a8e0"),  # enumeration and rejection
+        (30, "leverage", 1000, 3, 2, "3422ad725cf49d0d"),
+        (70, "geometric", 300, 2, 3, "861bafc1fb68ad97"),  # byte keys, Python-int positions
+    ],
+)
+def test_designs_are_pinned_for_a_seed(d, weights, budget, n_designs, seed, expected) -> None:
+    # Hashes of the designs drawn before the fixed-cost rewrite of the draws (same random
+    # stream, same pairs in the same order): a change to them changes every result.
+    assert _rounds_digest(d, weights, budget, n_designs, seed) == expected
