@@ -79,18 +79,24 @@ def allocate(total: int, shares: np.ndarray, lower: np.ndarray, upper: np.ndarra
     upper = np.asarray(upper, dtype=np.float64)
     if not lower.sum() <= total <= upper.sum():
         raise ValueError(f"cannot allocate {total} between {lower.sum()} and {upper.sum()}.")
+
+    def clipped(t: float) -> np.ndarray:
+        # np.clip's values (lower <= upper, no NaN), without its Python-level dispatch:
+        # the bisection calls it about 60 times per round.
+        return np.minimum(np.maximum(t * shares, lower), upper)
+
     lo, hi = 0.0, 1.0
-    while np.clip(hi * shares, lower, upper).sum() < total:
+    while clipped(hi).sum() < total:
         hi *= 2.0
     for _ in range(200):
         mid = 0.5 * (lo + hi)
         if not lo < mid < hi:  # converged to the float resolution
             break
-        if np.clip(mid * shares, lower, upper).sum() < total:
+        if clipped(mid).sum() < total:
             lo = mid
         else:
             hi = mid
-    real = np.clip(hi * shares, lower, upper)
+    real = clipped(hi)
     counts = np.floor(real).astype(np.int64)
     short = total - int(counts.sum())
     if short > 0:
@@ -131,9 +137,11 @@ def _stratum_members(d: int, s: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _pairs_to_masks(chosen: np.ndarray, d: int) -> np.ndarray:
-    masks = np.zeros((len(chosen), d), dtype=bool)
-    np.put_along_axis(masks, chosen, True, axis=1)
-    return masks
+    """Masks ``(c, d)`` of the subsets with players ``chosen (c, s)`` (set through flat
+    indices: about twice as fast as ``np.put_along_axis``)."""
+    masks = np.zeros(len(chosen) * d, dtype=bool)
+    masks[(chosen + d * np.arange(len(chosen))[:, None]).ravel()] = True
+    return masks.reshape(len(chosen), d)
 
 
 def uniform_below(rng: np.random.Generator, n: int) -> int:
@@ -321,24 +329,50 @@ class PairedDesign:
         taken: list[np.ndarray] = []
         taken_keys = [seen[:0]]
         n_taken = 0
+        width = d - 1 if 2 * s == d else d
         while n_taken < count:
             need = count - n_taken
             batch = 2 * need + 8
-            u = self.rng.random((batch, d - 1 if 2 * s == d else d))
             # The batch is twice what is needed (the stream is fixed by it), but with few
-            # repeats its first rows hold all the picks: look at a prefix first, and at
-            # the whole batch only when the prefix falls short (the first picks in row
-            # order are the same either way).
-            for rows in (min(batch, need + need // 4 + 8), batch):
-                chosen = _subsets(u[:rows], s, d)
+            # repeats its first rows hold all the picks: draw and read a prefix first,
+            # the rest of the batch only when the prefix falls short (the first picks in
+            # row order are the same either way), else skip over it in the stream.
+            prefix = min(batch, need + need // 4 + 8)
+            u = self.rng.random((prefix, width))
+            while True:
+                chosen = _subsets(u, s, d)
                 keys = _index_keys(chosen, d)
                 first = _first_new(keys, np.concatenate([seen, *taken_keys]))[:need]
-                if len(first) == need:
+                if len(first) == need or len(u) == batch:
                     break
+                u = np.concatenate([u, self.rng.random((batch - prefix, width))])
+            if len(u) < batch:
+                _skip_uniforms(self.rng, (batch - prefix) * width)
             taken.append(_pairs_to_masks(chosen[first], d))
             taken_keys.append(keys[first])
             n_taken += len(first)
         return np.concatenate(taken), np.concatenate(taken_keys)
+
+
+def _skip_uniforms(rng: np.random.Generator, n: int) -> None:
+    """Move ``rng`` past ``n`` uniforms (``rng.random(n)``) without computing them.
+
+    PCG64 spends one 64-bit output per double, so ``advance(n)`` lands on the same
+    state; it also drops the buffered half of an earlier 32-bit draw, which drawing
+    doubles keeps, so that is put back. Other bit generators draw and discard.
+    """
+    generator = rng.bit_generator
+    if not isinstance(generator, np.random.PCG64 | np.random.PCG64DXSM):
+        rng.random(n)
+        return
+    before = generator.state
+    generator.advance(n)
+    if before["has_uint32"]:
+        generator.state = {
+            **generator.state,
+            "has_uint32": before["has_uint32"],
+            "uinteger": before["uinteger"],
+        }
 
 
 def _subsets(u: np.ndarray, s: int, d: int) -> np.ndarray:

@@ -16,9 +16,15 @@ depends on which rows share its chunk.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import LinAlgWarning, inv
+
+#: Matrices whose condition number is certainly below this are inverted directly: their
+#: rank is full by pinvh's cut-off (``n * eps``, about 1e-14 relative) with a wide margin.
+_SURE_COND = 1e10
 
 
 @dataclass
@@ -55,11 +61,8 @@ class PairedRegression:
         # Only the sides are stored as floats: every product with a complement is
         # rewritten with 1 - z, which halves the work and the memory.
         self._sides = np.concatenate(self.pairs, axis=1).astype(np.float64)
-        self._stratum_weights = [
-            m / c if c else 0.0 for m, c in zip(self.mass, counts, strict=True)
-        ]
-        self._weights = np.repeat(self._stratum_weights, counts)
-        self._counts = counts
+        per_pair = [m / c if c else 0.0 for m, c in zip(self.mass, counts, strict=True)]
+        self._weights = np.repeat(per_pair, counts)
         # Where each pair's side and complement sit in :meth:`coalitions` order.
         starts = np.cumsum([0, *counts[:-1]])
         self._side_at = np.concatenate(
@@ -76,13 +79,11 @@ class PairedRegression:
     def _gram(self) -> np.ndarray:
         """``Z' W Z`` of each design ``(B, d, d)`` from the sides alone: a pair adds
         ``w (z z' + (1 - z)(1 - z)') = w (2 z z' - 1 z' - z 1' + 1 1')``."""
-        # Stratum by stratum (one weight each), so no weighted copy of the sides is made.
-        zz = np.zeros((len(self._sides), self.d, self.d))
-        first = 0
-        for c, w in zip(self._counts, self._stratum_weights, strict=True):
-            side = self._sides[:, first : first + c]
-            zz += w * np.matmul(side.transpose(0, 2, 1), side)
-            first += c
+        # One design at a time: its weighted copy stays small (in cache); a weighted copy
+        # of all designs at once measured slower.
+        zz = np.empty((len(self._sides), self.d, self.d))
+        for b, sides in enumerate(self._sides):
+            zz[b] = np.matmul((sides * self._weights[:, None]).T, sides)
         k = np.matmul(self._weights, self._sides)  # sum_pairs w z, (B, d)
         return 2.0 * zz - k[:, None, :] - k[:, :, None] + self._weights.sum()
 
@@ -137,24 +138,38 @@ class PairedRegression:
 
 
 def _pinvh(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pseudo-inverses and ranks of stacked symmetric matrices ``(B, n, n)``.
+    """Pseudo-inverses and ranks of stacked symmetric matrices ``(B, n, n)``, as
+    ``scipy.linalg.pinvh`` gives them one by one.
 
     The rank is what lets the caller redraw a design that cannot tell some players
-    apart instead of failing here. Same cut-off as ``scipy.linalg.pinvh``: eigenvalues
-    below ``n * eps`` times the largest in magnitude count as zero. Batched numpy calls
-    for all designs instead of one scipy call each (LAPACK still runs once per matrix,
-    so a design's result does not depend on the others); the eigenvalues alone give
-    the rank, and the full-rank matrices (all but designs about to be redrawn) are
-    inverted directly, both several times cheaper than eigenvectors.
+    apart instead of failing here. pinvh takes eigenvalues below ``n * eps`` times the
+    largest as zero, but eigenvectors of a small matrix cost LAPACK several times a
+    direct inverse. So every matrix is inverted directly in one batched call, and only
+    those not certainly well conditioned (``||a|| ||a^-1|| >= _SURE_COND``, far above
+    what any design that identifies every player gives, far below pinvh's cut-off) go
+    through eigenvalues with pinvh's rule. LAPACK runs once per matrix either way, so a
+    design's result does not depend on the others.
     """
-    magnitude = np.abs(np.linalg.eigvalsh(a))
-    cutoff = magnitude.max(axis=-1, keepdims=True) * a.shape[-1] * np.finfo(a.dtype).eps
-    rank = (magnitude > cutoff).sum(axis=-1)
-    full = rank == a.shape[-1]
-    inverse = np.empty_like(a)
-    inverse[full] = np.linalg.inv(a[full])
-    for i in np.flatnonzero(~full):
-        eigvals, eigvecs = np.linalg.eigh(a[i])
-        kept = np.abs(eigvals) > cutoff[i]
-        inverse[i] = (eigvecs[:, kept] / eigvals[kept]) @ eigvecs[:, kept].T
+    try:
+        with warnings.catch_warnings():  # ill-conditioned ones are handled below
+            warnings.simplefilter("ignore", LinAlgWarning)
+            inverse = inv(a, assume_a="sym", check_finite=False)
+    except np.linalg.LinAlgError:  # an exactly singular one: find it matrix by matrix
+        if len(a) > 1:
+            inverses, ranks = zip(*(_pinvh(a[i : i + 1]) for i in range(len(a))), strict=True)
+            return np.concatenate(inverses), np.concatenate(ranks)
+        inverse = np.full_like(a, np.inf)
+    with np.errstate(over="ignore", invalid="ignore"):
+        cond_bound = np.linalg.norm(a, axis=(1, 2)) * np.linalg.norm(inverse, axis=(1, 2))
+    rank = np.full(len(a), a.shape[-1])
+    for i in np.flatnonzero(~(cond_bound < _SURE_COND)):
+        inverse[i], rank[i] = _eigen_pinvh(a[i])
     return inverse, rank
+
+
+def _eigen_pinvh(a: np.ndarray) -> tuple[np.ndarray, int]:
+    """``scipy.linalg.pinvh(a, return_rank=True)`` (same cut-off) for one matrix."""
+    eigvals, eigvecs = np.linalg.eigh(a)
+    magnitude = np.abs(eigvals)
+    kept = magnitude > magnitude.max() * len(a) * np.finfo(a.dtype).eps
+    return (eigvecs[:, kept] / eigvals[kept]) @ eigvecs[:, kept].T, int(kept.sum())

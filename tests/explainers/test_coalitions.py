@@ -126,13 +126,17 @@ def test_uniform_below_handles_counts_beyond_int64():
     assert max(draws) > big // 2 > min(draws)  # spread over the whole range
 
 
-def _rounds_digest(d: int, weights: str, budget: int, n_designs: int, seed: int) -> str:
-    """Hash of the new pairs of two rounds of :class:`_Rounds` (every design, stratum)."""
+def _rounds_digest(
+    d: int, weights: str, budget: int, n_designs: int, seed: int, n_rounds: int
+) -> str:
+    """Hash of the new pairs of the first rounds of :class:`_Rounds` (every design and
+    stratum)."""
     from blackbox_xai.explainers.kernel import _Rounds
 
-    rounds = _Rounds(d, weights, np.random.SeedSequence(seed), budget, 2 * budget, n_designs)
+    seq = np.random.SeedSequence(seed)
+    rounds = _Rounds(d, weights, seq, budget, n_rounds * budget, n_designs)
     digest = hashlib.sha256()
-    for t in range(2):
+    for t in range(n_rounds):
         new_pairs, _ = rounds.get(t)
         for design in new_pairs:
             for side in design:
@@ -142,15 +146,32 @@ def _rounds_digest(d: int, weights: str, budget: int, n_designs: int, seed: int)
 
 
 @pytest.mark.parametrize(
-    ("d", "weights", "budget", "n_designs", "seed", "expected"),
+    ("d", "weights", "budget", "n_designs", "seed", "n_rounds", "expected"),
     [
-        (6, "kernel", 14, 20, 0, "59433da89f35b48e"),  # 6 designs redrawn (rank deficient)
-        (13, "geometric", 200, 20, 1, "ce624c001106a8e0"),  # enumeration and rejection
-        (30, "leverage", 1000, 3, 2, "3422ad725cf49d0d"),
-        (70, "geometric", 300, 2, 3, "861bafc1fb68ad97"),  # byte keys, Python-int positions
+        (6, "kernel", 14, 20, 0, 2, "59433da89f35b48e"),  # 6 designs redrawn (rank deficient)
+        (13, "geometric", 200, 20, 1, 2, "ce624c001106a8e0"),  # enumeration and rejection
+        (30, "leverage", 1000, 3, 2, 2, "3422ad725cf49d0d"),
+        (70, "geometric", 300, 2, 3, 2, "861bafc1fb68ad97"),  # byte keys, Python-int positions
+        # small rounds in strata mostly drawn: many repeats, rejection batches read whole
+        (12, "leverage", 60, 2, 1, 30, "02e51a87d393fb41"),
     ],
 )
-def test_designs_are_pinned_for_a_seed(d, weights, budget, n_designs, seed, expected) -> None:
+def test_designs_are_pinned_for_a_seed(
+    d, weights, budget, n_designs, seed, n_rounds, expected
+) -> None:
     # Hashes of the designs drawn before the fixed-cost rewrite of the draws (same random
     # stream, same pairs in the same order): a change to them changes every result.
-    assert _rounds_digest(d, weights, budget, n_designs, seed) == expected
+    assert _rounds_digest(d, weights, budget, n_designs, seed, n_rounds) == expected
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937])
+@pytest.mark.parametrize("buffered", [False, True])
+def test_skip_uniforms_leaves_the_stream_where_drawing_them_would(bit_generator, buffered) -> None:
+    skipped, drawn = (np.random.Generator(bit_generator(7)) for _ in range(2))
+    if buffered:  # a 32-bit draw leaves half of a 64-bit output buffered in PCG64
+        skipped.integers(1000)
+        drawn.integers(1000)
+    _coalitions._skip_uniforms(skipped, 301)
+    drawn.random(301)
+    np.testing.assert_array_equal(skipped.integers(1000, size=5), drawn.integers(1000, size=5))
+    np.testing.assert_array_equal(skipped.random(5), drawn.random(5))
