@@ -337,21 +337,28 @@ class PairedDesign:
             # repeats its first rows hold all the picks: draw and read a prefix first,
             # the rest of the batch only when the prefix falls short (the first picks in
             # row order are the same either way), else skip over it in the stream.
-            prefix = min(batch, need + need // 4 + 8)
+            prefix = min(batch, _rows_for(need, len(seen) + n_taken, self.capacity[s - 1]))
             u = self.rng.random((prefix, width))
             while True:
-                chosen = _subsets(u, s, d)
-                keys = _index_keys(chosen, d)
+                masks, keys = _subset_masks(u, s, d)
                 first = _first_new(keys, np.concatenate([seen, *taken_keys]))[:need]
                 if len(first) == need or len(u) == batch:
                     break
                 u = np.concatenate([u, self.rng.random((batch - prefix, width))])
             if len(u) < batch:
                 _skip_uniforms(self.rng, (batch - prefix) * width)
-            taken.append(_pairs_to_masks(chosen[first], d))
+            taken.append(masks[first])
             taken_keys.append(keys[first])
             n_taken += len(first)
         return np.concatenate(taken), np.concatenate(taken_keys)
+
+
+def _rows_for(need: int, seen: int, capacity: int) -> int:
+    """Rows of a rejection batch that almost surely hold ``need`` new subsets: a row is
+    a repeat with probability at most ``p = (seen + need) / capacity``; twice the
+    expected repeats, plus a few."""
+    p = (seen + need) / capacity
+    return int(need * (1 + 2 * p) / (1 - p)) + 8 if p < 1 else 2 * need + 8
 
 
 def _skip_uniforms(rng: np.random.Generator, n: int) -> None:
@@ -375,23 +382,57 @@ def _skip_uniforms(rng: np.random.Generator, n: int) -> None:
         }
 
 
+def _subset_masks(u: np.ndarray, s: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Masks ``(rows, d)`` and keys (see :func:`_keys`) of the subsets read from the
+    uniforms ``u``: the ``s`` first players of each random order ``argsort(u)``, or for
+    ``2 s = d`` player 0 and ``s - 1`` others (the side holding player 0 stands for the
+    pair).
+
+    The ``k`` smallest entries of a row are those at most its ``k``-th smallest value
+    (``np.partition``, cheaper than ``np.argpartition``), unless that value is tied;
+    rows with ties (about ``d^2 2^-53`` of them) take :func:`_smallest`'s choice.
+    """
+    rows = len(u)
+    half = 2 * s == d
+    k = s - 1 if half else s  # players picked by the uniforms
+    picked = np.zeros((rows, u.shape[1]), dtype=bool)
+    if k > 0:
+        picked = u <= np.partition(u, k - 1, axis=1)[:, k - 1 : k]
+    masks = np.concatenate([np.ones((rows, 1), dtype=bool), picked], axis=1) if half else picked
+    keys_counts = _keys_and_sizes(masks)
+    if keys_counts is None:  # wide coalitions: keys as byte strings
+        tied = np.count_nonzero(masks, axis=1) != s
+    else:
+        tied = keys_counts[1] != s
+    if np.any(tied):
+        masks[tied] = _pairs_to_masks(_subsets(u[tied], s, d), d)
+        keys_counts = None if keys_counts is None else _keys_and_sizes(masks)
+    keys = _keys(masks) if keys_counts is None else keys_counts[0]
+    return masks, keys
+
+
+#: Keys from a float product with the powers of two are exact up to this many players.
+_FLOAT_KEY_MAX_D = 53
+
+
+def _keys_and_sizes(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_keys` and sizes of the coalitions, by one BLAS product (several times
+    faster than packing bits); None when :func:`_keys` gives byte strings or the float
+    sum of the powers of two would not be exact."""
+    d = masks.shape[1]
+    if d > min(_BITMASK_MAX_D, _FLOAT_KEY_MAX_D):
+        return None
+    weights = np.stack([2.0 ** np.arange(d), np.ones(d)], axis=1)
+    keys, sizes = (masks.astype(np.float64) @ weights).T
+    return keys.astype(np.uint64), sizes
+
+
 def _subsets(u: np.ndarray, s: int, d: int) -> np.ndarray:
-    """Players ``(rows, s)`` of the subsets read from the uniforms ``u``: the ``s``
-    first of each random order, or for ``2 s = d`` player 0 and ``s - 1`` others (the
-    side holding player 0 stands for the pair)."""
+    """Players ``(rows, s)`` of the subsets of :func:`_subset_masks` by partial sorts."""
     if 2 * s != d:
         return _smallest(u, s)
     others = _smallest(u, s - 1) + 1
     return np.concatenate([np.zeros((len(u), 1), dtype=np.int64), others], axis=1)
-
-
-def _index_keys(chosen: np.ndarray, d: int) -> np.ndarray:
-    """:func:`_keys` of the subsets with players ``chosen (c, s)``, without their masks
-    where the key is an integer (its bit ``i`` is player ``i``)."""
-    if d > _BITMASK_MAX_D:
-        return _keys(_pairs_to_masks(chosen, d))
-    bits = np.left_shift(np.uint64(1), chosen.astype(np.uint64))
-    return bits.sum(axis=1, dtype=np.uint64)
 
 
 def _first_occurrences(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -408,7 +449,7 @@ def _first_occurrences(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _first_new(keys: np.ndarray, seen: np.ndarray) -> np.ndarray:
     """Sorted indices of the first occurrence of every key of ``keys`` not in ``seen``."""
     first = np.sort(_first_occurrences(keys)[1])
-    return first[~np.isin(keys[first], seen)]
+    return first[~np.isin(keys[first], seen)] if len(seen) else first
 
 
 def _sorted_contains(known: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -175,3 +175,16 @@ def test_skip_uniforms_leaves_the_stream_where_drawing_them_would(bit_generator,
     drawn.random(301)
     np.testing.assert_array_equal(skipped.integers(1000, size=5), drawn.integers(1000, size=5))
     np.testing.assert_array_equal(skipped.random(5), drawn.random(5))
+
+
+@pytest.mark.parametrize(("d", "s"), [(6, 2), (6, 3), (70, 4)])
+def test_subset_masks_take_the_partial_sort_s_choice_where_uniforms_tie(d, s) -> None:
+    rng = np.random.default_rng(0)
+    u = rng.random((50, d - 1 if 2 * s == d else d))
+    u[::3, :2] = u[::3, [0]].min(axis=1, keepdims=True) / 2  # ties among the smallest
+    u[1::3, : s + 1] = 0.0  # ties straddling the s-th smallest
+    masks, keys = _coalitions._subset_masks(u, s, d)
+    expected = _coalitions._pairs_to_masks(_coalitions._subsets(u, s, d), d)
+    np.testing.assert_array_equal(masks, expected)
+    np.testing.assert_array_equal(keys, _coalitions._keys(expected))
+    assert np.all(masks.sum(axis=1) == s)
