@@ -130,10 +130,13 @@ def _stratum_members(d: int, s: int) -> tuple[np.ndarray, np.ndarray]:
     else:
         combos = list(itertools.combinations(range(d), s))
     masks = _pairs_to_masks(np.array(combos, dtype=np.int64).reshape(-1, s), d)
-    keys = _keys(masks)
-    masks.flags.writeable = False
-    keys.flags.writeable = False
-    return masks, keys
+    return _read_only(masks), _read_only(_keys(masks))
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """``a``, made read-only (shared or cached: a write would reach every holder)."""
+    a.flags.writeable = False
+    return a
 
 
 def _pairs_to_masks(chosen: np.ndarray, d: int) -> np.ndarray:
@@ -191,16 +194,18 @@ class PairedDesign:
         self.rng = rng
         self.shares = stratum_shares(d, size_weights)
         self.capacity = stratum_pair_counts(d)
-        self.stacked = [np.zeros((n_designs, 0, d), dtype=bool) for _ in self.capacity]
+        # The per-stratum arrays below are replaced, never written in place, so the
+        # strata start out sharing read-only empty ones.
+        no_pairs = _read_only(np.zeros((0, d), dtype=bool))
+        self.stacked = [_read_only(np.zeros((n_designs, 0, d), dtype=bool))] * len(self.capacity)
         self._offsets = [[b * c // n_designs for b in range(n_designs)] for c in self.capacity]
         # Per stratum, the positions of the random order revealed so far (sorted; Python
         # ints where C(d, s) may overflow int64) and the pairs at them.
         self._revealed: list[tuple[np.ndarray, np.ndarray]] = [
-            (np.zeros(0, dtype=_position_dtype(c)), np.zeros((0, d), dtype=bool))
-            for c in self.capacity
+            (np.zeros(0, dtype=_position_dtype(c)), no_pairs) for c in self.capacity
         ]
         # Per stratum, the keys of the pairs drawn so far (see :func:`_keys`).
-        self._seen = [_keys(np.zeros((0, d), dtype=bool)) for _ in self.capacity]
+        self._seen = [_read_only(_keys(no_pairs))] * len(self.capacity)
 
     @property
     def designs(self) -> list[list[np.ndarray]]:
@@ -244,7 +249,9 @@ class PairedDesign:
         for i, c in enumerate(new):
             if c > 0:
                 taken = self._extend(i, int(counts[i]), int(c))
-                self.stacked[i] = np.concatenate([self.stacked[i], taken], axis=1)
+                if counts[i] > 0:
+                    taken = np.concatenate([self.stacked[i], taken], axis=1)
+                self.stacked[i] = taken
         return n_pairs
 
     def redraw(self, design: int) -> None:
@@ -279,7 +286,7 @@ class PairedDesign:
         # order of first appearance, with pairs drawn uniformly among those not drawn before.
         known, pairs = self._revealed[stratum]
         flat = positions.ravel()
-        unknown = flat[~_sorted_contains(known, flat)]
+        unknown = flat[~_sorted_contains(known, flat)] if len(known) else flat
         if len(unknown):
             hidden, first = _first_occurrences(unknown)  # hidden sorted
             # The draws go to the hidden positions in order of first appearance.
@@ -422,9 +429,14 @@ def _keys_and_sizes(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     d = masks.shape[1]
     if d > min(_BITMASK_MAX_D, _FLOAT_KEY_MAX_D):
         return None
-    weights = np.stack([2.0 ** np.arange(d), np.ones(d)], axis=1)
-    keys, sizes = (masks.astype(np.float64) @ weights).T
+    keys, sizes = (masks.astype(np.float64) @ _powers_and_ones(d)).T
     return keys.astype(np.uint64), sizes
+
+
+@functools.lru_cache(maxsize=32)
+def _powers_and_ones(d: int) -> np.ndarray:
+    """``(d, 2)``: bit values ``2^i`` of the players, and ones (to count them)."""
+    return _read_only(np.stack([2.0 ** np.arange(d), np.ones(d)], axis=1))
 
 
 def _subsets(u: np.ndarray, s: int, d: int) -> np.ndarray:
