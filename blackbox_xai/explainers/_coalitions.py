@@ -287,19 +287,25 @@ class PairedDesign:
         known, pairs = self._revealed[stratum]
         flat = positions.ravel()
         unknown = flat[~_sorted_contains(known, flat)] if len(known) else flat
-        if len(unknown):
-            hidden, first = _first_occurrences(unknown)  # hidden sorted
-            # The draws go to the hidden positions in order of first appearance.
-            hidden_pairs = np.empty((len(hidden), self.d), dtype=bool)
-            hidden_pairs[np.argsort(first)] = self._draw(stratum, len(hidden))
-            if len(known):  # merge the two sorted lists, no re-sort of all revealed so far
-                at = np.searchsorted(known, hidden)
-                hidden, hidden_pairs = (
-                    np.insert(known, at, hidden),
-                    np.insert(pairs, at, hidden_pairs, axis=0),
-                )
-            known, pairs = self._revealed[stratum] = (hidden, hidden_pairs)
-        return pairs[np.searchsorted(known, positions)]
+        if not len(unknown):
+            return pairs[np.searchsorted(known, positions)]
+        hidden, first = _first_occurrences(unknown)  # hidden sorted
+        drawn = self._draw(stratum, len(hidden))
+        if len(hidden) == len(flat):
+            # Every position new and distinct (the usual case for designs spread over a
+            # large stratum): the draws are in the order of the positions already.
+            taken, hidden_pairs = drawn.reshape(*positions.shape, self.d), drawn[first]
+        else:
+            taken, hidden_pairs = None, np.empty_like(drawn)
+            hidden_pairs[np.argsort(first)] = drawn
+        if len(known):  # merge the two sorted lists, no re-sort of all revealed so far
+            at = np.searchsorted(known, hidden)
+            hidden, hidden_pairs = (
+                np.insert(known, at, hidden),
+                np.insert(pairs, at, hidden_pairs, axis=0),
+            )
+        known, pairs = self._revealed[stratum] = (hidden, hidden_pairs)
+        return pairs[np.searchsorted(known, positions)] if taken is None else taken
 
     def _draw(self, stratum: int, count: int) -> np.ndarray:
         s = stratum + 1
@@ -454,7 +460,10 @@ def _first_occurrences(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first occurrence whatever the sort did with ties."""
     order = np.argsort(values)
     ordered = values[order]
-    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    new = ordered[1:] != ordered[:-1]
+    if new.all():  # the usual case: all distinct
+        return ordered, order
+    starts = np.flatnonzero(np.concatenate([[True], new]))
     return ordered[starts], np.minimum.reduceat(order, starts)
 
 
