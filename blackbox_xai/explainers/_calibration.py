@@ -7,8 +7,10 @@ jumps exactly when the mean does, and ``estimate +- 1.96 SE`` covers far less th
 The two-sided studentized-mean interval has coverage ``2 Phi(z) - 1 + (2/n) q2(z) phi(z)``
 with ``q2(z) = z [kappa (z^2 - 3)/12 - gamma^2 (z^4 + 2 z^2 - 3)/18 - (z^2 + 3)/4]``
 (skewness ``gamma``, excess kurtosis ``kappa``; Hall 1992, *The Bootstrap and Edgeworth
-Expansion*, sections 2.6 and 3.5), so the critical value ``z - q2(z)/n`` restores 95% to
-order ``1/n``. The shape (``gamma^2``, ``kappa``) is scale free, so it is pooled over every
+Expansion*, sections 2.6 and 3.5, for the SE with divisor ``n``; ours divides by
+``n - 1``, which turns the last term into ``(z^2 + 1)/4``, the one of Student's ``t``), so
+the critical value ``z - q2(z)/n`` restores 95% to order ``1/n``; we take the
+normal-theory part exactly (Student's ``t_{n-1}``) and add the shape terms. The shape (``gamma^2``, ``kappa``) is scale free, so it is pooled over every
 player and output of a row: a few pairs say little about one player's skewness, but a
 row's players share the game's jumpiness (an empirical-Bayes-style sharing of shape, not
 of scale). Standard errors are multiplied by ``(z - q2(z)/n) / z``.
@@ -17,6 +19,7 @@ of scale). Standard errors are multiplied by ``(z - q2(z)/n) / z``.
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 #: Two-sided 95% normal quantile: ``stderr`` is scaled so that +-Z95 * stderr is the
 #: corrected interval.
@@ -97,9 +100,11 @@ def edgeworth_factor(n: np.ndarray, skew2: np.ndarray, kurt: np.ndarray) -> np.n
     that gives 95% two-sided coverage to order ``1/n`` for a studentized mean of ``n``
     samples with squared skewness ``skew2`` and excess kurtosis ``kurt``.
 
-    For normal samples (both 0) it is ``1 + (z^2 + 3)/(4 n)``, the expansion of Student's
-    ``t_{n-1}`` quantile. Never below 1: the expansion is not trusted to narrow.
+    The standard error is the one with divisor ``n - 1``. The normal-theory part is taken
+    exactly, Student's ``t_{n-1}`` quantile over ``z`` (its expansion is the ``(z^2 + 1)/4``
+    term, too small at ``n = 8``), and the skewness and kurtosis terms of ``-q2/n`` are
+    added to it. Never below 1: the expansion is not trusted to narrow.
     """
     z2 = Z95**2
-    q2_over_z = kurt * (z2 - 3) / 12 - skew2 * (z2**2 + 2 * z2 - 3) / 18 - (z2 + 3) / 4
-    return np.maximum(1.0 - q2_over_z / n, 1.0)
+    shape = skew2 * (z2**2 + 2 * z2 - 3) / 18 - kurt * (z2 - 3) / 12
+    return np.maximum(stats.t.ppf(0.975, n - 1) / Z95 + shape / n, 1.0)

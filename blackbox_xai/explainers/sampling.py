@@ -142,6 +142,19 @@ class SamplingShapley(Explainer):
         Explanation
             ``values (n, d, k)``, ``base_values (n, k) = v(empty)``, ``stderr``; ``meta``
             has per-row ``n_evals`` (coalitions), ``n_permutations`` and ``converged``.
+
+        Notes
+        -----
+        ``stderr`` is scaled so that ``values +- 1.96 * stderr`` is a 95% interval that
+        holds at small budgets: the spread of the pairs (per background row with
+        ``"sample"``) times ``t_{nu} / 1.96`` plus a second-order Edgeworth
+        (Cornish-Fisher) term for skewness and kurtosis (Hall 1992), with ``nu = pairs - 1``
+        (``"mean"``) or the Welch-Satterthwaite degrees of freedom (``"sample"``). The
+        skewness and kurtosis are pooled over all players and outputs of the row: the
+        contributions of tree models jump, and a few pairs miss the jumps exactly when
+        the mean is off. The factor tends to 1 as pairs grow and is never below 1; a
+        player whose pairs all agree keeps ``stderr`` 0. The ``tol`` rule uses this
+        ``stderr``.
         """
         X = self.masker.validate(X)
         d = self.masker.n_players
