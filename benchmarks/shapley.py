@@ -10,7 +10,11 @@ Compares, on the same model, background and rows:
   ``shap.PermutationExplainer``,
 
 on (a) wine, 13 features, a gradient-boosting classifier, 20 background rows, with exact
-Shapley values (``bx.ExactShapley``) as ground truth, and (b) breast cancer, 30 features,
+Shapley values (``bx.ExactShapley``) as ground truth, (a') the same with a cheap model
+(a 10-tree random forest of depth 6), chosen so that shap.KernelExplainer spends about
+70% of its time outside the model, the split the issue measured (with the
+gradient-boosting model it spends only ~30% there on this machine), and (b) breast
+cancer, 30 features,
 against a long-run reference (``bx.SamplingShapley(background="sample")`` with 120000
 permutations: unbiased, a different estimator from KernelShap, relative SE ~0.5%; its
 standard errors are reported and added to ours in the calibration check). On wine it
@@ -53,7 +57,7 @@ import shap
 
 # isort: on
 from sklearn.datasets import load_breast_cancer, load_wine
-from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from threadpoolctl import threadpool_limits
 
 import blackbox_xai as bx
@@ -66,9 +70,22 @@ WEIGHTS = ("kernel", "leverage", "geometric")
 RESULTS = Path(__file__).parent / "results"
 
 
+#: Problems: (data, model). "wine_cheap_model" puts shap.KernelExplainer at ~70% of its
+#: time outside the model, as in the issue's measurement.
+PROBLEMS = {
+    "wine": (load_wine, lambda: GradientBoostingClassifier(random_state=0)),
+    "wine_cheap_model": (
+        load_wine,
+        lambda: RandomForestClassifier(n_estimators=10, max_depth=6, random_state=0),
+    ),
+    "breast_cancer": (load_breast_cancer, lambda: GradientBoostingClassifier(random_state=0)),
+}
+
+
 def problem(name: str, n_rows: int) -> dict[str, Any]:
-    X, y = (load_wine if name == "wine" else load_breast_cancer)(return_X_y=True)
-    model = GradientBoostingClassifier(random_state=0).fit(X, y)
+    load, make_model = PROBLEMS[name]
+    X, y = load(return_X_y=True)
+    model = make_model().fit(X, y)
     rng = np.random.default_rng(0)
     background = X[rng.choice(len(X), 20, replace=False)]
     rows = X[rng.choice(len(X), n_rows, replace=False)]
@@ -138,7 +155,7 @@ def run_method(p: dict[str, Any], method: str, budget: int, seed: int) -> Any:
 def measure(p: dict[str, Any], truth: np.ndarray, method: str, budget: int) -> dict[str, Any]:
     """Average over REPEATS seeds of error, CPU time per row, model share and rows."""
     n = len(p["rows"])
-    errs, cpus, walls, shares, rows, covered = [], [], [], [], [], []
+    errs, cpus, walls, shares, rows, covered, outside = [], [], [], [], [], [], []
     for seed in range(REPEATS):
         out, cpu, wall, model_s, model_rows = timed(
             p["f"], lambda seed=seed: run_method(p, method, budget, seed)
@@ -148,6 +165,7 @@ def measure(p: dict[str, Any], truth: np.ndarray, method: str, budget: int) -> d
         cpus.append(cpu / n)
         walls.append(wall / n)
         shares.append(model_s / cpu)
+        outside.append((cpu - model_s) / n)
         rows.append(model_rows / n)
         if isinstance(out, bx.Explanation) and out.stderr is not None:
             se = np.sqrt(out.stderr**2 + p.get("truth_se", 0.0) ** 2)
@@ -159,6 +177,7 @@ def measure(p: dict[str, Any], truth: np.ndarray, method: str, budget: int) -> d
         "time_per_row_s": float(np.mean(cpus)),
         "wall_per_row_s": float(np.mean(walls)),
         "model_share": float(np.mean(shares)),
+        "outside_model_per_row_s": float(np.mean(outside)),
         "model_rows_per_row": float(np.mean(rows)),
         "within_2se": float(np.mean(covered)) if covered else None,
     }
@@ -199,7 +218,7 @@ def time_at_error(curve: list[dict[str, Any]], err: float) -> float:
 def run_problem(name: str, n_rows: int) -> dict[str, Any]:
     p = problem(name, n_rows)
     t0 = time.perf_counter()
-    if name == "wine":
+    if name.startswith("wine"):
         truth = bx.ExactShapley(p["f"], p["bg"]).explain(p["rows"]).values
         reference = "exact (ExactShapley, 8192 coalitions)"
     else:
@@ -264,6 +283,13 @@ def run_problem(name: str, n_rows: int) -> dict[str, Any]:
                 "model_rows_ratio_vs_l1_false": ours["model_rows_per_row"]
                 / s_false["model_rows_per_row"],
                 "our_overhead_outside_model": 1.0 - ours["model_share"],
+                "outside_model_ratio_vs_l1_false": ours["outside_model_per_row_s"]
+                / s_false["outside_model_per_row_s"],
+                # The CPU-time ratio with nothing outside the model: at equal model rows
+                # no implementation gets below it.
+                "model_only_time_ratio_vs_l1_false": ours["model_share"]
+                * ours["time_per_row_s"]
+                / s_false["time_per_row_s"],
                 "within_2se": ours["within_2se"],
             }
         for sampler in SAMPLERS:
@@ -297,7 +323,9 @@ KERNEL_COLUMNS = [
     "wall_ratio_vs_l1_false",
     "time_ratio_equal_error_vs_l1_false",
     "model_rows_ratio_vs_l1_false",
+    "model_only_time_ratio_vs_l1_false",
     "our_overhead_outside_model",
+    "outside_model_ratio_vs_l1_false",
     "within_2se",
 ]
 SAMPLER_COLUMNS = [
@@ -329,7 +357,9 @@ SETUP_NOTE = (
     "and 0.43 s per row at 1000 coalitions, about 70% of it outside the model. Those are "
     "not reproduced here: in this run shap itself has about 2.5x lower errors and ~50 ms "
     "per row with ~30% outside the model (another machine, shap and scikit-learn version, "
-    "and rows/background drawn here with seed 0; the issue does not give its setup). Every "
+    "and rows/background drawn here with seed 0; the issue does not give its setup). The "
+    "problem wine_cheap_model swaps in a 10-tree forest of depth 6 so that shap spends "
+    "about 70% of its time outside the model, the split the issue measured. Every "
     "ratio below compares methods measured in the same run on the same model, background "
     "and rows. Wall times share the machine with other jobs (wall ratios can be off where "
     "other load ran); the ratios use CPU time. Errors are means over 3 seeds of one "
@@ -370,11 +400,15 @@ def markdown(report: list[dict[str, Any]]) -> str:
             "KernelShap vs shap.KernelExplainer (ratios ours/shap; model rows ours/shap "
             "close to 1 means equal model rows; 'at equal time' and 'at equal err' read our "
             f"error-time curve (budgets {BUDGETS + EXTRA_OURS}) at shap's time or error, "
-            "log-log interpolated):",
+            "log-log interpolated; 'model-only time' is our CPU time inside the model over "
+            "shap's total, the time ratio we would have with nothing outside the model (no "
+            "implementation evaluating the same model rows gets below it); 'time outside "
+            "model' is our CPU time outside the model over shap's):",
             "",
             "| budget | background | err vs l1_reg=False | err vs default | err at equal time | "
-            "CPU time | wall time | time at equal err | model rows | our overhead | within 2 SE |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "CPU time | wall time | time at equal err | model rows | model-only time | "
+            "our overhead | time outside model | within 2 SE |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         lines += ratio_rows(prob["summary"], KERNELS, KERNEL_COLUMNS)
         lines += [
@@ -410,47 +444,25 @@ def weights_table(prob: dict[str, Any]) -> list[str]:
 
 
 def targets(report: list[dict[str, Any]]) -> list[str]:
-    """Each issue-3 target, met or not, with the measured range (all budgets, both problems)."""
-
-    def span(problems: list[dict[str, Any]], method: str, key: str) -> tuple[float, float]:
-        values = [s[method][key] for prob in problems for s in prob["summary"]]
-        return min(values), max(values)
-
-    wine = [prob for prob in report if prob["problem"] == "wine"]
-    checks = []
+    """Each issue-3 target per problem, met or not, with the measured range over budgets."""
+    checks: list[tuple[str, str, str, float, str]] = []
     for method in KERNELS:
+        option = method.partition(":")[2]
         for key, label, bound in [
             ("err_ratio_vs_l1_false", "error at equal coalitions vs l1_reg=False", 0.7),
             ("err_ratio_vs_default", "error at equal coalitions vs shap default", 0.7),
             ("err_ratio_equal_time_vs_l1_false", "error at equal time vs l1_reg=False", 0.5),
             ("time_ratio_vs_l1_false", "CPU time per row vs l1_reg=False", 0.4),
             ("our_overhead_outside_model", "our time outside the model", 0.15),
+            ("within_2se", "share within 2 SE", 0.9),
         ]:
-            checks.append(
-                (
-                    f"KernelShap {method.partition(':')[2]}: {label}",
-                    report,
-                    method,
-                    key,
-                    bound,
-                    "<=",
-                )
-            )
-        checks.append(
-            (
-                f"KernelShap {method.partition(':')[2]}: share within 2 SE (wine)",
-                wine,
-                method,
-                "within_2se",
-                0.9,
-                ">=",
-            )
-        )
+            sense = ">=" if key == "within_2se" else "<="
+            checks.append((f"KernelShap {option}: {label}", method, key, bound, sense))
     for method in SAMPLERS:
+        option = method.partition(":")[2]
         checks.append(
             (
-                f"SamplingShapley {method.partition(':')[2]}: error vs PermutationExplainer",
-                report,
+                f"SamplingShapley {option}: error vs PermutationExplainer",
                 method,
                 "err_ratio_vs_permutation",
                 1.0,
@@ -458,30 +470,30 @@ def targets(report: list[dict[str, Any]]) -> list[str]:
             )
         )
         checks.append(
-            (
-                f"SamplingShapley {method.partition(':')[2]}: share within 2 SE (wine)",
-                wine,
-                method,
-                "within_2se",
-                0.9,
-                ">=",
-            )
+            (f"SamplingShapley {option}: share within 2 SE", method, "within_2se", 0.9, ">=")
         )
     lines = [
         "",
-        "## Issue-3 targets (every budget, both problems unless noted)",
+        "## Issue-3 targets (range over the budgets 200-2000; 2-SE shares where the "
+        "reference is exact)",
         "",
-        "| target | bound | measured (min-max) | met |",
-        "|---|---|---|---|",
+        "| problem | target | bound | measured (min-max) | met |",
+        "|---|---|---|---|---|",
     ]
-    for label, problems, method, key, bound, sense in checks:
-        low, high = span(problems, method, key)
-        # Compared as printed (two decimals), so 0.8999 counts as 0.90.
-        low, high = round(low, 2), round(high, 2)
-        met = high <= bound if sense == "<=" else low >= bound
-        partly = (low <= bound) if sense == "<=" else (high >= bound)
-        verdict = "yes" if met else ("partly" if partly else "no")
-        lines.append(f"| {label} | {sense} {bound} | {low:.2f}-{high:.2f} | {verdict} |")
+    for prob in report:
+        for label, method, key, bound, sense in checks:
+            if key == "within_2se" and not prob["problem"].startswith("wine"):
+                continue
+            values = [s[method][key] for s in prob["summary"]]
+            # Compared as printed (two decimals), so 0.8999 counts as 0.90.
+            low, high = round(min(values), 2), round(max(values), 2)
+            met = high <= bound if sense == "<=" else low >= bound
+            partly = (low <= bound) if sense == "<=" else (high >= bound)
+            verdict = "yes" if met else ("partly" if partly else "no")
+            lines.append(
+                f"| {prob['problem']} | {label} | {sense} {bound} | {low:.2f}-{high:.2f} | "
+                f"{verdict} |"
+            )
     return lines
 
 
@@ -492,7 +504,11 @@ def main() -> None:
     t0 = time.perf_counter()
     print(f"blackbox_xai from {bx.__file__}", flush=True)
     with threadpool_limits(1):
-        report = [run_problem("wine", 16), run_problem("breast_cancer", 10)]
+        report = [
+            run_problem("wine", 16),
+            run_problem("wine_cheap_model", 16),
+            run_problem("breast_cancer", 10),
+        ]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "shapley.json").write_text(json.dumps(report, indent=1))
     text = markdown(report)

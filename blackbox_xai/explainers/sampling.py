@@ -12,6 +12,7 @@ from ..maskers.tabular import Tabular
 from ..models import Model
 from ..utils.seeding import SeedLike, resolve_seed, row_rng
 from ..utils.validation import check_positive_int
+from ._calibration import batch_moments, edgeworth_factor, merge_moments, pooled_shape
 from ._sequential import (
     check_background_option,
     check_round_cap,
@@ -141,6 +142,19 @@ class SamplingShapley(Explainer):
         Explanation
             ``values (n, d, k)``, ``base_values (n, k) = v(empty)``, ``stderr``; ``meta``
             has per-row ``n_evals`` (coalitions), ``n_permutations`` and ``converged``.
+
+        Notes
+        -----
+        ``stderr`` is scaled so that ``values +- 1.96 * stderr`` is a 95% interval that
+        holds at small budgets: the spread of the pairs (per background row with
+        ``"sample"``) times ``t_{nu} / 1.96`` plus a second-order Edgeworth
+        (Cornish-Fisher) term for skewness and kurtosis (Hall 1992), with ``nu = pairs - 1``
+        (``"mean"``) or the Welch-Satterthwaite degrees of freedom (``"sample"``). The
+        skewness and kurtosis are pooled over all players and outputs of the row: the
+        contributions of tree models jump, and a few pairs miss the jumps exactly when
+        the mean is off. The factor tends to 1 as pairs grow and is never below 1; a
+        player whose pairs all agree keeps ``stderr`` 0. The ``tol`` rule uses this
+        ``stderr``.
         """
         X = self.masker.validate(X)
         d = self.masker.n_players
@@ -256,26 +270,24 @@ class SamplingShapley(Explainer):
 
 
 class _Pooled:
-    """Running mean and sum of squared deviations of the pairs (Chan et al. merge)."""
+    """Running count, mean and central sums ``M2, M3, M4`` of the pairs (pairwise merge);
+    the third and fourth feed the small-sample widening of the standard errors."""
 
     def __init__(self, n: int, d: int, k: int) -> None:
-        self.mean, self.m2 = np.zeros((n, d, k)), np.zeros((n, d, k))
-        self.total = 0
+        self.moments = (np.zeros((n, 1, 1)), *(np.zeros((n, d, k)) for _ in range(4)))
 
     def add(self, active: np.ndarray, samples: np.ndarray, before: int) -> None:
         """Merge the pairs ``samples (rows, q, d, k)`` into the ``before`` seen so far."""
-        q = samples.shape[1]
-        batch_mean = samples.mean(axis=1)
-        batch_m2 = ((samples - batch_mean[:, None]) ** 2).sum(axis=1)
-        delta = batch_mean - self.mean[active]
-        total = before + q
-        self.mean[active] += delta * (q / total)
-        self.m2[active] += batch_m2 + delta**2 * (before * q / total)
-        self.total = total
+        merged = merge_moments(tuple(m[active] for m in self.moments), batch_moments(samples))
+        for m, new in zip(self.moments, merged, strict=True):
+            m[active] = new
 
     def estimate(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        total = self.total
-        return self.mean[active], np.sqrt(self.m2[active] / ((total - 1) * total))
+        count, mean, m2, m3, m4 = (m[active] for m in self.moments)
+        skew2, kurt = pooled_shape(count, mean, m2, m3, m4)
+        pairs = count[:, 0, 0]
+        widen = edgeworth_factor(pairs, skew2, kurt)[:, None, None]
+        return mean, widen * np.sqrt(m2 / ((count - 1) * count))
 
 
 class _ByBackground:
@@ -288,9 +300,8 @@ class _ByBackground:
         self, n: int, d: int, weights: np.ndarray, rngs: list[np.random.Generator]
     ) -> None:
         self.weights, self.rngs = weights, rngs
-        n_bg = len(weights)
-        self.count = np.zeros((n, n_bg))
-        self.mean, self.m2 = np.zeros((n, n_bg, d, 0)), np.zeros((n, n_bg, d, 0))
+        self.shape = (n, len(weights), d)
+        self.moments: tuple[np.ndarray, ...] = ()
         self.cycles: list[list[np.ndarray]] = [[] for _ in range(n)]
         self.drawn = np.zeros((n, 0), dtype=np.int64)
 
@@ -308,27 +319,28 @@ class _ByBackground:
 
     def add(self, active: np.ndarray, samples: np.ndarray, before: int) -> None:
         """Add the pairs ``samples (rows, q, d, k)`` drawn with :meth:`schedule`'s rows
-        (per background row, a Chan et al. merge of the running mean and squared
-        deviations: sums of squares would cancel badly for near-constant samples)."""
-        if self.mean.shape[3] == 0:
-            shape = (*self.mean.shape[:3], samples.shape[3])
-            self.mean, self.m2 = np.zeros(shape), np.zeros(shape)
+        (per background row, a pairwise merge of the running mean and central sums: sums
+        of powers would cancel badly for near-constant samples)."""
+        if not self.moments:
+            shape = (*self.shape, samples.shape[3])
+            self.moments = (np.zeros((*self.shape[:2], 1, 1)), *(np.zeros(shape) for _ in range(4)))
         for b in range(len(self.weights)):
             hit = (self.drawn == b)[:, :, None, None]
-            new = hit.sum(axis=1).astype(np.float64)  # (rows, 1, 1)
-            seen = new > 0
-            batch_mean = np.where(hit, samples, 0.0).sum(axis=1) / np.maximum(new, 1.0)
-            batch_m2 = np.where(hit, (samples - batch_mean[:, None]) ** 2, 0.0).sum(axis=1)
-            old = self.count[active, b][:, None, None]
-            total = old + new
-            delta = batch_mean - self.mean[active, b]
-            share = np.where(seen, new / np.maximum(total, 1.0), 0.0)
-            self.mean[active, b] += delta * share
-            self.m2[active, b] += np.where(seen, batch_m2 + delta**2 * old * share, 0.0)
-            self.count[active, b] = total[:, 0, 0]
+            old = tuple(m[active, b] for m in self.moments)
+            merged = merge_moments(old, batch_moments(samples, hit))
+            for m, new in zip(self.moments, merged, strict=True):
+                m[active, b] = new
 
     def estimate(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        c = self.count[active][:, :, None, None]
-        within = self.m2[active] / (c - 1)
+        count, mean, m2, m3, m4 = (m[active] for m in self.moments)
         w = self.weights[None, :, None, None]
-        return (w * self.mean[active]).sum(axis=1), np.sqrt((w**2 * within / c).sum(axis=1))
+        # per background row: variance of its mean, and that estimate's degrees of freedom
+        part = w**2 * m2 / ((count - 1) * count)
+        var = part.sum(axis=1)
+        # Welch-Satterthwaite: the pairs a stratified SE effectively rests on; +1 turns
+        # degrees of freedom back into a sample size (one stratum: its pairs).
+        spread = (part**2 / (count - 1)).sum(axis=1)
+        pairs = np.where(spread > 0, var**2 / np.where(spread > 0, spread, 1.0), np.inf) + 1
+        skew2, kurt = pooled_shape(count, mean, m2, m3, m4)
+        widen = edgeworth_factor(pairs, skew2[:, None, None], kurt[:, None, None])
+        return (w * mean).sum(axis=1), widen * np.sqrt(var)
