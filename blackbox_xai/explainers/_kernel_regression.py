@@ -37,7 +37,7 @@ class PairedRegression:
     The designs of one round (one per background row with ``background="sample"``)
     have the same number of pairs in every stratum, so they share the regression
     weights and their arrays stack on a leading design axis: the products of all
-    designs go through one ``np.matmul`` (or batched ``np.linalg`` call) each, with the
+    designs go through one ``np.matmul`` (or batched LAPACK call) each, with the
     same per-slice shapes as for a single design (so a design's results do not depend
     on the others).
 
@@ -61,17 +61,12 @@ class PairedRegression:
         self.d = d
         counts = [p.shape[1] for p in self.pairs]
         self.pairs_total = sum(counts)
-        # Only the sides are stored as floats: every product with a complement is
-        # rewritten with 1 - z, which halves the work and the memory.
+        # Z' W Z comes from the sides alone (a complement enters as 1 - z): half the
+        # product, and no float copy of every coalition for it.
         self._sides = np.concatenate(self.pairs, axis=1).astype(np.float64)
         per_pair = [m / c if c else 0.0 for m, c in zip(self.mass, counts, strict=True)]
         self._weights = np.repeat(per_pair, counts)
-        # Where each pair's side and complement sit in :meth:`coalitions` order.
-        starts = np.cumsum([0, *counts[:-1]])
-        self._side_at = np.concatenate(
-            [2 * s + np.arange(c) for s, c in zip(starts, counts, strict=True)]
-        ).astype(np.int64)
-        self._complement_at = self._side_at + np.repeat(counts, counts)
+        self._zw = self._weighted_coalitions(counts, per_pair)
         kkt = np.zeros((n_designs, d + 1, d + 1))
         kkt[:, :d, :d] = self._gram()
         kkt[:, :d, d] = kkt[:, d, :d] = 1.0
@@ -95,6 +90,21 @@ class PairedRegression:
         k = np.matmul(self._weights, self._sides)  # sum_pairs w z, (B, d)
         return 2.0 * zz - k[:, None, :] - k[:, :, None] + self._weights.sum()
 
+    def _weighted_coalitions(self, counts: list[int], per_pair: list[float]) -> np.ndarray:
+        """``W Z`` ``(B, m, d)`` in :meth:`coalitions` order, for :meth:`solve`: ``w z``
+        for the sides, ``w - w z`` (the same numbers as ``w (1 - z)``) for complements."""
+        zw = np.empty((len(self._sides), 2 * self.pairs_total, self.d))
+        first = 0
+        for c, w in zip(counts, per_pair, strict=True):
+            sides, complements = (
+                zw[:, 2 * first : 2 * first + c],
+                zw[:, 2 * first + c : 2 * (first + c)],
+            )
+            np.multiply(self._sides[:, first : first + c], w, out=sides)
+            np.subtract(w, sides, out=complements)
+            first += c
+        return zw
+
     def coalitions(self) -> np.ndarray:
         """Every coalition of each design ``(B, 2 * n_pairs, d)``: per stratum, sides then
         complements."""
@@ -103,15 +113,10 @@ class PairedRegression:
     def solve(self, y: np.ndarray, delta: np.ndarray) -> np.ndarray:
         """Shapley estimates ``(B, n, d, k)`` from ``y (B, n, m, k)`` (in :meth:`coalitions`
         order) and ``delta = v(N) - v(empty)`` ``(B, n, k)``."""
-        # Z' W y = sum_pairs w (z y(S) + (1 - z) y(S^c))
-        #        = sum_pairs w z (y(S) - y(S^c)) + 1 sum_pairs w y(S^c)
-        # np.take gives C-ordered arrays whatever y's layout (fancy indexing may not):
-        # matmul picks its loop by the strides, and must pick the same for every chunk.
-        y_complement = np.take(y, self._complement_at, axis=2)
-        y_diff = np.take(y, self._side_at, axis=2) - y_complement
-        y_diff *= self._weights[:, None]
-        b = np.matmul(self._sides.transpose(0, 2, 1)[:, None], y_diff)
-        b += np.matmul(self._weights, y_complement)[:, :, None, :]
+        # y as it comes, in one product with W Z (built once per regression): regrouping
+        # y into sides and complements instead costs a copy of y per call, which
+        # measured slower from a few tens of rows on.
+        b = np.matmul(self._zw.transpose(0, 2, 1)[:, None], y)
         offset = self.offset[:, None, :, None] * delta[:, :, None, :]
         return np.matmul(self.sensitivity[:, None], b) + offset
 
