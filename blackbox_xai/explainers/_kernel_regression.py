@@ -16,6 +16,7 @@ depends on which rows share its chunk.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -65,8 +66,8 @@ class PairedRegression:
         # product, and no float copy of every coalition for it.
         self._sides = np.concatenate(self.pairs, axis=1).astype(np.float64)
         per_pair = [m / c if c else 0.0 for m, c in zip(self.mass, counts, strict=True)]
+        self._per_pair = per_pair
         self._weights = np.repeat(per_pair, counts)
-        self._zw = self._weighted_coalitions(counts, per_pair)
         kkt = np.zeros((n_designs, d + 1, d + 1))
         kkt[:, :d, :d] = self._gram()
         kkt[:, :d, d] = kkt[:, d, :d] = 1.0
@@ -90,12 +91,15 @@ class PairedRegression:
         k = np.matmul(self._weights, self._sides)  # sum_pairs w z, (B, d)
         return 2.0 * zz - k[:, None, :] - k[:, :, None] + self._weights.sum()
 
-    def _weighted_coalitions(self, counts: list[int], per_pair: list[float]) -> np.ndarray:
+    @functools.cached_property
+    def _zw(self) -> np.ndarray:
         """``W Z`` ``(B, m, d)`` in :meth:`coalitions` order, for :meth:`solve`: ``w z``
-        for the sides, ``w - w z`` (the same numbers as ``w (1 - z)``) for complements."""
+        for the sides, ``w - w z`` (the same numbers as ``w (1 - z)``) for complements.
+        Built on the first solve: the regressions that only check a redrawn design's
+        rank never need it."""
         zw = np.empty((len(self._sides), 2 * self.pairs_total, self.d))
         first = 0
-        for c, w in zip(counts, per_pair, strict=True):
+        for c, w in zip([p.shape[1] for p in self.pairs], self._per_pair, strict=True):
             sides, complements = (
                 zw[:, 2 * first : 2 * first + c],
                 zw[:, 2 * first + c : 2 * (first + c)],
