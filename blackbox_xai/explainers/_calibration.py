@@ -83,7 +83,15 @@ def pooled_shape(
     count: np.ndarray, mean: np.ndarray, m2: np.ndarray, m3: np.ndarray, m4: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-row (axis 0) averages of the squared skewness and the excess kurtosis over the
-    cells that vary; 0 for a row whose cells are all constant (then every SE is 0)."""
+    cells that vary; 0 for a row whose cells are all constant (then every SE is 0).
+
+    Cells of 2 or 3 samples carry no shape information (2 samples always give skewness
+    0 and excess kurtosis -2, 3 always -1.5); they still enter the average, where their
+    negative kurtosis widens the interval. So near the minimum budget (``"sample"`` with
+    2-3 pairs per background row) the widening rests on Student's t and that term, and
+    the pooled shape of per-background-row cells with ``n = nu + 1`` is a heuristic
+    extension of the one-sample expansion.
+    """
     axes = tuple(range(1, m2.ndim))
     var = m2 / np.maximum(count, 1.0)
     scale = np.max(np.abs(mean) + np.sqrt(var), axis=axes, keepdims=True)

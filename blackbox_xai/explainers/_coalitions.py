@@ -408,9 +408,10 @@ def _subset_masks(u: np.ndarray, s: int, d: int) -> tuple[np.ndarray, np.ndarray
     rows = len(u)
     half = 2 * s == d
     k = s - 1 if half else s  # players picked by the uniforms
-    picked = np.zeros((rows, u.shape[1]), dtype=bool)
     if k > 0:
         picked = u <= np.partition(u, k - 1, axis=1)[:, k - 1 : k]
+    else:
+        picked = np.zeros((rows, u.shape[1]), dtype=bool)
     masks = np.concatenate([np.ones((rows, 1), dtype=bool), picked], axis=1) if half else picked
     keys_counts = _keys_and_sizes(masks)
     if keys_counts is None:  # wide coalitions: keys as byte strings

@@ -17,11 +17,9 @@ depends on which rows share its chunk.
 from __future__ import annotations
 
 import functools
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import LinAlgWarning, inv
 
 #: Matrices whose condition number is certainly below this are inverted directly: their
 #: rank is full by pinvh's cut-off (``n * eps``, about 1e-14 relative) with a wide margin.
@@ -168,9 +166,9 @@ def _pinvh(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     design's result does not depend on the others.
     """
     try:
-        with warnings.catch_warnings():  # ill-conditioned ones are handled below
-            warnings.simplefilter("ignore", LinAlgWarning)
-            inverse = inv(a, assume_a="sym", check_finite=False)
+        # numpy's inv batches on every supported numpy (scipy's takes stacks and
+        # ``assume_a`` only from recent releases); ill-conditioned ones are handled below.
+        inverse = np.linalg.inv(a)
     except np.linalg.LinAlgError:  # an exactly singular one: find it matrix by matrix
         if len(a) > 1:
             inverses, ranks = zip(*(_pinvh(a[i : i + 1]) for i in range(len(a))), strict=True)

@@ -451,12 +451,14 @@ class KernelShap(Explainer):
             delta = fx[None] - fb[:, None]
             weights = self.masker.weights[backgrounds]
             row_value = np.broadcast_to(weights @ fb, fx.shape)
-        # Only rows that go on to later rounds (with tol) need their values kept.
+        # Only rows that go on to later rounds (with tol) need their values kept; without
+        # tol, check_round_cap makes the cap the budget, so there is one round only.
         store = None if tol is None else _PairValues(rounds.n_designs, n)
 
         def step(t: int, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             new_pairs, regression = rounds.get(t)
             y = self._round_values(model, X[active], new_pairs, backgrounds)
+            assert store is not None or t == 0, "later rounds need the stored values"
             if store is not None:
                 store.add(active, y, [len(p) for p in new_pairs[0]])
                 y = store.y(active)
@@ -499,11 +501,14 @@ class KernelShap(Explainer):
             v_sorted = self.masker.one_background_values(
                 model, X, coalitions[order], rows_bg[order]
             )
-        # One gather puts the values back in design order, each design's (m, k) block
-        # contiguous for the regression's matmuls.
+        # One gather puts the values back in design order. np.take returns a C-ordered
+        # array: each (row, design) block (m, k) is contiguous, so the regression's
+        # matmuls see the same layout whatever the number of rows (fancy indexing would
+        # put the rows axis innermost, and BLAS would round a row differently with the
+        # size of its chunk).
         where = np.empty_like(order)
         where[order] = np.arange(len(order))
-        values = v_sorted[:, where.reshape(n_designs, m)]  # (rows, designs, m, k)
+        values = np.take(v_sorted, where.reshape(n_designs, m), axis=1)  # (rows, designs, m, k)
         return values.transpose(1, 0, 2, 3)
 
 

@@ -83,6 +83,20 @@ def test_results_do_not_depend_on_n_jobs_or_chunking(data, rough) -> None:
     assert one.meta["n_model_rows"] == two.meta["n_model_rows"]
 
 
+@pytest.mark.parametrize("background", ["mean", "sample"])
+def test_one_round_and_one_output_do_not_depend_on_chunking(data, rough, background) -> None:
+    # Without tol (a single round) and with one output, a row's regression must see the
+    # same memory layout whatever the size of its chunk (BLAS rounds by layout).
+    bg, X = data
+    X = np.concatenate([X, X + 0.5, X - 0.5])  # 15 rows: chunks of 1 vs all in one
+    first = lambda Z: rough(Z)[:, 0]  # noqa: E731
+    kwargs = {"n_evals": 60, "background": background}
+    whole = bx.KernelShap(first, bg, seed=3, n_jobs=1).explain(X, **kwargs)
+    ones = bx.KernelShap(first, bg, seed=3, n_jobs=1).explain(X, chunk_size=1, **kwargs)
+    assert np.array_equal(whole.values, ones.values)
+    assert np.array_equal(whole.stderr, ones.stderr)
+
+
 def test_standard_error_shrinks_like_one_over_sqrt_budget(rng) -> None:
     # 24 players: the budgets sample a small fraction of every stratum but the first.
     d = 24
