@@ -183,16 +183,21 @@ def measure(p: dict[str, Any], truth: np.ndarray, method: str, budget: int) -> d
     }
 
 
+def _loglog(xs: list[float], ys: list[float], x: float, slope: float) -> float:
+    """``y`` at ``x`` on the curve ``(xs, ys)``, ``xs`` increasing: log-log interpolation,
+    a power law of exponent ``slope`` beyond the ends."""
+    lx, ly, at = np.log(xs), np.log(ys), np.log(x)
+    if at <= lx[0]:
+        return float(np.exp(ly[0] + slope * (at - lx[0])))
+    if at >= lx[-1]:
+        return float(np.exp(ly[-1] + slope * (at - lx[-1])))
+    return float(np.exp(np.interp(at, lx, ly)))
+
+
 def error_at_time(curve: list[dict[str, Any]], t: float) -> float:
     """Our error at CPU time ``t``: log-log interpolation, slope -1/2 beyond the ends."""
-    times = np.log([c["time_per_row_s"] for c in curve])
-    errs = np.log([c["rel_mae"] for c in curve])
-    x = np.log(t)
-    if x <= times[0]:
-        return float(np.exp(errs[0] - 0.5 * (x - times[0])))
-    if x >= times[-1]:
-        return float(np.exp(errs[-1] - 0.5 * (x - times[-1])))
-    return float(np.exp(np.interp(x, times, errs)))
+    times = [c["time_per_row_s"] for c in curve]
+    return _loglog(times, [c["rel_mae"] for c in curve], t, -0.5)
 
 
 KERNELS = ["ours_kernel:mean", "ours_kernel:sample"]
@@ -205,14 +210,8 @@ METHODS = [*KERNELS, "shap_kernel:l1_false", "shap_kernel:default", *SAMPLERS, "
 def time_at_error(curve: list[dict[str, Any]], err: float) -> float:
     """Our CPU time to reach error ``err``: the inverse of :func:`error_at_time`."""
     by_error = sorted(curve, key=lambda c: c["rel_mae"])
-    errs = np.log([c["rel_mae"] for c in by_error])
-    times = np.log([c["time_per_row_s"] for c in by_error])
-    x = np.log(err)
-    if x <= errs[0]:
-        return float(np.exp(times[0] - 2.0 * (x - errs[0])))
-    if x >= errs[-1]:
-        return float(np.exp(times[-1] - 2.0 * (x - errs[-1])))
-    return float(np.exp(np.interp(x, errs, times)))
+    errs = [c["rel_mae"] for c in by_error]
+    return _loglog(errs, [c["time_per_row_s"] for c in by_error], err, -2.0)
 
 
 def run_problem(name: str, n_rows: int) -> dict[str, Any]:
