@@ -60,8 +60,8 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 
 import blackbox_xai as bx
-from blackbox_xai.explainers._lime_design import kernel_weights
-from blackbox_xai.explainers._ridge import weighted_r2
+from blackbox_xai.explainers.lime._ridge import weighted_r2
+from blackbox_xai.explainers.lime._weights import kernel_weights
 
 N_ROWS = 50
 N_SAMPLES = 5000

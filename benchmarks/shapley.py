@@ -61,7 +61,7 @@ from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from threadpoolctl import threadpool_limits
 
 import blackbox_xai as bx
-from blackbox_xai.explainers.kernel import DEFAULT_WEIGHTS
+from blackbox_xai.explainers.shapley.kernel import DEFAULT_WEIGHTS
 
 BUDGETS = [200, 500, 1000, 2000]
 EXTRA_OURS = [64, 100, 4000]  # only to interpolate our error-time curve

@@ -5,8 +5,7 @@ protocol; maskers say how absent features are represented; explainers estimate
 attributions on the resulting games and return an :class:`Explanation`.
 """
 
-from . import autodiff, maskers, models
-from .anchor_explanation import AnchorExplanation
+from . import autodiff, maskers, models, results, sampling
 from .autodiff import DifferentiableOnnxModel
 from .explainers import (
     Anchors,
@@ -17,10 +16,10 @@ from .explainers import (
     SamplingShapley,
     SurrogateFidelity,
 )
-from .explanation import Explanation
 from .maskers import Tabular
 from .maskers.lime_tabular import LimeTabular
 from .models import CallableModel, Model, ModelCallError, OnnxModel, SklearnModel, wrap
+from .results import AnchorExplanation, Explanation
 
 __version__ = "0.1.0"
 
@@ -46,5 +45,7 @@ __all__ = [
     "autodiff",
     "maskers",
     "models",
+    "results",
+    "sampling",
     "wrap",
 ]

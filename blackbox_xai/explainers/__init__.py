@@ -1,11 +1,9 @@
-"""Estimators on masker games, one class per method."""
+"""Estimators on masker games, one sub-package per family of methods."""
 
 from .anchors import Anchors
 from .base import Explainer
-from .exact import ExactShapley
-from .kernel import KernelShap
 from .lime import Lime
-from .sampling import SamplingShapley
+from .shapley import ExactShapley, KernelShap, SamplingShapley
 from .surrogate import GlobalSurrogate, SurrogateFidelity
 
 __all__ = [

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..explanation import Explanation
+from ..results import Explanation
 from ..utils.parallel import map_row_chunks
 
 if TYPE_CHECKING:

@@ -10,6 +10,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from ..models.base import Model
+from ..sampling import scrambled_sobol, shifted_uniforms
 from ..utils.optional import is_dataframe
 from ..utils.validation import check_array, feature_names_of
 from .base import Masker
@@ -243,8 +244,6 @@ class LimeTabular(Masker):
         The draws are one scrambled Sobol' set with a fixed seed, the same for every
         call, so the game does not depend on any seed.
         """
-        from ..explainers._lime_design import scrambled_sobol, shifted_uniforms
-
         Z = np.asarray(Z, dtype=bool)
         if Z.ndim != 2:
             raise ValueError(f"LimeTabular needs masks shared by all rows, (m, p); got {Z.shape}.")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import blackbox_xai as bx
-from blackbox_xai.explainers._lime_design import scramble_sizes, scrambled_sobol, shifted_uniforms
+from blackbox_xai.sampling import scramble_sizes, scrambled_sobol, shifted_uniforms
 
 
 @pytest.fixture

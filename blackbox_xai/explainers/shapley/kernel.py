@@ -1,0 +1,547 @@
+"""Kernel SHAP: Shapley values as a constrained weighted regression on sampled coalitions."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from ...maskers.tabular import Tabular
+from ...models import Model
+from ...results import Explanation
+from ...utils.messages import warn_user
+from ...utils.seeding import SeedLike, resolve_seed
+from ...utils.validation import check_positive_int
+from .._sequential import (
+    check_background_option,
+    check_round_cap,
+    check_tol,
+    explain_rows,
+    min_pairs_to_stop,
+    run_rounds,
+)
+from ..base import Explainer
+from ._coalitions import SIZE_WEIGHTS, PairedDesign, stratum_mass
+from ._kernel_regression import PairedRegression
+from .exact import _exact_rows
+
+LINKS = ("identity", "logit")
+
+#: How absent features are filled (see ``KernelShap.explain``).
+BACKGROUNDS = ("auto", "mean", "sample")
+
+#: Default size weights. benchmarks/shapley.py measures all three on wine (table "size
+#: weights" in benchmarks/results/shapley.md): they are within noise of each other at
+#: 500-2000 coalitions, and "geometric" has the lowest error in 6 of 8 cells and is never
+#: worse than the best by more than 3% (at 200 coalitions, "mean": 0.077 vs 0.083
+#: "kernel" and 0.088 "leverage"), so it is the default.
+DEFAULT_WEIGHTS = "geometric"
+
+#: Keep the game values (rows x coalitions x outputs) of one block of rows near 64 MiB.
+_BLOCK_VALUES = 2**23
+
+#: Redraws of a first-round design that cannot identify every player before giving up
+#: (each succeeds with probability >= 0.67 at the minimum budget for d = 5..15).
+_MAX_REDRAWS = 100
+
+#: Probabilities are clipped to [_EPS, 1 - _EPS] before the logit link.
+_EPS = 1e-12
+
+
+def _apply_link(v: np.ndarray, link: str) -> np.ndarray:
+    if link == "identity":
+        return v
+    if np.any((v <= 0.0) | (v >= 1.0)):
+        warn_user(
+            f"link='logit' needs values strictly between 0 and 1; some game values are 0 or "
+            f"1 and were clipped to [{_EPS}, 1 - {_EPS}]. Use link='identity' for outputs "
+            "that are not probabilities."
+        )
+        v = np.clip(v, _EPS, 1.0 - _EPS)
+    return np.log(v) - np.log1p(-v)
+
+
+class _Rounds:
+    """The coalition designs of every round, drawn lazily and shared by all rows.
+
+    The designs (one, or one per background row, drawn together by
+    :class:`PairedDesign`) depend only on the seed, so every row (whatever its chunk)
+    sees the same coalitions and the regressions of each round are factorised once.
+    Round 0 has ``(budget - 2) / 2`` pairs per design (plus the empty and full
+    coalitions), later rounds ``budget / 2`` pairs, the last one cut to stay within
+    ``cap`` coalitions.
+    """
+
+    def __init__(
+        self,
+        d: int,
+        weights: str,
+        seed: np.random.SeedSequence,
+        budget: int,
+        cap: int,
+        n_designs: int = 1,
+    ) -> None:
+        self.d, self.weights, self.budget, self.cap = d, weights, budget, cap
+        self.n_designs = n_designs
+        self.rng = np.random.default_rng(seed)
+        self.mass = stratum_mass(d)
+        self.new_pairs: list[list[list[np.ndarray]]] = []
+        self.regressions: list[PairedRegression] = []
+        self.design = self._first_round()
+
+    def _regression(self, stacked: list[np.ndarray]) -> PairedRegression:
+        """The regressions of the designs ``stacked`` (per stratum, ``(B, c, d)``)."""
+        return PairedRegression(stacked, self.mass, self.design_capacity)
+
+    def _first_round(self) -> PairedDesign:
+        # Designs that cannot tell some players apart (possible near the minimum budget:
+        # a design is full rank only 0.7-0.9 of the time for d = 5..15) are redrawn one
+        # by one, so many designs cost a few redraws, not p**-n_designs tries. The
+        # condition is symmetric in the players, so every pair of a stratum stays
+        # equally likely.
+        design = PairedDesign(self.d, self.weights, self.rng, self.n_designs)
+        self.design_capacity = design.capacity
+        design.add_round((self.budget - 2) // 2)
+        regression = self._regression(design.stacked)
+        redrawn = False
+        for b in range(self.n_designs):
+            rank = regression.rank[b]
+            for _ in range(_MAX_REDRAWS):
+                if rank == self.d + 1:
+                    break
+                design.redraw(b)
+                redrawn = True
+                rank = self._regression([p[b : b + 1] for p in design.stacked]).rank[0]
+            else:
+                raise RuntimeError(
+                    f"no coalition design of {self.budget} coalitions identified all "
+                    f"{self.d} players in {_MAX_REDRAWS} draws; pass a larger n_evals."
+                )
+        if redrawn:
+            regression = self._regression(design.stacked)
+        self.new_pairs.append([list(p) for p in design.designs])
+        self.regressions.append(regression)
+        return design
+
+    def evals(self, t: int) -> int:
+        """Coalitions per row (per design) after rounds ``0..t``."""
+        return 2 + 2 * self.regressions[t].pairs_total
+
+    def has_next(self, t: int) -> bool:
+        """Whether a round ``t + 1`` fits within ``cap`` and the strata are not exhausted."""
+        return self.evals(t) + 2 <= self.cap and any(r > 0 for r in self.design.room)
+
+    def can_stop(self, t: int) -> bool:
+        """Whether rounds ``0..t`` have enough pairs for the stopping rule (or sample
+        nothing: every stratum enumerated, the values exact)."""
+        pairs = self.regressions[t].pairs_total
+        exhausted = pairs == sum(self.design.capacity)
+        return exhausted or pairs >= min_pairs_to_stop(self.d)
+
+    def get(self, t: int) -> tuple[list[list[np.ndarray]], PairedRegression]:
+        """Per design, the new pairs of round ``t`` (per stratum), and the regressions of
+        all designs on rounds ``0..t``."""
+        while len(self.regressions) <= t:
+            before = self.design.counts
+            used = self.evals(len(self.regressions) - 1)
+            self.design.add_round(min(self.budget // 2, (self.cap - used) // 2))
+            self.new_pairs.append(
+                [
+                    [p[b:] for p, b in zip(pairs, before, strict=True)]
+                    for pairs in self.design.designs
+                ]
+            )
+            self.regressions.append(self._regression(self.design.stacked))
+        return self.new_pairs[t], self.regressions[t]
+
+
+class KernelShap(Explainer):
+    """Kernel SHAP with paired, size-stratified sampling without replacement.
+
+    Shapley values solve a weighted least-squares problem over coalitions (Lundberg &
+    Lee 2017). This estimator samples that problem well and solves it exactly:
+
+    - coalitions come in pairs (a coalition and its complement), which makes the
+      estimate exact for games with interactions of order at most two;
+    - pairs are stratified by coalition size; sizes the budget covers are enumerated
+      (the "border trick"), the others sampled without replacement with a budget share
+      set by ``weights`` (Shapley kernel, leverage scores as in Musco & Witter 2025, or
+      their geometric mean);
+    - the efficiency constraint ``sum phi = v(N) - v(empty)`` is solved in closed form
+      (Covert & Lee 2021), with no lasso; one factorisation serves every row and output,
+      because the coalition design depends only on the seed and is shared by all rows;
+    - standard errors come from the spread of the sampled pairs within each stratum
+      (stratified sampling without replacement, linearised), and with ``tol`` each row
+      gets more rounds of coalitions until ``max_j SE_j <= tol * (max phi - min phi)``
+      (checked once at least ``max(10, d)`` pairs are in). This deviates from the
+      independent batches issue 3 asked for, on purpose: batches would each need a
+      design and a factorisation of their own, could not enumerate the strata the whole
+      budget covers, and give few degrees of freedom; the linearised variance uses every
+      pair, with the finite-population correction of sampling without replacement. It
+      is a large-sample approximation: with few pairs per stratum (near the minimum
+      budget) it understates the error, and at 100-200 coalitions about 90-94% of
+      estimates fall within 2 SE rather than 95%;
+    - the design is shared by all rows (one factorisation per chunk), so the errors of
+      different rows are correlated: averaging estimates over rows does not average
+      the sampling error away as independent draws would;
+    - with ``background="sample"`` (interventional ``Tabular`` games) the Shapley values
+      are the weighted mean over background rows ``b`` of those of the games
+      ``v_b(S) = f(x_S, b_~S)``, and each such game gets a design of its own, evaluated
+      with one model row per coalition: at the same model rows as the averaged game
+      this sees ``n_background`` times more distinct coalitions. Each game's efficiency
+      ``f(x) - f(b)`` is exact (``f(b)`` acts as a control variate), the designs are
+      drawn together so they spread over the coalitions, and no background row is
+      sampled: every one gets the same budget.
+
+    When the budget covers all ``2**d`` coalitions the values are computed exactly.
+
+    Parameters
+    ----------
+    model : model object
+        Anything :func:`blackbox_xai.wrap` accepts.
+    masker : Masker, array-like or DataFrame
+        Background rows (``Tabular``) or a masker; feature groups are single players.
+    link : {"identity", "logit"}
+        Explain the model's outputs or their log-odds (``logit(v(S))``, for probabilities).
+    seed : int, optional
+        Seed of the coalition design; None draws one (recorded in ``meta["seed"]``).
+    n_jobs : int, optional
+        joblib workers over row chunks; results do not depend on it.
+
+    Examples
+    --------
+    >>> import numpy as np, blackbox_xai as bx
+    >>> bg = np.zeros((1, 4)); f = lambda X: X @ np.array([1.0, 2.0, 3.0, 4.0])
+    >>> expl = bx.KernelShap(f, bg, seed=0).explain(np.ones((1, 4)))
+    >>> np.round(expl.values[0, :, 0], 6)
+    array([1., 2., 3., 4.])
+    """
+
+    method = "kernel_shap"
+
+    def __init__(
+        self,
+        model: Any,
+        masker: Any,
+        link: str = "identity",
+        *,
+        seed: SeedLike = None,
+        n_jobs: int | None = None,
+    ) -> None:
+        super().__init__(model, masker, seed=seed, n_jobs=n_jobs)
+        if link not in LINKS:
+            raise ValueError(f"link must be one of {LINKS}, got {link!r}.")
+        self.link = link
+
+    def min_evals(self) -> int:
+        """Smallest ``n_evals`` that can be solved.
+
+        Returns
+        -------
+        int
+            ``2 + 2 * max(d, 2 * strata)`` (the empty and full coalitions and enough
+            pairs to identify ``d`` values, two per sampled stratum; ``strata = d // 2``,
+            a stratum of fewer pairs counts those), or ``2**d`` when that is smaller.
+        """
+        d = self.masker.n_players
+        pairs = PairedDesign(d, "kernel", np.random.default_rng(0)).min_first_round()
+        return min(2**d, 2 + 2 * pairs)
+
+    def explain(
+        self,
+        X: Any,
+        *,
+        n_evals: int | str = "auto",
+        tol: float | None = None,
+        max_evals: int | None = None,
+        weights: str = DEFAULT_WEIGHTS,
+        background: str = "auto",
+        chunk_size: int | None = None,
+    ) -> Explanation:
+        """Shapley values of every output for the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            Rows to explain (validated by the masker).
+        n_evals : int or "auto"
+            Coalitions evaluated per row, the empty and full ones included ("auto":
+            ``2 d + 2048``). With ``tol`` it is the size of each round. With
+            ``background="sample"`` it counts coalition-equivalents (model rows per
+            background row), so both options cost the same model rows.
+        tol : float, optional
+            Stop a row once ``max_j SE_j <= tol * (max_j phi_j - min_j phi_j)`` for every
+            output; None evaluates exactly ``n_evals`` coalitions.
+        max_evals : int, optional
+            With ``tol``: most coalitions per row (default ``10 * n_evals``).
+        weights : {"kernel", "leverage", "geometric"}
+            Budget share of each coalition size.
+        background : {"auto", "mean", "sample"}
+            ``"mean"``: one coalition design; every coalition is the masker's game value,
+            averaged over all background rows. ``"sample"`` (``Tabular`` masker, identity
+            link): every background row ``b`` gets a coalition design of its own, each
+            coalition evaluated with that row only (one model row), and the per-row games
+            ``f(x_S, b_~S)`` are solved separately (each with its exact efficiency
+            ``f(x) - f(b)``) and averaged with the background weights. At the same model
+            rows this sees ``n_background`` times more coalitions; in
+            benchmarks/shapley.py its error is 0.3-0.6x that of ``"mean"``. ``"auto"``:
+            ``"sample"`` where it applies, ``"mean"`` otherwise (recorded in ``meta``).
+        chunk_size : int, optional
+            Rows per parallel task; the values do not depend on it.
+
+        Returns
+        -------
+        Explanation
+            ``values (n, d, k)``, ``base_values (n, k) = link(v(empty))``, ``stderr``;
+            ``meta`` has per-row ``n_evals`` and ``converged`` (whether the stopping rule
+            was met; always True without ``tol``) and the total ``n_model_rows``. With
+            ``background="sample"``, ``f(b)`` of the background rows is evaluated once
+            per block of rows, so ``n_model_rows`` grows by ``n_background`` per block
+            and depends on ``chunk_size``/``n_jobs`` (the values do not).
+        """
+        X = self.masker.validate(X)
+        d = self.masker.n_players
+        budget = self._check_budget(n_evals, d)
+        tol = check_tol(tol)
+        cap = self._check_max_evals(max_evals, tol, budget, d)
+        if weights not in SIZE_WEIGHTS:
+            raise ValueError(f"weights must be one of {SIZE_WEIGHTS}, got {weights!r}.")
+        background = self._check_background(background)
+        entropy = resolve_seed(self.seed)
+        exact = budget >= 2**d
+        backgrounds = self._design_backgrounds(background)
+        n_designs = 1 if backgrounds is None else len(backgrounds)
+
+        rows = partial(self._rows, X, exact, weights, entropy, budget, cap, backgrounds, tol)
+
+        def meta(evals: np.ndarray, done: np.ndarray) -> dict[str, Any]:
+            return {
+                "seed": entropy,
+                "n_evals": evals.tolist(),
+                "converged": done.tolist(),
+                "parameters": {
+                    "n_players": d,
+                    "n_evals": budget,
+                    "tol": tol,
+                    "max_evals": cap,
+                    "weights": weights,
+                    "link": self.link,
+                    "background": background,
+                    "exact": exact,
+                },
+            }
+
+        block = max(1, _BLOCK_VALUES // (cap * n_designs))
+        return explain_rows(self, X, rows, block, chunk_size, meta)
+
+    # -- checks -------------------------------------------------------------------------
+    def _check_budget(self, n_evals: int | str, d: int) -> int:
+        if isinstance(n_evals, str):
+            if n_evals != "auto":
+                raise ValueError(f"n_evals must be an integer or 'auto', got {n_evals!r}.")
+            return min(2 * d + 2048, 2**d)
+        budget = check_positive_int(n_evals, "n_evals")
+        minimum = self.min_evals()
+        if budget < minimum:
+            raise ValueError(
+                f"n_evals={budget} is too small to solve for d={d} players: the minimum is "
+                f"{minimum} coalitions (the empty and full ones, and enough pairs to identify "
+                f"every player). Pass n_evals >= {minimum}."
+            )
+        return budget
+
+    def _check_background(self, background: str) -> str:
+        """The background option to use (``"auto"`` resolved)."""
+        check_background_option(background, BACKGROUNDS, self.masker)
+        if background == "auto":
+            usable = isinstance(self.masker, Tabular) and self.link == "identity"
+            return "sample" if usable else "mean"
+        if background == "sample" and self.link != "identity":
+            raise ValueError(
+                f"background='sample' explains the average of per-background-row games, which "
+                f"link={self.link!r} does not preserve (the link of a mean is not the mean of "
+                "the links); use background='mean' with this link."
+            )
+        return background
+
+    def _design_backgrounds(self, background: str) -> np.ndarray | None:
+        """Background rows that get a design of their own (None: one averaged design)."""
+        if background == "mean":
+            return None
+        assert isinstance(self.masker, Tabular)
+        # A row of weight zero adds nothing to the average: no model rows for it.
+        return np.flatnonzero(self.masker.weights > 0)
+
+    @staticmethod
+    def _check_max_evals(max_evals: int | None, tol: float | None, budget: int, d: int) -> int:
+        cap = None if max_evals is None else check_positive_int(max_evals, "max_evals")
+        return check_round_cap(cap, tol, budget, min(10 * budget, 2**d), ("max_evals", "n_evals"))
+
+    # -- estimation ---------------------------------------------------------------------
+    def _rows(
+        self,
+        X: np.ndarray,
+        exact: bool,
+        weights: str,
+        entropy: int,
+        budget: int,
+        cap: int,
+        backgrounds: np.ndarray | None,
+        tol: float | None,
+        model: Model,
+        start: int,
+        stop: int,
+    ) -> list[np.ndarray]:
+        """Explain rows ``start:stop`` (a bound method in a partial, so every joblib
+        backend can pickle it)."""
+        d = self.masker.n_players
+        if exact:
+            link = partial(_apply_link, link=self.link)
+            phi, base = _exact_rows(self.masker, X, d, model, start, stop, link)
+            n = stop - start
+            return [phi, base, np.zeros_like(phi), np.full(n, 2**d), np.ones(n, bool)]
+        # The designs depend on the seed alone: every chunk rebuilds the same ones.
+        n_designs = 1 if backgrounds is None else len(backgrounds)
+        rounds = _Rounds(d, weights, np.random.SeedSequence(entropy), budget, cap, n_designs)
+        return self._sampled_rows(model, X[start:stop], rounds, backgrounds, tol)
+
+    def _sampled_rows(
+        self,
+        model: Model,
+        X: np.ndarray,
+        rounds: _Rounds,
+        backgrounds: np.ndarray | None,
+        tol: float | None,
+    ) -> list[np.ndarray]:
+        """Sequential rounds for a block of rows; each row stops once it converges.
+
+        ``backgrounds`` None: one design on the averaged game. Otherwise design ``i``
+        belongs to the game ``v_b(S) = f(x_S, b_~S)`` of background row
+        ``b = backgrounds[i]``; the estimates are the weighted mean of the per-game ones.
+        """
+        n, d = len(X), self.masker.n_players
+        ends = np.stack([np.zeros(d, dtype=bool), np.ones(d, dtype=bool)])
+        if backgrounds is None:
+            v = _apply_link(self.masker.coalition_values(model, X, ends), self.link)
+            base, delta, weights = v[None, :, 0], (v[:, 1] - v[:, 0])[None], np.ones(1)
+            row_value = v[:, 0]
+        else:
+            assert isinstance(self.masker, Tabular)
+            B = self.masker.data[backgrounds]
+            out = model(np.concatenate([X, B]))
+            fx, fb = out[:n], out[n:]
+            base = np.broadcast_to(fb[:, None], (len(fb), *fx.shape))
+            delta = fx[None] - fb[:, None]
+            weights = self.masker.weights[backgrounds]
+            row_value = np.broadcast_to(weights @ fb, fx.shape)
+        # Only rows that go on to later rounds (with tol) need their values kept; without
+        # tol, check_round_cap makes the cap the budget, so there is one round only.
+        store = None if tol is None else _PairValues(rounds.n_designs, n)
+
+        def step(t: int, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            new_pairs, regression = rounds.get(t)
+            y = self._round_values(model, X[active], new_pairs, backgrounds)
+            assert store is not None or t == 0, "later rounds need the stored values"
+            if store is not None:
+                store.add(active, y, [len(p) for p in new_pairs[0]])
+                y = store.y(active)
+            y -= base[:, active, None, :]
+            phi_b = regression.solve(y, delta[:, active])
+            se_b = regression.stderr(y, phi_b)
+            # Accumulated design by design, in a fixed order (np.sum's pairwise order
+            # would depend on the number of designs differently).
+            phi, var = np.zeros_like(phi_b[0]), np.zeros_like(phi_b[0])
+            for w, phi_i, se_i in zip(weights, phi_b, se_b, strict=True):
+                phi = phi + w * phi_i
+                var = var + (w * se_i) ** 2
+            return phi, np.sqrt(var)
+
+        phi, se, last, done = run_rounds(n, step, rounds.has_next, tol, rounds.can_stop)
+        evals = np.array([rounds.evals(t) for t in last], dtype=np.int64)
+        return [phi, np.array(row_value), se, evals, done]
+
+    def _round_values(
+        self,
+        model: Model,
+        X: np.ndarray,
+        new_pairs: list[list[np.ndarray]],
+        backgrounds: np.ndarray | None,
+    ) -> np.ndarray:
+        """Game values ``(designs, rows, m, k)`` of each design's new pairs, per stratum
+        sides then complements (the order of :meth:`PairedRegression.coalitions`)."""
+        z = np.stack([np.concatenate([np.concatenate([p, ~p]) for p in new]) for new in new_pairs])
+        n_designs, m, d = z.shape
+        coalitions = z.reshape(-1, d)
+        rows_bg = np.zeros(len(coalitions), dtype=np.int64)
+        if backgrounds is not None:
+            rows_bg = np.repeat(backgrounds, m)
+        order = _model_row_order(coalitions, rows_bg)
+        if backgrounds is None:
+            v_sorted = self.masker.coalition_values(model, X, coalitions[order])
+            v_sorted = _apply_link(v_sorted, self.link)
+        else:
+            assert isinstance(self.masker, Tabular)
+            v_sorted = self.masker.one_background_values(
+                model, X, coalitions[order], rows_bg[order]
+            )
+        # One gather puts the values back in design order. np.take returns a C-ordered
+        # array: each (row, design) block (m, k) is contiguous, so the regression's
+        # matmuls see the same layout whatever the number of rows (fancy indexing would
+        # put the rows axis innermost, and BLAS would round a row differently with the
+        # size of its chunk).
+        where = np.empty_like(order)
+        where[order] = np.arange(len(order))
+        values = np.take(v_sorted, where.reshape(n_designs, m), axis=1)  # (rows, designs, m, k)
+        return values.transpose(1, 0, 2, 3)
+
+
+def _model_row_order(coalitions: np.ndarray, rows_bg: np.ndarray) -> np.ndarray:
+    """Model-row order: by background row, then coalition bits.
+
+    Neighbouring model rows then share most inputs: tree ensembles predict such batches
+    markedly faster (branch prediction; measured on gradient boosting). Each value is
+    computed from its own inputs, so the order changes nothing else.
+    """
+    d = coalitions.shape[1]
+    bg_bits = int(rows_bg.max(initial=0)).bit_length()
+    if d + bg_bits <= 63:  # one integer key: a single argsort instead of a lexsort
+        bits = np.left_shift(np.uint64(1), np.arange(d - 1, -1, -1, dtype=np.uint64))
+        keys = coalitions.astype(np.uint64) @ bits + (rows_bg.astype(np.uint64) << np.uint64(d))
+        return np.argsort(keys, kind="stable")
+    packed = np.packbits(coalitions, axis=1).T[::-1]
+    return np.lexsort((*packed, rows_bg))
+
+
+class _PairValues:
+    """Game values of the designs' pairs for a block of rows, grown round by round.
+
+    Per stratum an array ``(designs, rows, pairs, side, outputs)``; rows that stopped
+    keep zeros.
+    """
+
+    def __init__(self, n_designs: int, n_rows: int) -> None:
+        self.n_designs, self.n_rows = n_designs, n_rows
+        self.strata: list[np.ndarray] = []
+
+    def add(self, active: np.ndarray, v: np.ndarray, new_counts: list[int]) -> None:
+        """Store the values ``v (designs, len(active), m, k)`` of the new pairs, ``new_counts``
+        per stratum (in each stratum, sides then complements)."""
+        k = v.shape[3]
+        if not self.strata:
+            self.strata = [np.zeros((self.n_designs, self.n_rows, 0, 2, k)) for _ in new_counts]
+        start = 0
+        for i, c in enumerate(new_counts):
+            old = self.strata[i].shape[2]
+            grown = np.zeros((self.n_designs, self.n_rows, old + c, 2, k))
+            grown[:, :, :old] = self.strata[i]
+            sides = v[:, :, start : start + c], v[:, :, start + c : start + 2 * c]
+            grown[:, active, old:] = np.stack(sides, axis=3)
+            self.strata[i] = grown
+            start += 2 * c
+
+    def y(self, active: np.ndarray) -> np.ndarray:
+        """Values ``(designs, rows, m, k)`` of every pair so far, in
+        :meth:`PairedRegression.coalitions` order."""
+        rows = [s[:, active] for s in self.strata]
+        return np.concatenate([np.concatenate([r[..., 0, :], r[..., 1, :]], 2) for r in rows], 2)

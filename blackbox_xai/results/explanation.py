@@ -1,0 +1,322 @@
+"""``Explanation``: the one result type of every attribution method."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..utils.optional import import_optional
+from .json_io import JsonRoundTrip, jsonable
+
+_FORMAT_VERSION = 1
+
+
+def _rows_of(value: Any, idx: np.ndarray, n: int) -> Any:
+    """Per-row meta entries (a list or array with one item per row) follow a row subset."""
+    if isinstance(value, (list, np.ndarray)) and len(value) == n:
+        return [value[i] for i in idx] if isinstance(value, list) else value[idx]
+    return value
+
+
+class Explanation(JsonRoundTrip):
+    """Attributions for ``n`` rows, ``d`` features and ``k`` model outputs.
+
+    Parameters
+    ----------
+    values : array of shape (n, *feature_shape, k)
+        Attribution of each feature to each output.
+    base_values : array of shape (n, k)
+        The reference output (e.g. ``E f`` for Shapley values).
+    data : array-like or list, optional
+        The explained inputs (rows, documents, images).
+    feature_names : sequence of str, optional
+        One name per feature (for 1-D feature shapes).
+    output_names : sequence of str, optional
+        One name per output.
+    stderr : array like ``values``, optional
+        Standard errors of sampling estimates.
+    method : str
+        The explainer that produced the values.
+    meta : dict
+        seed, n_evals, n_model_rows, converged, parameters, ...
+    """
+
+    def __init__(
+        self,
+        values: Any,
+        base_values: Any,
+        *,
+        data: Any = None,
+        feature_names: Sequence[str] | None = None,
+        output_names: Sequence[str] | None = None,
+        stderr: Any = None,
+        method: str = "",
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.values = np.asarray(values, dtype=np.float64)
+        if self.values.ndim < 3:
+            raise ValueError(
+                f"values must have shape (n, *feature_shape, k); got {self.values.shape}."
+            )
+        n, k = self.values.shape[0], self.values.shape[-1]
+        base = np.asarray(base_values, dtype=np.float64)
+        if base.shape == (n,) and k == 1:
+            base = base.reshape(n, 1)
+        if base.shape != (n, k):
+            raise ValueError(f"base_values must have shape (n, k) = {(n, k)}; got {base.shape}.")
+        self.base_values = base
+        self.stderr = None if stderr is None else np.asarray(stderr, dtype=np.float64)
+        if self.stderr is not None and self.stderr.shape != self.values.shape:
+            raise ValueError(f"stderr has shape {self.stderr.shape}, values {self.values.shape}.")
+        self.data = data
+        d = self.values.shape[1:-1]
+        self.feature_names = (
+            [str(f) for f in feature_names]
+            if feature_names is not None
+            else ([f"x{j}" for j in range(d[0])] if len(d) == 1 else None)
+        )
+        if self.feature_names is not None and len(d) == 1 and len(self.feature_names) != d[0]:
+            raise ValueError(f"{len(self.feature_names)} feature names for {d[0]} features.")
+        self.output_names = (
+            [str(o) for o in output_names]
+            if output_names is not None
+            else [f"output {i}" for i in range(k)]
+        )
+        if len(self.output_names) != k:
+            raise ValueError(f"{len(self.output_names)} output names for {k} outputs.")
+        self.method = method
+        self.meta = dict(meta or {})
+
+    # -- shape --------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of ``values``."""
+        return tuple(self.values.shape)
+
+    def __len__(self) -> int:
+        return self.values.shape[0]
+
+    def __getitem__(self, rows: int | slice | Sequence[int] | np.ndarray) -> Explanation:
+        """The explanation of a subset of rows (always keeps the row axis)."""
+        idx = np.arange(len(self))[rows]
+        idx = np.atleast_1d(idx)
+        data = self.data
+        if data is not None:
+            data = [data[i] for i in idx] if isinstance(data, list) else np.asarray(data)[idx]
+        return Explanation(
+            self.values[idx],
+            self.base_values[idx],
+            data=data,
+            feature_names=self.feature_names,
+            output_names=self.output_names,
+            stderr=None if self.stderr is None else self.stderr[idx],
+            method=self.method,
+            meta={key: _rows_of(value, idx, len(self)) for key, value in self.meta.items()},
+        )
+
+    def output_index(self, output: int | str | None) -> int:
+        """Index of an output given by position or name (the last output by default)."""
+        if output is None:
+            return len(self.output_names) - 1
+        if not isinstance(output, (str, int, np.integer)) or isinstance(output, bool):
+            raise TypeError(f"output must be a name or an integer index, got {output!r}.")
+        if isinstance(output, str):
+            if output not in self.output_names:
+                raise ValueError(f"unknown output {output!r}; outputs are {self.output_names}.")
+            return self.output_names.index(output)
+        if not -len(self.output_names) <= output < len(self.output_names):
+            raise ValueError(
+                f"output index {output} out of range for {len(self.output_names)} outputs."
+            )
+        return int(output) % len(self.output_names)
+
+    def top_features(
+        self, row: int = 0, output: int | str | None = None, n: int = 5
+    ) -> list[tuple[str, float]]:
+        """The features with the largest absolute attribution.
+
+        Parameters
+        ----------
+        row : int
+        output : int or str, optional
+            Output index or name (the last output by default).
+        n : int
+            How many features.
+
+        Returns
+        -------
+        list of (name, value), largest ``|value|`` first.
+        """
+        if self.values.ndim != 3:
+            raise ValueError("top_features needs 1-D features (tabular or text).")
+        o = self.output_index(output)
+        v = self.values[row, :, o]
+        names = self.feature_names or [str(j) for j in range(v.shape[0])]
+        order = np.argsort(-np.abs(v), kind="stable")[:n]
+        return [(names[j], float(v[j])) for j in order]
+
+    def __repr__(self) -> str:
+        head = (
+            f"Explanation(method={self.method!r}, shape={self.shape}, outputs={self.output_names})"
+        )
+        if self.values.ndim != 3 or len(self) == 0:
+            return head
+        o = self.output_index(None)
+        lines = [
+            head,
+            f"  row 0, output {self.output_names[o]!r}: base {self.base_values[0, o]:.4g}",
+        ]
+        for name, value in self.top_features(0, o, 5):
+            lines.append(f"    {name:<28} {value:+.4g}")
+        return "\n".join(lines)
+
+    # -- tables -------------------------------------------------------------------------
+    def to_frame(self) -> Any:
+        """Long table: one row per (row, feature, output) with value, stderr and data.
+
+        Returns a pandas DataFrame (pandas is required).
+        """
+        pd = import_optional("pandas")
+        if self.values.ndim != 3:
+            raise ValueError("to_frame needs 1-D features; flatten image explanations first.")
+        n, d, k = self.values.shape
+        rows, feats, outs = np.meshgrid(np.arange(n), np.arange(d), np.arange(k), indexing="ij")
+        names = np.asarray(self.feature_names or [str(j) for j in range(d)], dtype=object)
+        frame = pd.DataFrame(
+            {
+                "row": rows.ravel(),
+                "feature": names[feats.ravel()],
+                "output": np.asarray(self.output_names, dtype=object)[outs.ravel()],
+                "value": self.values.ravel(),
+            }
+        )
+        if self.stderr is not None:
+            frame["stderr"] = self.stderr.ravel()
+        data = self.data
+        if isinstance(data, np.ndarray) and data.shape == (n, d):
+            frame["data"] = data[rows.ravel(), feats.ravel()]
+        return frame
+
+    # -- serialisation ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python form (lists, numbers, strings) used by JSON."""
+        data = self.data
+        if isinstance(data, np.ndarray):
+            data = data.tolist()
+        return jsonable(
+            {
+                "format": "blackbox_xai.Explanation",
+                "version": _FORMAT_VERSION,
+                "method": self.method,
+                "values": self.values,
+                "base_values": self.base_values,
+                "stderr": self.stderr,
+                "data": data,
+                "feature_names": self.feature_names,
+                "output_names": self.output_names,
+                "meta": self.meta,
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> Explanation:
+        """Inverse of :meth:`to_dict`."""
+        if obj.get("format") != "blackbox_xai.Explanation":
+            raise ValueError("not a blackbox_xai Explanation (missing 'format').")
+        if obj.get("version", _FORMAT_VERSION) > _FORMAT_VERSION:
+            raise ValueError(
+                f"this Explanation was written in format version {obj['version']}, newer than "
+                f"{_FORMAT_VERSION}; upgrade blackbox_xai to read it."
+            )
+        data = obj.get("data")
+        if isinstance(data, list) and data and not isinstance(data[0], str):
+            data = np.asarray(data, dtype=np.float64)
+        return cls(
+            obj["values"],
+            obj["base_values"],
+            data=data,
+            feature_names=obj.get("feature_names"),
+            output_names=obj.get("output_names"),
+            stderr=obj.get("stderr"),
+            method=obj.get("method", ""),
+            meta=obj.get("meta"),
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write an ``.npz`` file (arrays stored binary, exact)."""
+        arrays: dict[str, Any] = {"values": self.values, "base_values": self.base_values}
+        if self.stderr is not None:
+            arrays["stderr"] = self.stderr
+        if isinstance(self.data, np.ndarray) and self.data.dtype != object:
+            arrays["data"] = self.data
+        header = {
+            k: v for k, v in self.to_dict().items() if k not in ("values", "base_values", "stderr")
+        }
+        if "data" in arrays:
+            header["data"] = None
+        arrays["header"] = np.asarray(json.dumps(header))
+        np.savez_compressed(path, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Explanation:
+        """Read an ``.npz`` file written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as f:
+            obj = json.loads(str(f["header"]))
+            obj.update(
+                {name: f[name] for name in ("values", "base_values", "stderr", "data") if name in f}
+            )
+        return cls.from_dict(obj)
+
+    # -- views --------------------------------------------------------------------------
+    def to_html(self, output: int | str | None = None, max_features: int = 10) -> str:
+        """An HTML fragment: one bar table per row.
+
+        Parameters
+        ----------
+        output : int or str, optional
+            Output to show (the last by default).
+        max_features : int
+            Features per row, largest first.
+
+        Returns
+        -------
+        str
+        """
+        from ..report import explanation_html
+
+        return explanation_html(self, output=output, max_features=max_features)
+
+    def plot(
+        self, row: int = 0, output: int | str | None = None, max_features: int = 10, ax: Any = None
+    ) -> Any:
+        """Horizontal bar chart of one row's attributions (needs matplotlib).
+
+        Parameters
+        ----------
+        row : int
+        output : int or str, optional
+        max_features : int
+        ax : matplotlib Axes, optional
+            Drawn into when given; a new figure otherwise.
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        plt = import_optional("matplotlib.pyplot")
+        top = self.top_features(row, output, max_features)[::-1]
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 0.35 * len(top) + 1))
+        ax.barh(
+            [t[0] for t in top],
+            [t[1] for t in top],
+            color=["#c0392b" if t[1] > 0 else "#2471a3" for t in top],
+        )
+        ax.set_xlabel(
+            f"{self.method} attribution to {self.output_names[self.output_index(output)]!r}"
+        )
+        return ax
