@@ -35,5 +35,14 @@ class Explainer:
         self.seed = seed
         self.n_jobs = n_jobs
 
+    def _configure(self) -> None:
+        """Derive what depends on the masker's players (checks, default widths).
+
+        Called by subclasses at the end of ``__init__`` when the masker's players are
+        known, and again for each instance of a per-instance masker (text, images),
+        bound to that instance. Nothing to derive by default.
+        """
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(model={self.model!r}, n_players={self.masker.n_players})"
+        players = "per instance" if self.masker.per_instance else self.masker.n_players
+        return f"{type(self).__name__}(model={self.model!r}, n_players={players})"

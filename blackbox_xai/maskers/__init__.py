@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from .base import Masker
+from .base import InstanceMasker, Masker
 from .tabular import Tabular
 
 
@@ -13,4 +13,4 @@ def as_masker(obj: Any) -> Masker:
     return Tabular(obj)
 
 
-__all__ = ["Masker", "Tabular", "as_masker"]
+__all__ = ["InstanceMasker", "Masker", "Tabular", "as_masker"]

@@ -24,6 +24,11 @@ class Masker(ABC):
     n_players: int
     player_names: list[str]
 
+    #: Whether the players depend on the instance (a document's tokens, an image's
+    #: superpixels). Such a masker is not used directly: explainers split the input with
+    #: :meth:`instances` and explain each one through :meth:`for_instance`.
+    per_instance: bool = False
+
     @abstractmethod
     def validate(self, X: Any) -> Any:
         """Check the rows to explain and return them in the masker's working form."""
@@ -47,3 +52,32 @@ class Masker(ABC):
     def bind(self, model: Model) -> None:
         """Give the model what it needs to read this masker's inputs (no-op by default)."""
         return None
+
+    # -- maskers whose players depend on the instance ---------------------------------
+    def instances(self, X: Any) -> list[Any]:
+        """Check the input of a per-instance masker and split it into instances.
+
+        Only maskers with ``per_instance = True`` implement it.
+        """
+        raise TypeError(f"{type(self).__name__} does not split its input into instances.")
+
+    def for_instance(self, instance: Any) -> InstanceMasker:
+        """A masker whose players are those of one instance (per-instance maskers only)."""
+        raise TypeError(f"{type(self).__name__} has the same players for every row.")
+
+
+class InstanceMasker(Masker):
+    """A masker bound to one instance of a per-instance masker (one document, one image).
+
+    Its ``n_players`` and ``player_names`` are that instance's; :meth:`rows` is the input
+    an explainer passes to :meth:`validate`, and :meth:`instance_meta` what the
+    explanation records about the instance (token offsets, segments, ...).
+    """
+
+    @abstractmethod
+    def rows(self) -> Any:
+        """The bound instance as the one-row input of :meth:`validate`."""
+
+    def instance_meta(self) -> dict[str, Any]:
+        """Per-instance entries of ``Explanation.meta`` (none by default)."""
+        return {}

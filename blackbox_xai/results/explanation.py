@@ -101,22 +101,47 @@ class Explanation(JsonRoundTrip):
         return self.values.shape[0]
 
     def __getitem__(self, rows: int | slice | Sequence[int] | np.ndarray) -> Explanation:
-        """The explanation of a subset of rows (always keeps the row axis)."""
+        """The explanation of a subset of rows (always keeps the row axis).
+
+        Rows with different players (texts, images: ``meta["n_players"]``) keep the
+        padding the subset needs and no more, so one row comes back unpadded, with its
+        own players as ``feature_names``.
+        """
         idx = np.arange(len(self))[rows]
         idx = np.atleast_1d(idx)
         data = self.data
         if data is not None:
             data = [data[i] for i in idx] if isinstance(data, list) else np.asarray(data)[idx]
+        values, stderr = self.values[idx], None if self.stderr is None else self.stderr[idx]
+        meta = {key: _rows_of(value, idx, len(self)) for key, value in self.meta.items()}
+        feature_names = self.feature_names
+        counts = self.meta.get("n_players")
+        if isinstance(counts, list) and len(counts) == len(self):
+            width = max((counts[i] for i in idx), default=0)
+            values = values[:, :width]
+            stderr = None if stderr is None else stderr[:, :width]
+            if len(idx) == 1:
+                feature_names = self.meta["player_names"][idx[0]]
+                del meta["n_players"], meta["player_names"]
+            else:
+                feature_names = None
         return Explanation(
-            self.values[idx],
+            values,
             self.base_values[idx],
             data=data,
-            feature_names=self.feature_names,
+            feature_names=feature_names,
             output_names=self.output_names,
-            stderr=None if self.stderr is None else self.stderr[idx],
+            stderr=stderr,
             method=self.method,
-            meta={key: _rows_of(value, idx, len(self)) for key, value in self.meta.items()},
+            meta=meta,
         )
+
+    def player_names_of(self, row: int) -> list[str]:
+        """The names of row ``row``'s players (its own when rows have different players)."""
+        per_row = self.meta.get("player_names")
+        if isinstance(per_row, list) and len(per_row) == len(self):
+            return [str(name) for name in per_row[row]]
+        return self.feature_names or [str(j) for j in range(self.values.shape[1])]
 
     def output_index(self, output: int | str | None) -> int:
         """Index of an output given by position or name (the last output by default)."""
@@ -154,8 +179,8 @@ class Explanation(JsonRoundTrip):
         if self.values.ndim != 3:
             raise ValueError("top_features needs 1-D features (tabular or text).")
         o = self.output_index(output)
-        v = self.values[row, :, o]
-        names = self.feature_names or [str(j) for j in range(v.shape[0])]
+        names = self.player_names_of(row)
+        v = self.values[row, : len(names), o]
         order = np.argsort(-np.abs(v), kind="stable")[:n]
         return [(names[j], float(v[j])) for j in order]
 
@@ -183,6 +208,10 @@ class Explanation(JsonRoundTrip):
         pd = import_optional("pandas")
         if self.values.ndim != 3:
             raise ValueError("to_frame needs 1-D features; flatten image explanations first.")
+        if isinstance(self.meta.get("n_players"), list):
+            # Rows with their own players: one table per row, without the padding.
+            parts = [self[i].to_frame().assign(row=i) for i in range(len(self))]
+            return pd.concat(parts, ignore_index=True)
         n, d, k = self.values.shape
         rows, feats, outs = np.meshgrid(np.arange(n), np.arange(d), np.arange(k), indexing="ij")
         names = np.asarray(self.feature_names or [str(j) for j in range(d)], dtype=object)
@@ -234,7 +263,9 @@ class Explanation(JsonRoundTrip):
             )
         data = obj.get("data")
         if isinstance(data, list) and data and not isinstance(data[0], str):
-            data = np.asarray(data, dtype=np.float64)
+            rows = [np.asarray(row, dtype=np.float64) for row in data]
+            # Rows of one shape are one array; rows of their own lengths stay a list.
+            data = np.stack(rows) if len({r.shape for r in rows}) == 1 else rows
         return cls(
             obj["values"],
             obj["base_values"],

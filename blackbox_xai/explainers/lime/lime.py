@@ -22,6 +22,7 @@ from ...sampling import (
 from ...utils.parallel import map_row_chunks
 from ...utils.seeding import SeedLike, resolve_seed, row_rng
 from ...utils.validation import check_positive_int
+from .._instances import splits_instances
 from .._sequential import check_tol, converged
 from .._targets import output_indices
 from ..base import Explainer
@@ -117,12 +118,19 @@ class Lime(Explainer):
                 labels = _predicted_classes(model, rep)
             rep = LimeTabular(rep, discretizer, categorical, labels)
         super().__init__(model, rep, seed=seed, n_jobs=n_jobs)
-        self.game = rep if isinstance(rep, LimeTabular) else MaskerGame(rep)
-        d = self.masker.n_players
         if kernel_width is not None and not (isfinite(kernel_width) and kernel_width > 0):
             raise ValueError(f"kernel_width must be a positive number, got {kernel_width!r}.")
-        self.kernel_width = float(kernel_width) if kernel_width is not None else 0.75 * sqrt(d)
+        self._kernel_width = None if kernel_width is None else float(kernel_width)
+        if not self.masker.per_instance:
+            self._configure()
 
+    def _configure(self) -> None:
+        self.game = self.masker if isinstance(self.masker, LimeTabular) else MaskerGame(self.masker)
+        # lime's default width, 0.75 sqrt(d), for the players of this masker (instance).
+        d = self.masker.n_players
+        self.kernel_width = self._kernel_width if self._kernel_width is not None else 0.75 * sqrt(d)
+
+    @splits_instances
     def explain(
         self,
         X: Any,

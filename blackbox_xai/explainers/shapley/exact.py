@@ -14,6 +14,7 @@ from ...models import Model
 from ...results import Explanation
 from ...sampling import all_coalitions
 from ...utils.parallel import map_row_chunks
+from .._instances import splits_instances
 from ..base import Explainer
 
 #: 2**20 coalitions per row is the most we enumerate; beyond that sample (KernelShap).
@@ -103,6 +104,10 @@ class ExactShapley(Explainer):
 
     def __init__(self, model: Any, masker: Any, *, n_jobs: int | None = None) -> None:
         super().__init__(model, masker, seed=None, n_jobs=n_jobs)
+        if not self.masker.per_instance:
+            self._configure()
+
+    def _configure(self) -> None:
         d = self.masker.n_players
         if d > MAX_EXACT_PLAYERS:
             raise ValueError(
@@ -110,6 +115,7 @@ class ExactShapley(Explainer):
                 f"{MAX_EXACT_PLAYERS}. Use KernelShap (or group features) instead."
             )
 
+    @splits_instances
     def explain(self, X: Any, *, chunk_size: int | None = None) -> Explanation:
         """Shapley values of every output for the rows of ``X``.
 

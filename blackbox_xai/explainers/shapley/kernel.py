@@ -13,6 +13,7 @@ from ...results import Explanation
 from ...utils.messages import warn_user
 from ...utils.seeding import SeedLike, resolve_seed
 from ...utils.validation import check_positive_int
+from .._instances import splits_instances
 from .._sequential import (
     check_background_option,
     check_round_cap,
@@ -248,6 +249,7 @@ class KernelShap(Explainer):
         pairs = PairedDesign(d, "kernel", np.random.default_rng(0)).min_first_round()
         return min(2**d, 2 + 2 * pairs)
 
+    @splits_instances
     def explain(
         self,
         X: Any,

@@ -12,6 +12,7 @@ from ...models import Model
 from ...results import Explanation
 from ...utils.seeding import SeedLike, resolve_seed, row_rng
 from ...utils.validation import check_positive_int
+from .._instances import splits_instances
 from .._sequential import (
     check_background_option,
     check_round_cap,
@@ -96,6 +97,7 @@ class SamplingShapley(Explainer):
     ) -> None:
         super().__init__(model, masker, seed=seed, n_jobs=n_jobs)
 
+    @splits_instances
     def explain(
         self,
         X: Any,
