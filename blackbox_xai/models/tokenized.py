@@ -116,10 +116,11 @@ class TokenIdOnnxModel(OnnxModel):
                     "return token ids as integers."
                 )
             feeds[name] = np.ascontiguousarray(arr.astype(dtype, copy=False))
-        n = {len(v) for v in feeds.values()}
-        if n != {len(X)}:
+        wrong = {name: len(v) for name, v in feeds.items() if len(v) != len(X)}
+        if wrong:
+            name, n = next(iter(wrong.items()))
             raise ValueError(
-                f"tokenize returned {sorted(n)} rows for {len(X)} documents; it must return one "
-                "row of ids per document."
+                f"tokenize returned {n} rows of {name!r} for {len(X)} documents; it must return "
+                "one row of ids per document."
             )
         return feeds
