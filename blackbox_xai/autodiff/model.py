@@ -7,7 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from ..models.onnx import _FLOAT_ELEMS, OnnxModel, numpy_dtype_of_elem, open_session
+from ..models.onnx import (
+    _FLOAT_ELEMS,
+    OnnxModel,
+    flatten_singleton_tail,
+    numpy_dtype_of_elem,
+    open_session,
+)
+from ..utils.optional import import_optional
+from .layers import cut_at, with_output
 from .transform import GRAD_SUFFIX, RELU_RULES, SEED_SUFFIX, gradient_model
 
 
@@ -25,7 +33,12 @@ class DifferentiableOnnxModel(OnnxModel):
     providers : list of str, optional
         Execution providers (CPU only by default), for the model and its gradients.
     output : str, optional
-        The graph output to predict and differentiate (as in :class:`OnnxModel`).
+        The tensor to predict and differentiate: a graph output (as in
+        :class:`OnnxModel`), any other float tensor or the node computing it (it is made
+        a graph output), or ``"logits"`` for the input of the Softmax / LogSoftmax that
+        ends the graph. Gradients of logits do not saturate as probabilities do; to find
+        the tensor by hand, :func:`blackbox_xai.autodiff.list_layers` lists every tensor
+        with the op computing it (the logits are the input of the last ``Softmax``).
     batch_size : int
         Largest number of rows per ``session.run``.
     intra_op_threads : int
@@ -56,6 +69,7 @@ class DifferentiableOnnxModel(OnnxModel):
         intra_op_threads: int = 1,
         feature_names: Sequence[str] | None = None,
     ) -> None:
+        source, output, providers = with_output(source, output, providers)
         super().__init__(
             source,
             providers=providers,
@@ -66,6 +80,7 @@ class DifferentiableOnnxModel(OnnxModel):
         )
         self._output_tails: dict[tuple[tuple[int, ...], ...], tuple[int, ...]] = {}
         self._gradient_sessions: dict[tuple[tuple[str, ...], str], tuple[Any, np.dtype]] = {}
+        self._layer_sessions: dict[tuple[str, str], tuple[Any, np.dtype]] = {}
         self.n_gradient_calls = 0
         self.n_gradient_rows = 0
         if self._float_inputs() == [spec[0] for spec in self._input_specs]:
@@ -147,6 +162,67 @@ class DifferentiableOnnxModel(OnnxModel):
         (values, grads), *_ = self._run_gradients(X, target, [layer], relu_rule, with_values=True)
         return values, grads
 
+    def layer_gradient(
+        self, X: Any, target: Any, layer: str, values: Any, relu_rule: str = "standard"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Outputs and gradient when tensor ``layer`` takes ``values`` instead of its own.
+
+        The rest of the graph runs on ``X`` as usual (e.g. an attention mask computed from
+        the token ids), so this is the primitive of layer integrated gradients and of
+        noise added to embeddings: ``values`` are points between the embeddings of a
+        baseline and of ``X``.
+
+        Parameters
+        ----------
+        X : array-like
+            Model input rows.
+        target : int, sequence of int or array
+            The class differentiated, or seeds (as in :meth:`gradient`).
+        layer : str
+            A float tensor of the model (e.g. the output of the embedding ``Gather``).
+        values : array-like
+            Values of ``layer`` for each row of ``X``, shaped like ``layer``.
+        relu_rule : {"standard", "guided", "deconv"}
+            ReLU backward rule.
+
+        Returns
+        -------
+        outputs : numpy.ndarray
+            The model's output ``(n, k)`` with ``layer`` set to ``values``, float64.
+        gradients : numpy.ndarray
+            The gradient of ``<seed, output>`` with respect to ``layer``, like ``values``.
+        """
+        if relu_rule not in RELU_RULES:
+            raise ValueError(f"relu_rule must be one of {RELU_RULES}, got {relu_rule!r}.")
+        rows = _rows(X)
+        n = len(rows)
+        values = np.asarray(values)
+        if values.shape[:1] != (n,):
+            raise ValueError(f"values has {values.shape[:1]} rows for {n} rows of X.")
+        per_row = np.asarray(target)
+        if per_row.ndim >= 1 and len(per_row) != n:
+            raise ValueError(f"target has {len(per_row)} rows for {n} rows of X.")
+        session, seed_dtype, value_dtype, feeds_used = self._layer_session(layer, relu_rule)
+        seed_name = self.output + SEED_SUFFIX
+        outputs, grads = [], []
+        size = self.batch_size or n
+        for start in range(0, n, size):
+            count = min(size, n - start)
+            feeds = self._feeds(rows[start : start + size])
+            shape = self._output_shape(feeds, count)
+            feeds = {k: v for k, v in feeds.items() if k in feeds_used}
+            feeds[layer] = np.ascontiguousarray(values[start : start + count], dtype=value_dtype)
+            feeds[seed_name] = self._seeds(target, count, start, shape, seed_dtype)
+            out, grad = session.run([self.output, layer + GRAD_SUFFIX], feeds)
+            self.n_gradient_calls += 1
+            self.n_gradient_rows += count
+            outputs.append(np.asarray(flatten_singleton_tail(out), dtype=np.float64))
+            grads.append(np.asarray(grad, dtype=np.float64))
+        joined_out = np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
+        if joined_out.ndim == 1:
+            joined_out = joined_out.reshape(-1, 1)
+        return joined_out, (np.concatenate(grads) if len(grads) > 1 else grads[0])
+
     def reset_counts(self) -> None:
         super().reset_counts()
         self.n_gradient_calls = 0
@@ -156,6 +232,7 @@ class DifferentiableOnnxModel(OnnxModel):
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state["_gradient_sessions"] = {}  # (each holds a copy of the weights)
+        state["_layer_sessions"] = {}
         return state
 
     # -- internals ------------------------------------------------------------------------
@@ -194,32 +271,65 @@ class DifferentiableOnnxModel(OnnxModel):
             self._gradient_sessions[key] = (session, seed_dtype)
         return self._gradient_sessions[key]
 
+    def _layer_session(
+        self, layer: str, relu_rule: str
+    ) -> tuple[Any, np.dtype, np.dtype, set[str]]:
+        """The gradient session of the model cut at ``layer`` (see :meth:`layer_gradient`):
+        session, seed and layer dtypes, and the model inputs it still reads."""
+        key = (layer, relu_rule)
+        if key not in self._layer_sessions:
+            onnx = import_optional("onnx")
+            cut = cut_at(onnx.load_model_from_string(self.model_bytes), layer, [self.output])
+            proto = gradient_model(cut, [layer], outputs=self.output, relu_rule=relu_rule)
+            dtypes = {
+                i.name: numpy_dtype_of_elem(i.type.tensor_type.elem_type, f"tensor {i.name!r}")
+                for i in proto.graph.input
+                if i.name in (layer, self.output + SEED_SUFFIX)
+            }
+            session, _ = open_session(
+                proto.SerializeToString(), self.providers, self.intra_op_threads
+            )
+            used = {i.name for i in proto.graph.input}
+            self._layer_sessions[key] = (
+                session,
+                dtypes[self.output + SEED_SUFFIX],
+                dtypes[layer],
+                used,
+            )
+        session, seed_dtype, value_dtype, used = self._layer_sessions[key]
+        return session, seed_dtype, value_dtype, used
+
     def _seeds(
         self, target: Any, n: int, start: int, shape: tuple[int, ...], dtype: np.dtype
     ) -> np.ndarray:
-        """Seeds for rows ``start:start + n`` of the output, shaped ``(n, *shape[1:])``."""
+        """Seeds for rows ``start:start + n`` of the output, shaped ``(n, *shape[1:])``.
+
+        Outputs ``(n,)`` and ``(n, k, 1, ..., 1)`` are classes too (the model predicts
+        them as ``(n, 1)`` and ``(n, k)``): class indices and ``(n, k)`` seeds fit them.
+        """
         arr = np.asarray(target)
+        k = _n_classes(shape)
         if arr.dtype.kind == "f":
-            if arr.shape[1:] != shape[1:]:
-                raise ValueError(
-                    f"target seeds must be shaped like the output {('n', *shape[1:])}, got {arr.shape}."
-                )
-            return np.ascontiguousarray(arr[start : start + n], dtype=dtype)
+            if arr.shape[1:] == shape[1:]:
+                return np.ascontiguousarray(arr[start : start + n], dtype=dtype)
+            if k is not None and arr.shape[1:] == (k,):
+                return np.ascontiguousarray(arr[start : start + n].reshape(n, *shape[1:]), dtype)
+            raise ValueError(
+                f"target seeds must be shaped like the output {('n', *shape[1:])}, got {arr.shape}."
+            )
         if arr.dtype.kind not in "iu" or arr.ndim > 1:
             raise TypeError("target must be a class index, one index per row, or float seeds.")
-        if len(shape) != 2:
+        if k is None:
             raise ValueError(
                 f"class indices need an output of shape (n, k); this output has shape {shape}: "
                 "pass seeds shaped like it instead."
             )
         classes = np.broadcast_to(arr, (n,)) if arr.ndim == 0 else arr[start : start + n]
-        if classes.min(initial=0) < 0 or classes.max(initial=0) >= shape[1]:
-            raise ValueError(
-                f"target classes must lie in [0, {shape[1]}), got {np.unique(classes)}."
-            )
-        seeds = np.zeros((n, shape[1]), dtype=dtype)
+        if classes.min(initial=0) < 0 or classes.max(initial=0) >= k:
+            raise ValueError(f"target classes must lie in [0, {k}), got {np.unique(classes)}.")
+        seeds = np.zeros((n, k), dtype=dtype)
         seeds[np.arange(n), classes] = 1.0
-        return seeds
+        return seeds.reshape(n, *shape[1:])
 
     def _run_gradients(
         self, X: Any, target: Any, wrt: list[str], relu_rule: str, with_values: bool
@@ -278,6 +388,15 @@ class DifferentiableOnnxModel(OnnxModel):
         if len(grads) == 1:
             return grads[0][1]
         return np.concatenate([g.reshape(n, -1) for _, g in grads], axis=1)
+
+
+def _n_classes(shape: tuple[int, ...]) -> int | None:
+    """Number of classes of an output ``(n,)``, ``(n, k)`` or ``(n, k, 1, ..., 1)``, else None."""
+    if len(shape) == 1:
+        return 1
+    if len(shape) >= 2 and all(d == 1 for d in shape[2:]):
+        return int(shape[1])
+    return None
 
 
 def _rows(X: Any) -> Any:

@@ -163,6 +163,10 @@ def _assemble(
     values = [t for t in [*analysis.wrt, *analysis.outputs] if t not in analysis.feeds]
     values = list(dict.fromkeys(v for v in values if v not in analysis.graph_outputs))
     _prune(builder, [*analysis.graph_outputs, *values, *grads])
+    for out in graph.output:  # shapes inference could not find, known now (function ops)
+        info = infos.get(out.name, UNKNOWN)
+        if not out.type.tensor_type.HasField("shape") and info.shape is not None:
+            out.CopyFrom(_value_info(onnx, out.name, info))
     del graph.node[:]
     graph.node.extend(analysis.nodes)
     graph.node.extend(builder.nodes)
@@ -437,7 +441,7 @@ def _prune(builder: GraphBuilder, outputs: list[str]) -> None:
     for node in reversed(builder.nodes):
         if any(o in live for o in node.output):
             kept.append(node)
-            live.update(node.input)
+            live.update(node_inputs(node))  # with what Scan bodies read from outside
     builder.nodes = kept[::-1]
     builder.initializers = [i for i in builder.initializers if i.name in live]
 
