@@ -20,7 +20,7 @@ from typing import Any
 from ..models.onnx import load_model_bytes
 from ..utils.optional import import_optional
 from .path import node_inputs, topological_order
-from .static_info import FLOAT_TYPES, TensorInfo, tensor_infos
+from .static_info import FLOAT_TYPES, TensorInfo, constant_values, tensor_infos
 
 #: Ops that only move or relabel data: a Softmax seen through them still ends the graph.
 _PASS_THROUGH = frozenset({"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Cast"})
@@ -91,7 +91,21 @@ class GraphIndex:
                     self.producer[out] = node
             for name in node_inputs(node):
                 self.consumers.setdefault(name, []).append(node)
+        self.constant_names = {
+            n.output[0] for n in self.nodes if n.op_type == "Constant" and n.output
+        }
         self.infos = _shapes(self.proto)
+
+    def constant(self, name: str) -> Any:
+        """The value of a weight or ``Constant`` output as a numpy array, None otherwise."""
+        onnx = import_optional("onnx")
+        for init in self.proto.graph.initializer:
+            if init.name == name:
+                return onnx.numpy_helper.to_array(init)
+        node = self.producer.get(name)
+        if node is not None and node.op_type == "Constant":
+            return constant_values(_graph_of(onnx, node)).get(name)
+        return None
 
     def info(self, name: str) -> TensorInfo:
         """Element type and static shape of ``name`` (both None when unknown)."""
@@ -314,6 +328,10 @@ def cut_at(proto: Any, tensor: str, outputs: Sequence[str]) -> Any:
     )
     del graph.value_info[:]
     return copy
+
+
+def _graph_of(onnx: Any, node: Any) -> Any:
+    return onnx.helper.make_graph([node], "constant", [], [])
 
 
 def _value_info(onnx: Any, name: str, info: TensorInfo) -> Any:

@@ -80,7 +80,7 @@ class DifferentiableOnnxModel(OnnxModel):
         )
         self._output_tails: dict[tuple[tuple[int, ...], ...], tuple[int, ...]] = {}
         self._gradient_sessions: dict[tuple[tuple[str, ...], str], tuple[Any, np.dtype]] = {}
-        self._layer_sessions: dict[tuple[str, str], tuple[Any, np.dtype]] = {}
+        self._layer_sessions: dict[tuple[str, str], tuple[Any, np.dtype, np.dtype, set[str]]] = {}
         self.n_gradient_calls = 0
         self.n_gradient_rows = 0
         if self._float_inputs() == [spec[0] for spec in self._input_specs]:

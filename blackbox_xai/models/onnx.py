@@ -369,7 +369,7 @@ def flatten_singleton_tail(out: Any) -> Any:
     Image classifiers whose head is a 1x1 convolution or a global pooling (SqueezeNet,
     DenseNet in the ONNX model zoo) return their class scores with trailing unit axes.
     """
-    shape = getattr(out, "shape", ())
+    shape: tuple[int, ...] = tuple(getattr(out, "shape", ()))
     if len(shape) > 2 and all(d == 1 for d in shape[2:]):
         return out.reshape(shape[0], shape[1])
     return out

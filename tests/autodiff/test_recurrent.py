@@ -8,18 +8,18 @@ from autodiff_harness import check_ort_float32, check_vjp, node_model
 from blackbox_xai.autodiff import UnsupportedOperatorError, gradient_model
 
 rng = np.random.default_rng(8)
-T, N, I, H = 4, 3, 5, 2
+T, N, D_IN, H = 4, 3, 5, 2
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 
 
 def _recurrent(op, direction, layout, outputs, initial, peephole=False, **attrs):
     dirs = 2 if direction == "bidirectional" else 1
     g = GATES[op]
-    x_shape = (N, T, I) if layout else (T, N, I)
+    x_shape = (N, T, D_IN) if layout else (T, N, D_IN)
     state_shape = (N, dirs, H) if layout else (dirs, N, H)
     feeds = {"x": rng.standard_normal(x_shape)}
     consts = {
-        "w": rng.standard_normal((dirs, g * H, I)) * 0.5,
+        "w": rng.standard_normal((dirs, g * H, D_IN)) * 0.5,
         "r": rng.standard_normal((dirs, g * H, H)) * 0.5,
         "b": rng.standard_normal((dirs, 2 * g * H)) * 0.3,
     }

@@ -1,5 +1,6 @@
-"""Activation functions: Relu (standard, guided, deconv), LeakyRelu, PRelu, Elu, Selu,
-Sigmoid, Tanh, Softplus, Softsign, HardSigmoid, HardSwish, Clip, Gelu, Mish, ThresholdedRelu."""
+"""Activation functions: Relu and Clip(0, c) (standard, guided, deconv), LeakyRelu, PRelu,
+Elu, Selu, Sigmoid, Tanh, Softplus, Softsign, HardSigmoid, HardSwish, Clip, Gelu, Mish,
+ThresholdedRelu."""
 
 from __future__ import annotations
 
@@ -112,8 +113,18 @@ def hard_swish(ctx: VjpContext) -> Grads:
 
 @register("Clip", inputs=(0,))
 def clip(ctx: VjpContext) -> Grads:
-    """Gradient where ``min <= x <= max`` (both ends included, like torch.clamp)."""
+    """Gradient where ``min <= x <= max`` (both ends included, like torch.clamp).
+
+    ``Clip(x, 0, c)`` (ReLU6 and other capped ReLUs) follows the ReLU rule: guided
+    backprop keeps the positive gradients where the clip passes ``x``; DeconvNet passes
+    the positive gradients whatever ``x`` is.
+    """
     x, g = ctx.inputs[0], ctx.grad
+    low = ctx.value(1)
+    if ctx.relu_rule != "standard" and low is not None and low.size == 1 and float(low) == 0.0:
+        g = ctx.emit("Relu", g)
+        if ctx.relu_rule == "deconv":
+            return [g]
     mask = None
     for i, op in ((1, "GreaterOrEqual"), (2, "LessOrEqual")):
         if ctx.has_input(i):

@@ -162,13 +162,16 @@ class _Direction:
         ctx = self.ctx = layer.ctx
         self.layer, self.d, self.reverse = layer, d, reverse
         gates = _GATES[layer.op]
-        pick = lambda i: layer.direction(ctx.inputs[i], d, 0)  # noqa: E731
+
+        def pick(i: int) -> str:
+            picked = layer.direction(ctx.inputs[i], d, 0)
+            assert picked is not None
+            return picked
+
         self.w, self.r = pick(1), pick(2)
-        assert self.w is not None and self.r is not None
         width = 2 * gates * layer.hidden
         if ctx.has_input(3):
             b = pick(3)
-            assert b is not None
             self.wb, self.rb = ctx.emit_n("Split", [b], 2, axis=0, num_outputs=2)
         else:
             zeros = ctx.const(np.zeros(width // 2, dtype=ctx.dtype(ctx.inputs[0])))
