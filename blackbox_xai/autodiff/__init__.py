@@ -7,7 +7,7 @@ Importing this package needs only numpy; onnx is imported when a graph is transf
 """
 
 from . import rules
-from .context import UnsupportedOperatorError, VjpContext
+from .context import StaticShapeError, UnsupportedOperatorError, VjpContext
 from .model import DifferentiableOnnxModel
 from .registry import register, registered_ops
 from .transform import GRAD_SUFFIX, MIN_OPSET, RELU_RULES, SEED_SUFFIX, gradient_model
@@ -18,6 +18,7 @@ __all__ = [
     "RELU_RULES",
     "SEED_SUFFIX",
     "DifferentiableOnnxModel",
+    "StaticShapeError",
     "UnsupportedOperatorError",
     "VjpContext",
     "gradient_model",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from ..models.onnx import (
     open_session,
 )
 from ..utils.optional import import_optional
+from .context import StaticShapeError
 from .layers import cut_at, with_output
 from .transform import GRAD_SUFFIX, RELU_RULES, SEED_SUFFIX, gradient_model
 
@@ -79,12 +81,17 @@ class DifferentiableOnnxModel(OnnxModel):
             feature_names=feature_names,
         )
         self._output_tails: dict[tuple[tuple[int, ...], ...], tuple[int, ...]] = {}
-        self._gradient_sessions: dict[tuple[tuple[str, ...], str], tuple[Any, np.dtype]] = {}
-        self._layer_sessions: dict[tuple[str, str], tuple[Any, np.dtype, np.dtype, set[str]]] = {}
+        self._gradient_sessions: dict[tuple[Any, ...], _GradientSession] = {}
+        self._per_shape: set[tuple[Any, ...]] = set()  # graphs built per input shape
         self.n_gradient_calls = 0
         self.n_gradient_rows = 0
         if self._float_inputs() == [spec[0] for spec in self._input_specs]:
-            self._gradient_session(tuple(self._float_inputs()), "standard")  # unsupported ops: now
+            try:  # unsupported ops are reported now
+                self._gradient_graph(tuple(self._float_inputs()), "standard")
+            except StaticShapeError:
+                if not self._symbolic_sizes():
+                    raise
+                self._per_shape.add((False, tuple(self._float_inputs()), "standard"))
 
     # -- public API -----------------------------------------------------------------------
     def predict(self, X: Any) -> np.ndarray:
@@ -202,7 +209,6 @@ class DifferentiableOnnxModel(OnnxModel):
         per_row = np.asarray(target)
         if per_row.ndim >= 1 and len(per_row) != n:
             raise ValueError(f"target has {len(per_row)} rows for {n} rows of X.")
-        session, seed_dtype, value_dtype, feeds_used = self._layer_session(layer, relu_rule)
         seed_name = self.output + SEED_SUFFIX
         outputs, grads = [], []
         size = self.batch_size or n
@@ -210,10 +216,13 @@ class DifferentiableOnnxModel(OnnxModel):
             count = min(size, n - start)
             feeds = self._feeds(rows[start : start + size])
             shape = self._output_shape(feeds, count)
-            feeds = {k: v for k, v in feeds.items() if k in feeds_used}
-            feeds[layer] = np.ascontiguousarray(values[start : start + count], dtype=value_dtype)
-            feeds[seed_name] = self._seeds(target, count, start, shape, seed_dtype)
-            out, grad = session.run([self.output, layer + GRAD_SUFFIX], feeds)
+            graph = self._gradient_graph((layer,), relu_rule, cut=True, feeds=feeds)
+            feeds = {k: v for k, v in feeds.items() if k in graph.inputs}
+            feeds[layer] = np.ascontiguousarray(
+                values[start : start + count], dtype=graph.dtypes[layer]
+            )
+            feeds[seed_name] = self._seeds(target, count, start, shape, graph.dtypes[seed_name])
+            out, grad = graph.session.run([self.output, layer + GRAD_SUFFIX], feeds)
             self.n_gradient_calls += 1
             self.n_gradient_rows += count
             outputs.append(np.asarray(flatten_singleton_tail(out), dtype=np.float64))
@@ -232,7 +241,6 @@ class DifferentiableOnnxModel(OnnxModel):
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state["_gradient_sessions"] = {}  # (each holds a copy of the weights)
-        state["_layer_sessions"] = {}
         return state
 
     # -- internals ------------------------------------------------------------------------
@@ -253,51 +261,75 @@ class DifferentiableOnnxModel(OnnxModel):
             return [wrt], True
         return list(wrt), False
 
-    def _gradient_session(self, wrt: tuple[str, ...], relu_rule: str) -> tuple[Any, np.dtype]:
-        """The session of the gradient graph and the dtype of its seed, built on first use."""
-        key = (wrt, relu_rule)
+    def _symbolic_sizes(self) -> bool:
+        """Whether some input has a size other than the batch that is not fixed."""
+        onnx = import_optional("onnx")
+        proto = onnx.load_model_from_string(self.model_bytes)
+        fed = {spec[0] for spec in self._input_specs}
+        return any(
+            not d.HasField("dim_value")
+            for value in proto.graph.input
+            if value.name in fed
+            for d in value.type.tensor_type.shape.dim[1:]
+        )
+
+    def _gradient_graph(
+        self,
+        wrt: tuple[str, ...],
+        relu_rule: str,
+        cut: bool = False,
+        feeds: dict[str, np.ndarray] | None = None,
+    ) -> _GradientSession:
+        """The gradient graph's session, built on first use.
+
+        ``cut``: the graph of :meth:`layer_gradient`, where ``wrt`` (one tensor) is fed.
+        A graph whose rules need sizes the model leaves symbolic (a Resize of images of
+        any size) is built once per input shape of ``feeds``, with those sizes fixed.
+        """
+        general = (cut, wrt, relu_rule)
+        key: tuple[Any, ...] = general
+        if general in self._per_shape:
+            assert feeds is not None
+            key = (*general, tuple(v.shape[1:] for v in feeds.values()))
         if key not in self._gradient_sessions:
-            proto = gradient_model(
-                self.model_bytes, list(wrt), outputs=self.output, relu_rule=relu_rule
-            )
-            seed_name = self.output + SEED_SUFFIX
-            seed = next(i for i in proto.graph.input if i.name == seed_name)
-            seed_dtype = numpy_dtype_of_elem(
-                seed.type.tensor_type.elem_type, f"the output {self.output!r}"
-            )
-            session, _ = open_session(
-                proto.SerializeToString(), self.providers, self.intra_op_threads
-            )
-            self._gradient_sessions[key] = (session, seed_dtype)
+            try:
+                self._gradient_sessions[key] = self._build(
+                    wrt, relu_rule, cut, None if key is general else feeds
+                )
+            except StaticShapeError:
+                if key is not general or feeds is None or not self._symbolic_sizes():
+                    raise
+                self._per_shape.add(general)
+                return self._gradient_graph(wrt, relu_rule, cut, feeds)
         return self._gradient_sessions[key]
 
-    def _layer_session(
-        self, layer: str, relu_rule: str
-    ) -> tuple[Any, np.dtype, np.dtype, set[str]]:
-        """The gradient session of the model cut at ``layer`` (see :meth:`layer_gradient`):
-        session, seed and layer dtypes, and the model inputs it still reads."""
-        key = (layer, relu_rule)
-        if key not in self._layer_sessions:
-            onnx = import_optional("onnx")
-            cut = cut_at(onnx.load_model_from_string(self.model_bytes), layer, [self.output])
-            proto = gradient_model(cut, [layer], outputs=self.output, relu_rule=relu_rule)
-            dtypes = {
-                i.name: numpy_dtype_of_elem(i.type.tensor_type.elem_type, f"tensor {i.name!r}")
-                for i in proto.graph.input
-                if i.name in (layer, self.output + SEED_SUFFIX)
-            }
-            session, _ = open_session(
-                proto.SerializeToString(), self.providers, self.intra_op_threads
-            )
-            used = {i.name for i in proto.graph.input}
-            self._layer_sessions[key] = (
-                session,
-                dtypes[self.output + SEED_SUFFIX],
-                dtypes[layer],
-                used,
-            )
-        session, seed_dtype, value_dtype, used = self._layer_sessions[key]
-        return session, seed_dtype, value_dtype, used
+    def _build(
+        self,
+        wrt: tuple[str, ...],
+        relu_rule: str,
+        cut: bool,
+        feeds: dict[str, np.ndarray] | None,
+    ) -> _GradientSession:
+        onnx = import_optional("onnx")
+        proto = onnx.load_model_from_string(self.model_bytes)
+        if feeds is not None:  # sizes fixed to these inputs' (the batch stays free)
+            for value in proto.graph.input:
+                if value.name in feeds:
+                    dims = value.type.tensor_type.shape.dim
+                    for d, size in zip(dims[1:], feeds[value.name].shape[1:], strict=True):
+                        d.dim_value = int(size)
+        if cut:
+            proto = cut_at(proto, wrt[0], [self.output])
+        grad = gradient_model(proto, list(wrt), outputs=self.output, relu_rule=relu_rule)
+        seed_name = self.output + SEED_SUFFIX
+        described = {seed_name: f"the output {self.output!r}", wrt[0]: f"the tensor {wrt[0]!r}"}
+        dtypes = {
+            i.name: numpy_dtype_of_elem(i.type.tensor_type.elem_type, described[i.name])
+            for i in grad.graph.input
+            if i.name == seed_name or (cut and i.name == wrt[0])
+        }
+        session, _ = open_session(grad.SerializeToString(), self.providers, self.intra_op_threads)
+        return _GradientSession(session, dtypes, {i.name for i in grad.graph.input})
 
     def _seeds(
         self, target: Any, n: int, start: int, shape: tuple[int, ...], dtype: np.dtype
@@ -341,7 +373,6 @@ class DifferentiableOnnxModel(OnnxModel):
         per_row = np.asarray(target)
         if per_row.ndim >= 1 and len(per_row) != n:
             raise ValueError(f"target has {len(per_row)} rows for {n} rows of X.")
-        session, seed_dtype = self._gradient_session(tuple(wrt), relu_rule)
         seed_name = self.output + SEED_SUFFIX
         fetch = [w + GRAD_SUFFIX for w in wrt]
         if with_values:
@@ -352,7 +383,9 @@ class DifferentiableOnnxModel(OnnxModel):
             feeds = self._feeds(rows[start : start + size])
             count = min(size, n - start)
             shape = self._output_shape(feeds, count)
-            feeds[seed_name] = self._seeds(target, count, start, shape, seed_dtype)
+            graph = self._gradient_graph(tuple(wrt), relu_rule, feeds=feeds)
+            session = graph.session
+            feeds[seed_name] = self._seeds(target, count, start, shape, graph.dtypes[seed_name])
             if with_values and wrt[0] in feeds:
                 fetch_now = fetch[1:]
                 out = [feeds[wrt[0]], *session.run(fetch_now, feeds)]
@@ -388,6 +421,15 @@ class DifferentiableOnnxModel(OnnxModel):
         if len(grads) == 1:
             return grads[0][1]
         return np.concatenate([g.reshape(n, -1) for _, g in grads], axis=1)
+
+
+@dataclass(frozen=True)
+class _GradientSession:
+    """A gradient graph's session, the dtypes of its seed (and fed layer), its inputs."""
+
+    session: Any
+    dtypes: dict[str, np.dtype]
+    inputs: set[str]
 
 
 def _n_classes(shape: tuple[int, ...]) -> int | None:
