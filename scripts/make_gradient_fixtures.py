@@ -5,7 +5,11 @@ Three small models with random weights, exported by torch's TorchScript exporter
 opset 17 with dynamic batch (and sequence) axes:
 
 * ``gap_cnn``: conv / ReLU / max-pool / conv / ReLU / global average pooling / linear,
-  ending in a Softmax (the explainers explain ``output="logits"``);
+  ending in a Softmax (the explainers explain ``output="logits"``), trained for a few
+  epochs on scikit-learn's 8x8 digits (a trained network's logits move far between
+  baseline and input, so completeness errors are measured against a real change);
+* ``smooth_cnn``: the same with SiLU activations and average pooling (a smooth path
+  integrand, where Gauss-Legendre quadrature converges fast);
 * ``mobile``: a MobileNet-style block (BatchNorm, HardSwish, depthwise convolution,
   ReLU6, a squeeze-and-excitation gate with HardSigmoid, a bilinear Upsample and a
   Concat of two branches);
@@ -34,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+# isort: split
 from captum.attr import (
     Deconvolution,
     GuidedBackprop,
@@ -47,6 +53,7 @@ from captum.attr import (
     NoiseTunnel,
     Saliency,
 )
+from sklearn.datasets import load_digits
 from torch import nn
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "explainers" / "gradients" / "fixtures"
@@ -59,16 +66,17 @@ VOCAB, TOKENS, PAD = 20, 7, 0
 
 
 class GapCNN(nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, smooth: bool = False) -> None:
         super().__init__()
+        act, pool = (nn.SiLU, nn.AvgPool2d) if smooth else (nn.ReLU, nn.MaxPool2d)
         self.features = nn.Sequential(
-            nn.Conv2d(3, 8, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
+            nn.Conv2d(1, 8, 3, padding=1),
+            act(),
+            pool(2),
             nn.Conv2d(8, 12, 3, padding=1),
-            nn.ReLU(),
+            act(),
         )
-        self.head = nn.Linear(12, 5)
+        self.head = nn.Linear(12, 10)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).mean(dim=(2, 3)))
@@ -242,6 +250,28 @@ def _text_references(model: nn.Module, tokens: torch.Tensor, target: torch.Tenso
     }
 
 
+def _trained_gap_cnn(smooth: bool) -> tuple[GapCNN, torch.Tensor, torch.Tensor]:
+    """GapCNN fitted to 1500 digits; three held-out digits and their labels."""
+    digits = load_digits()
+    images = torch.from_numpy((digits.images / 16.0).astype(np.float32)[:, None])
+    labels = torch.from_numpy(digits.target.astype(np.int64))
+    model = GapCNN(smooth)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(20):
+        order = torch.randperm(1500)
+        for start in range(0, 1500, 100):
+            batch = order[start : start + 100]
+            optimiser.zero_grad()
+            loss = nn.functional.cross_entropy(model.logits(images[batch]), labels[batch])
+            loss.backward()
+            optimiser.step()
+    model.eval()
+    with torch.no_grad():
+        accuracy = (model.logits(images[1500:]).argmax(1) == labels[1500:]).float().mean()
+    print(f"{'smooth' if smooth else 'gap'}_cnn held-out accuracy {float(accuracy):.3f}")
+    return model, images[1500:1503], labels[1500:1503]
+
+
 def _randomise_batchnorm(model: nn.Module, gen: torch.Generator) -> None:
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
@@ -256,12 +286,15 @@ def main() -> None:
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(1)
     OUT.mkdir(parents=True, exist_ok=True)
-    images = torch.rand(3, 3, 12, 12, generator=gen)
+    cnn, digits, labels = _trained_gap_cnn(smooth=False)
+    smooth, _, _ = _trained_gap_cnn(smooth=True)
     target = torch.tensor([0, 3, 1])
-    for name, model, layer in (
-        ("gap_cnn", GapCNN(), lambda m: m.features[4]),
-        ("mobile", Mobile(), None),
-    ):
+    cases = (
+        ("gap_cnn", cnn, digits, labels, lambda m: m.features[4]),
+        ("smooth_cnn", smooth, digits, labels, lambda m: m.features[4]),
+        ("mobile", Mobile(), torch.rand(3, 3, 12, 12, generator=gen), target, None),
+    )
+    for name, model, images, target, layer in cases:
         _randomise_batchnorm(model, gen)
         model.eval()
         _export(model, images, OUT / f"{name}.onnx", {0: "batch"})

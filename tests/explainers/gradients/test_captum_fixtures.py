@@ -14,7 +14,7 @@ import blackbox_xai as bx
 from blackbox_xai.explainers.gradients.smoothgrad import SmoothGrad
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-IMAGE_MODELS = ["gap_cnn", "mobile"]
+IMAGE_MODELS = ["gap_cnn", "smooth_cnn", "mobile"]
 TEXT_MODELS = ["lstm_text", "gru_text"]
 
 
@@ -27,7 +27,7 @@ def _close(ours, reference, rtol=1e-4):
 
 def _load(name):
     data = np.load(FIXTURES / f"{name}.npz")
-    output = "logits" if name == "gap_cnn" else None  # gap_cnn ends in a Softmax
+    output = "logits" if name.endswith("_cnn") else None  # the CNNs end in a Softmax
     model = bx.DifferentiableOnnxModel(FIXTURES / f"{name}.onnx", output=output)
     return model, data
 
@@ -71,7 +71,9 @@ def test_trapezoid_weights_are_exact_where_captums_sum_to_1_minus_1_over_n():
     n = 20
     ours = bx.IntegratedGradients(model, n_steps=n, method="riemann_trapezoid")
     # captum weights the trapezoid rule's points by 1/n (ends 1/2n): ours are n/(n-1) larger
-    _close(ours.explain(data["x"], data["target"]).values, data["ig_riemann_trapezoid"] * n / (n - 1))
+    _close(
+        ours.explain(data["x"], data["target"]).values, data["ig_riemann_trapezoid"] * n / (n - 1)
+    )
 
 
 def test_integrated_gradients_with_an_array_baseline_match_captum():
@@ -81,8 +83,9 @@ def test_integrated_gradients_with_an_array_baseline_match_captum():
 
 
 @pytest.mark.parametrize("variant", ["smoothgrad", "smoothgrad_sq", "vargrad"])
-def test_smoothgrad_matches_captums_noise_tunnel_on_the_same_noise(variant, monkeypatch):
-    model, data = _load("gap_cnn")
+@pytest.mark.parametrize("name", IMAGE_MODELS)
+def test_smoothgrad_matches_captums_noise_tunnel_on_the_same_noise(name, variant, monkeypatch):
+    model, data = _load(name)
     noise = iter(data["noise"] / data["noise_sd"][:, None, None, None, None])
     monkeypatch.setattr(SmoothGrad, "_noise", staticmethod(lambda rng, count, shape: next(noise)))
     sg = bx.SmoothGrad(model, n_samples=6, sigma=0.15, variant=variant, seed=0)
@@ -91,8 +94,9 @@ def test_smoothgrad_matches_captums_noise_tunnel_on_the_same_noise(variant, monk
     _close(explanation.values, data[variant])
 
 
-def test_grad_cam_and_guided_grad_cam_match_captum():
-    model, data = _load("gap_cnn")
+@pytest.mark.parametrize("name", ["gap_cnn", "smooth_cnn"])
+def test_grad_cam_and_guided_grad_cam_match_captum(name):
+    model, data = _load(name)
     x, target = data["x"], data["target"]
     layer = bx.GradCam(model, upsample=False).explain(x, target)
     _close(layer.values, data["grad_cam_layer"])
