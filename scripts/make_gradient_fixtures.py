@@ -53,6 +53,7 @@ from captum.attr import (
     NoiseTunnel,
     Saliency,
 )
+from make_autodiff_fixtures import randomise_batchnorm  # (scripts/ is on the path)
 from sklearn.datasets import load_digits
 from torch import nn
 
@@ -216,9 +217,7 @@ def _image_references(model: nn.Module, x: torch.Tensor, target: torch.Tensor, l
     )
     if layer is not None:
         layer_module = layer(logits.model)
-        cam = LayerGradCam(logits, layer_module).attribute(
-            x, target=target, relu_attributions=True
-        )
+        cam = LayerGradCam(logits, layer_module).attribute(x, target=target, relu_attributions=True)
         refs["grad_cam_layer"] = _np(cam)[:, 0]
         refs["grad_cam"] = _np(LayerAttribution.interpolate(cam, x.shape[2:], "bilinear"))[:, 0]
         refs["guided_grad_cam"] = _np(
@@ -272,16 +271,6 @@ def _trained_gap_cnn(smooth: bool) -> tuple[GapCNN, torch.Tensor, torch.Tensor]:
     return model, images[1500:1503], labels[1500:1503]
 
 
-def _randomise_batchnorm(model: nn.Module, gen: torch.Generator) -> None:
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            c = module.num_features
-            module.running_mean.copy_(torch.randn(c, generator=gen) * 0.3)
-            module.running_var.copy_(torch.rand(c, generator=gen) + 0.5)
-            module.weight.data.copy_(torch.rand(c, generator=gen) + 0.5)
-            module.bias.data.copy_(torch.randn(c, generator=gen) * 0.2)
-
-
 def main() -> None:
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(1)
@@ -295,7 +284,7 @@ def main() -> None:
         ("mobile", Mobile(), torch.rand(3, 3, 12, 12, generator=gen), target, None),
     )
     for name, model, images, target, layer in cases:
-        _randomise_batchnorm(model, gen)
+        randomise_batchnorm(model, gen)
         model.eval()
         _export(model, images, OUT / f"{name}.onnx", {0: "batch"})
         refs = _image_references(model, images, target, layer)

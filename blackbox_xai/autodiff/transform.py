@@ -57,9 +57,10 @@ def gradient_model(
         Tensors to differentiate: graph outputs or any float tensor the model computes.
         All float graph outputs by default.
     relu_rule : {"standard", "guided", "deconv"}
-        How gradients pass ``Relu`` nodes: the true gradient, guided backpropagation
-        (only positive gradients through positive inputs) or DeconvNet (positive
-        gradients, whatever the input).
+        How gradients pass ``Relu`` nodes and ReLU-like ``Clip(x, 0, c)`` (ReLU6): the
+        true gradient, guided backpropagation (only positive gradients through positive
+        inputs) or DeconvNet (positive gradients, whatever the input). Other
+        activations (LeakyRelu, HardSwish, HardSigmoid, Elu...) keep their gradient.
 
     Returns
     -------

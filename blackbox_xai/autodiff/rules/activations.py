@@ -96,7 +96,7 @@ def _inside_unit_interval(ctx: VjpContext, t: str) -> str:
 def hard_sigmoid(ctx: VjpContext) -> Grads:
     y, g = ctx.outputs[0], ctx.grad
     slope = ctx.emit("Mul", g, ctx.scalar(ctx.attr("alpha", 0.2), y))
-    return [ctx.emit("Where", _inside_unit_interval(ctx, y), slope, ctx.scalar(0.0, y))]
+    return [ctx.masked(_inside_unit_interval(ctx, y), slope, y)]
 
 
 @register("HardSwish")
@@ -105,9 +105,7 @@ def hard_swish(ctx: VjpContext) -> Grads:
     # y = x h(x), h = clip(x/6 + 1/2, 0, 1): dy/dx = h + x/6 where h is not saturated
     h = ctx.emit("HardSigmoid", x, alpha=1.0 / 6.0, beta=0.5)
     ramp = ctx.emit("Mul", x, ctx.scalar(1.0 / 6.0, x))
-    slope = ctx.emit(
-        "Add", h, ctx.emit("Where", _inside_unit_interval(ctx, h), ramp, ctx.scalar(0.0, x))
-    )
+    slope = ctx.emit("Add", h, ctx.masked(_inside_unit_interval(ctx, h), ramp, x))
     return ctx.chain(slope)
 
 
@@ -132,14 +130,14 @@ def clip(ctx: VjpContext) -> Grads:
             mask = inside if mask is None else ctx.emit("And", mask, inside)
     if mask is None:
         return [g]
-    return [ctx.emit("Where", mask, g, ctx.scalar(0.0, x))]
+    return [ctx.masked(mask, g, x)]
 
 
 @register("ThresholdedRelu")
 def thresholded_relu(ctx: VjpContext) -> Grads:
     x = ctx.inputs[0]
     above = ctx.emit("Greater", x, ctx.scalar(ctx.attr("alpha", 1.0), x))
-    return [ctx.emit("Where", above, ctx.grad, ctx.scalar(0.0, x))]
+    return [ctx.masked(above, ctx.grad, x)]
 
 
 @register("Gelu")

@@ -50,8 +50,8 @@ def accumulate(
     ``make_points(row, start, stop)`` gives the points ``start:stop`` of a row (called
     in order for each row, so per-row random streams stay aligned);
     ``gradients(rows, points)`` takes the points of a chunk with the row of each;
-    ``fold(row, start, grads)`` receives one row's gradients of a segment. Folding one
-    point at a time in order keeps sums bit-identical whatever the chunking.
+    ``fold(row, start, grads)`` receives one row's gradients of a segment; summing them
+    with :func:`running_total` keeps sums bit-identical whatever the chunking.
     """
     for chunk in point_chunks(points_per_row, limit):
         points = np.concatenate([make_points(r, a, b) for r, a, b in chunk])
@@ -61,3 +61,13 @@ def accumulate(
         for row, start, stop in chunk:
             fold(row, start, grads[offset : offset + stop - start])
             offset += stop - start
+
+
+def running_total(total: np.ndarray, terms: np.ndarray) -> np.ndarray:
+    """``total + terms[0] + terms[1] + ...``, added one term at a time, in order.
+
+    ``np.cumsum`` accumulates strictly in sequence (``sum`` may pair terms up), so a
+    total built over several calls equals the one built in a single call, bit for bit.
+    """
+    stacked = np.concatenate([total[None], terms])
+    return np.asarray(np.cumsum(stacked, axis=0)[-1])

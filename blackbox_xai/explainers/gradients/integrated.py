@@ -9,7 +9,7 @@ import numpy as np
 from ...utils.messages import warn_user
 from ...utils.seeding import SeedLike, resolve_seed
 from ._base import Attribution, GradientExplainer
-from ._batching import accumulate, max_points
+from ._batching import accumulate, max_points, running_total
 from ._integration import QUADRATURES, baseline_values, quadrature
 from ._space import Space
 from ._targets import Targets
@@ -185,9 +185,8 @@ class _PathIntegral:
             return self.base[row] + alphas[start:stop][expand] * self.diff[row]
 
         def fold(i: int, start: int, grads: np.ndarray) -> None:
-            total = sums[i]
-            for weight, grad in zip(weights[start:], grads, strict=False):
-                total += weight * grad  # one point at a time: chunking never changes it
+            step = weights[start : start + len(grads)][expand]
+            sums[i] = running_total(sums[i], step * grads)
 
         def gradients(local: np.ndarray, pts: np.ndarray) -> np.ndarray:
             return self.space.gradients(

@@ -8,7 +8,7 @@ import numpy as np
 
 from ...utils.seeding import SeedLike, resolve_seed, row_rng
 from ._base import Attribution, GradientExplainer
-from ._batching import accumulate, max_points
+from ._batching import accumulate, max_points, running_total
 from ._space import Space
 from ._targets import Targets
 
@@ -17,7 +17,11 @@ VARIANTS = ("smoothgrad", "smoothgrad_sq", "vargrad")
 
 class _Moments:
     """Running power sums of one row's per-sample attributions, shifted by the first
-    sample (fewer cancellations than raw sums), folded one sample at a time."""
+    sample (fewer cancellations than raw sums).
+
+    Samples are added in order by a cumulative sum that starts from the running total,
+    so the sums are the same, bit for bit, however the samples were split into calls.
+    """
 
     def __init__(self, orders: int) -> None:
         self.orders = orders
@@ -29,13 +33,12 @@ class _Moments:
         if self.shift is None:
             self.shift = samples[0].copy()
             self.sums = [np.zeros_like(self.shift) for _ in range(self.orders)]
-        for sample in samples:  # in order: the sums do not depend on the chunking
-            d = sample - self.shift
-            power = d
-            for total in self.sums:
-                total += power
-                power = power * d
-            self.count += 1
+        d = samples - self.shift
+        power = d
+        for k in range(self.orders):
+            self.sums[k] = running_total(self.sums[k], power)
+            power = power * d
+        self.count += len(samples)
 
     def raw(self, order: int) -> np.ndarray:
         """Mean of ``d**order`` (``d`` = sample - shift)."""

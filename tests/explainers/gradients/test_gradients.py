@@ -209,7 +209,7 @@ def test_bad_targets(softmax_regression, target, error, match):
 
 # -- real exported architectures ------------------------------------------------------------
 def _light(name, size):
-    model, data = light_model(name, np.random.default_rng(11), size)
+    model, _ = light_model(name, np.random.default_rng(11), size)
     model = to_float32(model)
     model.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "batch"
     for out in model.graph.output:
