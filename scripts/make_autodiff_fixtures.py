@@ -118,7 +118,7 @@ class Decoder(nn.Module):
         return self.body(x)
 
 
-def _randomise_batchnorm(model: nn.Module, gen: torch.Generator) -> None:
+def randomise_batchnorm(model: nn.Module, gen: torch.Generator) -> None:
     """Running statistics and affine terms away from their defaults (a folded BN matters)."""
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
@@ -188,7 +188,7 @@ def main() -> None:
     }
     OUT.mkdir(parents=True, exist_ok=True)
     for name, (model, x) in cases.items():
-        _randomise_batchnorm(model, gen)
+        randomise_batchnorm(model, gen)
         model.eval()
         with torch.no_grad():
             shape = model(x).shape

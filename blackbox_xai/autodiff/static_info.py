@@ -56,7 +56,7 @@ def tensor_infos(model: Any, folded: dict[str, np.ndarray] | None = None) -> dic
     if folded:
         model = _with_folded_constants(model, folded)
     inferred = _infer(model)
-    declared = _shapes_of_elementwise_ml_ops(inferred)
+    declared = _shapes_of_shape_preserving_ops(inferred)
     if declared:  # give inference the shapes it cannot find, and let it carry them on
         model = _with_value_infos(model, declared)
         inferred = _infer(model)
@@ -82,12 +82,15 @@ def _infer(model: Any) -> Any:
         return model
 
 
-# ai.onnx.ml ops whose float output has the input's shape, which ONNX does not infer.
-_ELEMENTWISE_ML_OPS = frozenset({"Scaler", "Normalizer"})
+# Ops whose float output has the input's shape, which ONNX does not infer: the ai.onnx.ml
+# ones output float32, GroupNormalization (a function op) the input's type.
+_SHAPE_PRESERVING_OPS = frozenset(
+    {("ai.onnx.ml", "Scaler"), ("ai.onnx.ml", "Normalizer"), ("", "GroupNormalization")}
+)
 
 
-def _shapes_of_elementwise_ml_ops(inferred: Any) -> list[Any]:
-    """Value infos for the outputs of ``_ELEMENTWISE_ML_OPS`` whose input shape is known."""
+def _shapes_of_shape_preserving_ops(inferred: Any) -> list[Any]:
+    """Value infos for the outputs of ``_SHAPE_PRESERVING_OPS`` whose input shape is known."""
     onnx = import_optional("onnx")
     graph = inferred.graph
     known = {v.name: v for v in (*graph.input, *graph.value_info)}
@@ -95,8 +98,7 @@ def _shapes_of_elementwise_ml_ops(inferred: Any) -> list[Any]:
     for node in graph.node:
         source = known.get(node.input[0]) if node.input else None
         if (
-            node.domain == "ai.onnx.ml"
-            and node.op_type in _ELEMENTWISE_ML_OPS
+            (node.domain if node.domain != "ai.onnx" else "", node.op_type) in _SHAPE_PRESERVING_OPS
             and node.output[0] not in known
             and source is not None
             and source.type.tensor_type.HasField("shape")
@@ -104,7 +106,8 @@ def _shapes_of_elementwise_ml_ops(inferred: Any) -> list[Any]:
             value = onnx.ValueInfoProto()
             value.CopyFrom(source)
             value.name = node.output[0]
-            value.type.tensor_type.elem_type = onnx.TensorProto.FLOAT
+            if node.domain == "ai.onnx.ml":
+                value.type.tensor_type.elem_type = onnx.TensorProto.FLOAT
             found.append(value)
             known[value.name] = value
     return found

@@ -57,9 +57,10 @@ def gradient_model(
         Tensors to differentiate: graph outputs or any float tensor the model computes.
         All float graph outputs by default.
     relu_rule : {"standard", "guided", "deconv"}
-        How gradients pass ``Relu`` nodes: the true gradient, guided backpropagation
-        (only positive gradients through positive inputs) or DeconvNet (positive
-        gradients, whatever the input).
+        How gradients pass ``Relu`` nodes and ReLU-like ``Clip(x, 0, c)`` (ReLU6): the
+        true gradient, guided backpropagation (only positive gradients through positive
+        inputs) or DeconvNet (positive gradients, whatever the input). Other
+        activations (LeakyRelu, HardSwish, HardSigmoid, Elu...) keep their gradient.
 
     Returns
     -------
@@ -163,6 +164,10 @@ def _assemble(
     values = [t for t in [*analysis.wrt, *analysis.outputs] if t not in analysis.feeds]
     values = list(dict.fromkeys(v for v in values if v not in analysis.graph_outputs))
     _prune(builder, [*analysis.graph_outputs, *values, *grads])
+    for out in graph.output:  # shapes inference could not find, known now (function ops)
+        info = infos.get(out.name, UNKNOWN)
+        if not out.type.tensor_type.HasField("shape") and info.shape is not None:
+            out.CopyFrom(_value_info(onnx, out.name, info))
     del graph.node[:]
     graph.node.extend(analysis.nodes)
     graph.node.extend(builder.nodes)
@@ -437,7 +442,7 @@ def _prune(builder: GraphBuilder, outputs: list[str]) -> None:
     for node in reversed(builder.nodes):
         if any(o in live for o in node.output):
             kept.append(node)
-            live.update(node.input)
+            live.update(node_inputs(node))  # with what Scan bodies read from outside
     builder.nodes = kept[::-1]
     builder.initializers = [i for i in builder.initializers if i.name in live]
 

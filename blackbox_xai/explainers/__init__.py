@@ -1,18 +1,38 @@
-"""Estimators on masker games, one sub-package per family of methods."""
+"""Estimators on masker games and gradient methods, one sub-package per family."""
 
 from .anchors import Anchors
 from .base import Explainer
+from .gradients import (
+    Cam,
+    Deconvolution,
+    GradCam,
+    GradientXInput,
+    GuidedBackprop,
+    GuidedGradCam,
+    IntegratedGradients,
+    Saliency,
+    SmoothGrad,
+)
 from .lime import Lime
 from .shapley import ExactShapley, KernelShap, SamplingShapley
 from .surrogate import GlobalSurrogate, SurrogateFidelity
 
 __all__ = [
     "Anchors",
+    "Cam",
+    "Deconvolution",
     "ExactShapley",
     "Explainer",
     "GlobalSurrogate",
+    "GradCam",
+    "GradientXInput",
+    "GuidedBackprop",
+    "GuidedGradCam",
+    "IntegratedGradients",
     "KernelShap",
     "Lime",
+    "Saliency",
     "SamplingShapley",
+    "SmoothGrad",
     "SurrogateFidelity",
 ]

@@ -159,7 +159,8 @@ class OnnxModel(Model):
         Name of the graph output to explain. By default the probability output of a
         classifier export (ZipMap removed) or the first float output.
     batch_size : int
-        Largest number of rows in one ``session.run``.
+        Largest number of rows in one ``session.run``. A model whose inputs all have a
+        fixed batch size of 1 (as many model-zoo exports) is run one row per call.
     intra_op_threads : int
         Threads ORT may use per session (1 by default). The same count is used in the
         creating process and in parallel workers (which rebuild the session), because
@@ -211,6 +212,8 @@ class OnnxModel(Model):
             if labels is not None and (k is None or len(labels) == k) and len(labels) > 1
             else None
         )
+        if _fixed_batch_of_one(proto):
+            batch_size = 1
         super().__init__(output_names=names, feature_names=feature_names, batch_size=batch_size)
         width = self.n_input_columns
         if self.input_kind == "array" and width is not None:
@@ -346,4 +349,27 @@ class OnnxModel(Model):
         return feeds
 
     def _predict(self, X: Any) -> Any:
-        return self._get_session().run([self.output], self._feeds(X))[0]
+        return flatten_singleton_tail(self._get_session().run([self.output], self._feeds(X))[0])
+
+
+def _fixed_batch_of_one(proto: Any) -> bool:
+    """True when every fed input's first axis is the static size 1."""
+    weights = {i.name for i in proto.graph.initializer}
+    firsts = [
+        value.type.tensor_type.shape.dim[0]
+        for value in proto.graph.input
+        if value.name not in weights and len(value.type.tensor_type.shape.dim)
+    ]
+    return bool(firsts) and all(d.HasField("dim_value") and d.dim_value == 1 for d in firsts)
+
+
+def flatten_singleton_tail(out: Any) -> Any:
+    """``(n, k, 1, ..., 1)`` as ``(n, k)``; other shapes unchanged.
+
+    Image classifiers whose head is a 1x1 convolution or a global pooling (SqueezeNet,
+    DenseNet in the ONNX model zoo) return their class scores with trailing unit axes.
+    """
+    shape: tuple[int, ...] = tuple(getattr(out, "shape", ()))
+    if len(shape) > 2 and all(d == 1 for d in shape[2:]):
+        return out.reshape(shape[0], shape[1])
+    return out

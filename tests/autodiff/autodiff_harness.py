@@ -18,6 +18,7 @@ from onnx.reference import ReferenceEvaluator
 from onnx.reference.op_run import OpRun
 from onnx.reference.ops.op_conv_transpose import ConvTranspose as _ReferenceConvTranspose
 from onnx.reference.ops.op_max_pool import MaxPool as _ReferenceMaxPool
+from onnx.reference.ops.op_scan import Scan as _ReferenceScan
 from scipy import special
 
 from blackbox_xai.autodiff import GRAD_SUFFIX, SEED_SUFFIX, gradient_model
@@ -177,6 +178,40 @@ class BatchNormalization(OpRun):
         return ((normalized * scale.reshape(shape) + bias.reshape(shape)).astype(x.dtype),)
 
 
+class Scan(_ReferenceScan):
+    """onnx.reference's Scan with reversed directions (it implements direction 0 only):
+    reversed inputs are flipped before the loop, reversed outputs after it."""
+
+    def __init__(self, onnx_node, run_params):  # type: ignore[no-untyped-def]
+        attrs = {a.name: list(a.ints) for a in onnx_node.attribute}
+        self.reversed_inputs = attrs.get("scan_input_directions", [])
+        self.reversed_outputs = attrs.get("scan_output_directions", [])
+        plain = onnx.NodeProto()
+        plain.CopyFrom(onnx_node)
+        kept = [a for a in plain.attribute if not a.name.endswith("_directions")]
+        del plain.attribute[:]
+        plain.attribute.extend(kept)
+        super().__init__(plain, run_params)
+
+    def _run(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        states = len(args) - self.num_scan_inputs
+        flipped = [
+            np.flip(a, 0) if i >= states and self._reversed(self.reversed_inputs, i - states) else a
+            for i, a in enumerate(args)
+        ]
+        out = super()._run(*flipped, **kwargs)
+        return tuple(
+            np.flip(o, 0)
+            if i >= states and self._reversed(self.reversed_outputs, i - states)
+            else o
+            for i, o in enumerate(out)
+        )
+
+    @staticmethod
+    def _reversed(directions, i):  # type: ignore[no-untyped-def]
+        return i < len(directions) and directions[i] == 1
+
+
 class Runner:
     """Runs a model on ORT or on the reference evaluator with named feeds."""
 
@@ -191,7 +226,8 @@ class Runner:
             )
         else:
             self.session = ReferenceEvaluator(
-                model, new_ops=[BatchNormalization, ConvTranspose, Erf, GlobalMaxPool, LRN, MaxPool]
+                model,
+                new_ops=[BatchNormalization, ConvTranspose, Erf, GlobalMaxPool, LRN, MaxPool, Scan],
             )
 
     def __call__(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -105,3 +105,21 @@ def test_relu_rules(rule, expected):
     g = np.array([5.0, -6.0, 7.0, 8.0])
     grads, _ = gradients(node_model("Relu", {"x": x}), {"x": x}, {"y": g}, ["x"], relu_rule=rule)
     np.testing.assert_array_equal(grads["x"], expected)
+
+
+@pytest.mark.parametrize(
+    ("rule", "low", "expected"),
+    [
+        # x = [-1, 2, 7, -4, 3], g = [5, -6, 7, 8, 9]; Clip(x, low, 6)
+        ("standard", 0.0, [0.0, -6.0, 0.0, 0.0, 9.0]),
+        ("guided", 0.0, [0.0, 0.0, 0.0, 0.0, 9.0]),  # like ReLU, and not above the cap
+        ("deconv", 0.0, [5.0, 0.0, 7.0, 8.0, 9.0]),  # like ReLU: positive gradients
+        ("guided", -2.0, [5.0, -6.0, 0.0, 0.0, 9.0]),  # not ReLU-like: the true gradient
+    ],
+)
+def test_clip_from_zero_follows_the_relu_rules(rule, low, expected):
+    x = np.array([-1.0, 2.0, 7.0, -4.0, 3.0])
+    g = np.array([5.0, -6.0, 7.0, 8.0, 9.0])
+    model = node_model("Clip", {"x": x}, {"lo": np.array(low), "hi": np.array(6.0)})
+    grads, _ = gradients(model, {"x": x}, {"y": g}, ["x"], relu_rule=rule)
+    np.testing.assert_array_equal(grads["x"], expected)

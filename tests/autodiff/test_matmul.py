@@ -1,8 +1,10 @@
-"""MatMul (numpy semantics) and Gemm (transA/transB/alpha/beta, C broadcasting)."""
+"""MatMul (numpy semantics), Gemm (transA/transB/alpha/beta, C broadcasting) and Einsum."""
 
 import numpy as np
 import pytest
 from autodiff_harness import check_adjoint, check_vjp, node_model
+
+from blackbox_xai.autodiff import UnsupportedOperatorError, gradient_model
 
 rng = np.random.default_rng(3)
 
@@ -53,3 +55,36 @@ def test_gemm_with_a_weight_matrix_is_adjoint_consistent():
         "Gemm", feeds, {"w": rng.standard_normal((5, 4)), "c": rng.standard_normal(5)}, transB=1
     )
     check_adjoint(model, feeds, "x")
+
+
+EINSUMS = [
+    ("ij,jk->ik", [(3, 4), (4, 5)]),
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),
+    ("ij,jk", [(3, 4), (4, 5)]),  # implicit output
+    ("i,i->", [(4,), (4,)]),
+    ("ij->", [(3, 4)]),
+    ("ij->j", [(3, 4)]),  # i only in the operand: broadcast back
+    ("ijk,k->ij", [(2, 3, 4), (4,)]),
+    ("ij,kj->ikj", [(3, 4), (2, 4)]),
+    ("...ij,...jk->...ik", [(2, 3, 4), (2, 4, 5)]),
+    ("...ij,...jk->...ik", [(2, 1, 3, 4), (1, 3, 4, 2)]),  # ellipsis axes of size 1
+    ("a...b,b->a...", [(2, 3, 4), (4,)]),
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+    ("ii,ij->j", [(3, 3), (3, 4)]),  # a diagonal of an operand without gradient below
+]
+
+
+@pytest.mark.parametrize(("equation", "shapes"), EINSUMS)
+def test_einsum(equation, shapes):
+    feeds = {name: rng.standard_normal(s) for name, s in zip("abc", shapes, strict=False)}
+    wrt = ["b"] if equation.startswith("ii,") else None
+    grads = check_vjp(node_model("Einsum", feeds, equation=equation), feeds, wrt=wrt)
+    for name, grad in grads.items():
+        assert grad.shape == feeds[name].shape
+
+
+def test_einsum_of_a_diagonal_is_reported():
+    feeds = {"a": rng.standard_normal((3, 3))}
+    with pytest.raises(UnsupportedOperatorError, match="repeats a subscript"):
+        gradient_model(node_model("Einsum", feeds, equation="ii->i"), "a")

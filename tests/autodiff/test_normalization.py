@@ -1,6 +1,7 @@
 """BatchNormalization (inference), LayerNormalization, InstanceNormalization and LRN."""
 
 import numpy as np
+import onnx
 import pytest
 from autodiff_harness import check_ort_float32, check_vjp, node_model
 
@@ -63,3 +64,29 @@ def test_lrn_window_sizes(size):
     check_vjp(model, feeds, engine="ref")  # ORT has it in float32 only
     if size % 2:  # and for odd sizes only
         check_ort_float32(model, feeds)
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "groups"), [((2, 4, 3, 3), 2), ((2, 6, 5), 3), ((1, 4, 2, 2), 4)]
+)
+@pytest.mark.parametrize("opset", [18, 21])  # scale per group (18) or per channel (21)
+def test_group_normalization(x_shape, groups, opset, monkeypatch):
+    if opset == 18:  # onnx's checker refuses the deprecated GroupNormalization-18 that ORT runs
+        monkeypatch.setattr(onnx.checker, "check_model", lambda model: None)
+    length = groups if opset == 18 else x_shape[1]
+    feeds = {
+        "x": rng.standard_normal(x_shape),
+        "scale": rng.standard_normal(length),
+        "bias": rng.standard_normal(length),
+    }
+    model = node_model("GroupNormalization", feeds, opset=opset, num_groups=groups, epsilon=1e-4)
+    # opset 21 computes the statistics in float32 unless stash_type says double
+    exact = (
+        model
+        if opset == 18
+        else node_model(
+            "GroupNormalization", feeds, opset=opset, num_groups=groups, epsilon=1e-4, stash_type=11
+        )
+    )
+    check_vjp(exact, feeds, engine="ref")
+    check_ort_float32(model, feeds)

@@ -1,5 +1,6 @@
-"""Activation functions: Relu (standard, guided, deconv), LeakyRelu, PRelu, Elu, Selu,
-Sigmoid, Tanh, Softplus, Softsign, HardSigmoid, HardSwish, Clip, Gelu, Mish, ThresholdedRelu."""
+"""Activation functions: Relu and Clip(0, c) (standard, guided, deconv), LeakyRelu, PRelu,
+Elu, Selu, Sigmoid, Tanh, Softplus, Softsign, HardSigmoid, HardSwish, Clip, Gelu, Mish,
+ThresholdedRelu."""
 
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ def _inside_unit_interval(ctx: VjpContext, t: str) -> str:
 def hard_sigmoid(ctx: VjpContext) -> Grads:
     y, g = ctx.outputs[0], ctx.grad
     slope = ctx.emit("Mul", g, ctx.scalar(ctx.attr("alpha", 0.2), y))
-    return [ctx.emit("Where", _inside_unit_interval(ctx, y), slope, ctx.scalar(0.0, y))]
+    return [ctx.masked(_inside_unit_interval(ctx, y), slope, y)]
 
 
 @register("HardSwish")
@@ -104,16 +105,24 @@ def hard_swish(ctx: VjpContext) -> Grads:
     # y = x h(x), h = clip(x/6 + 1/2, 0, 1): dy/dx = h + x/6 where h is not saturated
     h = ctx.emit("HardSigmoid", x, alpha=1.0 / 6.0, beta=0.5)
     ramp = ctx.emit("Mul", x, ctx.scalar(1.0 / 6.0, x))
-    slope = ctx.emit(
-        "Add", h, ctx.emit("Where", _inside_unit_interval(ctx, h), ramp, ctx.scalar(0.0, x))
-    )
+    slope = ctx.emit("Add", h, ctx.masked(_inside_unit_interval(ctx, h), ramp, x))
     return ctx.chain(slope)
 
 
 @register("Clip", inputs=(0,))
 def clip(ctx: VjpContext) -> Grads:
-    """Gradient where ``min <= x <= max`` (both ends included, like torch.clamp)."""
+    """Gradient where ``min <= x <= max`` (both ends included, like torch.clamp).
+
+    ``Clip(x, 0, c)`` (ReLU6 and other capped ReLUs) follows the ReLU rule: guided
+    backprop keeps the positive gradients where the clip passes ``x``; DeconvNet passes
+    the positive gradients whatever ``x`` is.
+    """
     x, g = ctx.inputs[0], ctx.grad
+    low = ctx.value(1)
+    if ctx.relu_rule != "standard" and low is not None and low.size == 1 and float(low) == 0.0:
+        g = ctx.emit("Relu", g)
+        if ctx.relu_rule == "deconv":
+            return [g]
     mask = None
     for i, op in ((1, "GreaterOrEqual"), (2, "LessOrEqual")):
         if ctx.has_input(i):
@@ -121,14 +130,14 @@ def clip(ctx: VjpContext) -> Grads:
             mask = inside if mask is None else ctx.emit("And", mask, inside)
     if mask is None:
         return [g]
-    return [ctx.emit("Where", mask, g, ctx.scalar(0.0, x))]
+    return [ctx.masked(mask, g, x)]
 
 
 @register("ThresholdedRelu")
 def thresholded_relu(ctx: VjpContext) -> Grads:
     x = ctx.inputs[0]
     above = ctx.emit("Greater", x, ctx.scalar(ctx.attr("alpha", 1.0), x))
-    return [ctx.emit("Where", above, ctx.grad, ctx.scalar(0.0, x))]
+    return [ctx.masked(above, ctx.grad, x)]
 
 
 @register("Gelu")

@@ -41,7 +41,7 @@ class _Window:
             return [0] * self.n, [0] * self.n
         if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
             if not self.static:
-                raise ctx.unsupported(f"auto_pad={auto_pad} needs static spatial sizes")
+                raise ctx.needs_static(f"auto_pad={auto_pad} needs static spatial sizes")
             begins, ends = [], []
             for size, k, s, d in zip(
                 self.inputs, self.kernel, self.strides, self.dilations, strict=True
@@ -191,7 +191,7 @@ def _reciprocal_counts(ctx: VjpContext, window: _Window, dtype: np.dtype) -> str
             counts = np.multiply.outer(counts, per_axis)
         return ctx.const((1.0 / counts).reshape(1, 1, *window.outputs).astype(dtype))
     if ctx.attr("ceil_mode", 0):
-        raise ctx.unsupported("ceil_mode=1 needs static spatial sizes")
+        raise ctx.needs_static("ceil_mode=1 needs static spatial sizes")
     if include_pad:  # without ceil_mode every window lies inside the padded input
         return ctx.const(np.array(1.0 / np.prod(window.kernel), dtype=dtype))
     # real (unpadded) elements per window: the same window summing ones

@@ -1,4 +1,5 @@
-"""Matrix products: MatMul (numpy semantics: 1-D operands, broadcast batch axes) and Gemm."""
+"""Matrix products: MatMul (numpy semantics: 1-D operands, broadcast batch axes), Gemm
+and Einsum."""
 
 from __future__ import annotations
 
@@ -59,4 +60,70 @@ def gemm(ctx: VjpContext) -> Grads:
     if ctx.has_input(2):
         c = ctx.inputs[2]
         grads.append(ctx.unbroadcast(ctx.emit("Mul", g, ctx.scalar(beta, c)), c))
+    return grads
+
+
+def _einsum_terms(ctx: VjpContext) -> tuple[list[str], str]:
+    """The input subscripts and the (explicit) output subscripts of an Einsum equation."""
+    equation = str(ctx.attr("equation")).replace(" ", "")
+    lhs, arrow, rhs = equation.partition("->")
+    terms = lhs.split(",")
+    if not arrow:  # implicit output: letters seen once, sorted, after any ellipsis
+        letters = [c for t in terms for c in t.replace("...", "")]
+        once = sorted(c for c in set(letters) if letters.count(c) == 1)
+        rhs = ("..." if any("..." in t for t in terms) else "") + "".join(once)
+    return terms, rhs
+
+
+@register("Einsum")
+def einsum(ctx: VjpContext) -> Grads:
+    """The gradient of operand i is an Einsum of the output gradient with the other
+    operands, written to operand i's subscripts.
+
+    Letters only operand i has (summed over it alone) are broadcast back; ellipsis axes
+    that operand i had of size 1 or lacked (broadcast in the forward pass) are summed.
+    An operand that repeats a letter (a diagonal or trace) is not supported.
+    """
+    terms, out = _einsum_terms(ctx)
+    g = ctx.grad
+    grads: Grads = []
+    for i, (x, term) in enumerate(zip(ctx.inputs, terms, strict=True)):
+        if not ctx.needs(i):
+            grads.append(None)
+            continue
+        letters = term.replace("...", "")
+        if len(set(letters)) != len(letters):
+            raise ctx.unsupported(f"operand {i} repeats a subscript ({term!r}: a diagonal)")
+        others = [t for j, t in enumerate(terms) if j != i]
+        seen = set(out + "".join(others))
+        before, dots, after = term.partition("...")
+        if dots and "..." not in out + "".join(others):
+            raise ctx.unsupported(f"the ellipsis of operand {i} is summed over by it alone")
+        kept = "".join(c for c in before if c in seen) + dots
+        kept += "".join(c for c in after if c in seen)
+        ellipsis_rank = max(
+            (
+                ctx.rank(name) - len(t.replace("...", ""))
+                for name, t in zip(ctx.inputs, terms, strict=True)
+                if "..." in t
+            ),
+            default=0,
+        )
+        # an operand without ellipsis broadcast against others that have one: the
+        # gradient keeps the ellipsis (Einsum needs it), then sums it away
+        summed = not dots and "..." in out + "".join(others)
+        if summed:
+            kept = "..." + kept
+        equation = ",".join([out, *others]) + "->" + kept
+        other_inputs = [name for j, name in enumerate(ctx.inputs) if j != i]
+        grad = ctx.emit("Einsum", g, *other_inputs, equation=equation)
+        if summed:
+            grad = ctx.reduce_sum(grad, list(range(ellipsis_rank)), keepdims=False)
+        lonely = [p for p, c in enumerate(before) if c not in seen]
+        lonely += [p - len(after) for p, c in enumerate(after) if c not in seen]
+        if lonely:
+            grad = ctx.expand_like(ctx.unsqueeze(grad, lonely), x)
+        if dots:
+            grad = ctx.unbroadcast(grad, x, g_shape=[None] * (ellipsis_rank + len(letters)))
+        grads.append(grad)
     return grads

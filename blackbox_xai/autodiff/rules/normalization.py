@@ -1,5 +1,5 @@
 """Normalisation: BatchNormalization (inference), LayerNormalization,
-InstanceNormalization and LRN."""
+InstanceNormalization, GroupNormalization and LRN."""
 
 from __future__ import annotations
 
@@ -43,17 +43,25 @@ def batch_normalization(ctx: VjpContext) -> Grads:
 
 
 def _normalized_backward(
-    ctx: VjpContext, x: str, dxhat: str, axes: Sequence[int], epsilon: float
+    ctx: VjpContext,
+    x: str,
+    dxhat: str,
+    axes: Sequence[int],
+    epsilon: float,
+    typed_like: str | None = None,
 ) -> tuple[str, str]:
     """Input gradient of ``xhat = (x - mean) / sqrt(var + eps)`` over ``axes``, and ``xhat``.
 
+    Constants take the type of ``typed_like`` (``x`` by default; a reshaped ``x`` has no
+    static type).
     ``dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat))``, statistics recomputed here.
     """
     axes_const = ctx.ints(axes)
     mean = ctx.emit("ReduceMean", x, axes_const)
     centered = ctx.emit("Sub", x, mean)
     var = ctx.emit("ReduceMean", ctx.emit("Mul", centered, centered), axes_const)
-    rstd = ctx.emit("Reciprocal", ctx.emit("Sqrt", ctx.emit("Add", var, ctx.scalar(epsilon, x))))
+    eps = ctx.scalar(epsilon, typed_like or x)
+    rstd = ctx.emit("Reciprocal", ctx.emit("Sqrt", ctx.emit("Add", var, eps)))
     xhat = ctx.emit("Mul", centered, rstd)
     mean_d = ctx.emit("ReduceMean", dxhat, axes_const)
     mean_dx = ctx.emit("ReduceMean", ctx.emit("Mul", dxhat, xhat), axes_const)
@@ -122,3 +130,47 @@ def lrn(ctx: VjpContext) -> Grads:
     back = _channel_window_sum(ctx, t, high, low, size, channels)
     through_s = ctx.emit("Mul", ctx.emit("Mul", x, back), ctx.scalar(2.0 * alpha * beta / size, x))
     return [ctx.emit("Sub", ctx.emit("Mul", g, s_beta), through_s)]
+
+
+@register("GroupNormalization")
+def group_normalization(ctx: VjpContext) -> Grads:
+    """Normalisation over groups of channels, then a per-channel (opset 21) or per-group
+    (opset 18) scale and bias; which one is read from the scale's length."""
+    x, scale = ctx.inputs[:2]
+    g = ctx.grad
+    rank = ctx.rank(x)
+    groups = int(ctx.attr("num_groups"))
+    channels = ctx.static_dims(x, [1])[0]
+    (length,) = ctx.static_dims(scale)
+    if length not in (channels, groups):
+        raise ctx.unsupported(f"its scale has {length} entries for {channels} channels")
+    per_group = length != channels
+
+    def per_channel(p: str) -> str:  # a per-group parameter repeated over its channels
+        if not per_group:
+            return p
+        tiled = ctx.emit("Expand", ctx.unsqueeze(p, [1]), ctx.ints([groups, channels // groups]))
+        return ctx.emit("Reshape", tiled, ctx.ints([channels]))
+
+    def group_sums(t: str) -> str:  # (C,) summed within each group when per group
+        if not per_group:
+            return t
+        return ctx.reduce_sum(ctx.emit("Reshape", t, ctx.ints([groups, -1])), [1], False)
+
+    grouped = ctx.ints([0, groups, -1])
+    dxhat = ctx.emit("Mul", g, _per_channel(ctx, per_channel(scale), rank))
+    dx, xhat = _normalized_backward(
+        ctx,
+        ctx.emit("Reshape", x, grouped),
+        ctx.emit("Reshape", dxhat, grouped),
+        [2],
+        ctx.attr("epsilon", 1e-5),
+        typed_like=x,
+    )
+    axes = [0, *range(2, rank)]
+    xhat = ctx.reshape_like(xhat, x)
+    return [
+        ctx.reshape_like(dx, x),
+        group_sums(ctx.reduce_sum(ctx.emit("Mul", g, xhat), axes, keepdims=False)),
+        group_sums(ctx.reduce_sum(g, axes, keepdims=False)),
+    ]
