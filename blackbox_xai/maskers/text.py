@@ -301,11 +301,16 @@ class BoundText(InstanceMasker):
         per_text = 8 * (2 * n_tokens + 1) + char_bytes * longest + sys.getsizeof("")
         return max(1, int(self.masker.memory_budget_mb * 2**20) // (2 * per_text))
 
-    def predict(self, model: Model, Z: np.ndarray) -> np.ndarray:
-        """Model outputs ``(m, k)`` on the perturbed documents of ``Z (m, d)``, built and
-        predicted :meth:`texts_per_call` at a time."""
+    def predict(
+        self, model: Model, Z: np.ndarray, replacements: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Model outputs ``(m, k)`` on the perturbed documents of ``Z (m, d)`` (see
+        :meth:`texts`), built and predicted :meth:`texts_per_call` at a time."""
         step = self.texts_per_call()
-        outs = [model(self.texts(Z[s : s + step])) for s in range(0, len(Z), step)]
+        outs = []
+        for s in range(0, len(Z), step):
+            part = None if replacements is None else replacements[s : s + step]
+            outs.append(model(self.texts(Z[s : s + step], part)))
         if not outs:
             return np.empty((0, model.n_outputs or 0))
         return outs[0] if len(outs) == 1 else np.concatenate(outs)
