@@ -98,6 +98,20 @@ class AnchorExplanation(JsonRoundTrip):
             f"precision {self.precision:.3f}, coverage {self.coverage:.3f}{status})"
         )
 
+    def to_html(self) -> str:
+        """An HTML fragment: for text, the document with the anchor's words highlighted,
+        precision, coverage and example perturbations; for rows, the rule's table."""
+        if isinstance(self.data, str):
+            from ..report.text import text_anchor_html
+
+            return text_anchor_html(self)
+        from ..report import anchors_html
+
+        return anchors_html([self])
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
     # -- serialisation ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python form (lists, numbers, strings) used by JSON."""
