@@ -127,9 +127,7 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
 GROUPINGS = ("sentences", "clauses")
 
 
-def group_labels(
-    groups: Any, text: str, spans: np.ndarray, where: str
-) -> np.ndarray:
+def group_labels(groups: Any, text: str, spans: np.ndarray, where: str) -> np.ndarray:
     """Group index of every token (groups numbered in order of first token).
 
     ``groups`` is ``"sentences"``, ``"clauses"``, a positive int (windows of that many

@@ -176,7 +176,11 @@ class Text(Masker):
                 "empty or holds only whitespace"
                 + (" or punctuation" if self.tokenizer == "word" else "")
                 + ". There is nothing to attribute; drop it"
-                + (", or use tokenizer='treebank' to make punctuation tokens" if self.tokenizer == "word" else "")
+                + (
+                    ", or use tokenizer='treebank' to make punctuation tokens"
+                    if self.tokenizer == "word"
+                    else ""
+                )
                 + "."
             )
         tokens = [text[s:e] for s, e in spans.tolist()]
@@ -344,3 +348,69 @@ def _shorten(text: str) -> str:
     return flat if len(flat) <= _NAME_CHARS else flat[: _NAME_CHARS - 3] + "..."
 
 
+def refine_groups(explanation: Any, top: int = 3, output: int | str | None = None) -> Any:
+    """Groups that split the most important groups of a grouped text explanation.
+
+    The second step of "groups, then refine" for long documents: explain with players
+    = groups (``Text(groups="sentences")``) at a bounded budget, then again with
+    ``Text(groups=refine_groups(coarse))``, whose players are the tokens of each
+    document's ``top`` groups of largest ``|value|`` and, as before, the other groups;
+    the second explanation stays exact in sum (efficiency over all players).
+
+    Parameters
+    ----------
+    explanation : Explanation
+        A text explanation (its ``meta`` has ``token_offsets`` and ``token_players``).
+    top : int
+        Groups split into tokens per document.
+    output : int or str, optional
+        The output whose values rank the groups (the last by default).
+
+    Returns
+    -------
+    callable ``(text, spans) -> labels``
+        For the ``groups`` parameter of :class:`Text`; it knows the explained documents
+        only, and refuses others or other tokenizations.
+
+    Examples
+    --------
+    >>> import blackbox_xai as bx
+    >>> f = lambda docs: [[d.count("good") - d.count("bad")] for d in docs]
+    >>> doc = "A good start. A bad middle. A dull end."
+    >>> coarse = bx.ExactShapley(f, bx.maskers.Text(groups="sentences")).explain(doc)
+    >>> fine = bx.maskers.Text(groups=bx.maskers.text.refine_groups(coarse, top=1))
+    >>> fine.for_instance(doc).player_names
+    ['A', 'good', 'start', 'A bad middle', 'A dull end']
+    """
+    top = check_positive_int(top, "top")
+    o = explanation.output_index(output)
+    docs = explanation.data if isinstance(explanation.data, list) else [explanation.data]
+    if "token_players" not in explanation.meta:
+        raise ValueError("refine_groups needs a text explanation (meta['token_players']).")
+    plans: dict[str, tuple[list[list[int]], list[int]]] = {}
+    for row, text in enumerate(docs):
+        players = np.asarray(explanation.meta["token_players"][row])
+        n_players = int(players.max()) + 1
+        values = np.abs(explanation.values[row, :n_players, o])
+        split = set(np.argsort(-values, kind="stable")[:top].tolist())
+        labels, fresh = [], n_players
+        for p in players.tolist():
+            if p in split:
+                labels.append(fresh)
+                fresh += 1
+            else:
+                labels.append(p)
+        plans[str(text)] = (explanation.meta["token_offsets"][row], labels)
+
+    def groups(text: str, spans: list[tuple[int, int]]) -> list[int]:
+        if text not in plans:
+            raise ValueError("refine_groups only knows the documents of its explanation.")
+        offsets, labels = plans[text]
+        if [list(s) for s in spans] != [list(s) for s in offsets]:
+            raise ValueError(
+                "refine_groups: the masker tokenizes this document differently from the "
+                "grouped explanation; use the same tokenizer."
+            )
+        return labels
+
+    return groups

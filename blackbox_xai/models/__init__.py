@@ -7,4 +7,12 @@ from .sklearn import SklearnModel
 from .tokenized import TokenIdOnnxModel
 from .wrap import wrap
 
-__all__ = ["CallableModel", "Model", "ModelCallError", "OnnxModel", "SklearnModel", "TokenIdOnnxModel", "wrap"]
+__all__ = [
+    "CallableModel",
+    "Model",
+    "ModelCallError",
+    "OnnxModel",
+    "SklearnModel",
+    "TokenIdOnnxModel",
+    "wrap",
+]

@@ -13,6 +13,10 @@ from .onnx import OnnxModel, numpy_dtype_of_elem
 #: a dict of arrays by input name (``input_ids``, ``attention_mask``, ...).
 Tokenize = Callable[[list[str]], Any]
 
+#: Documents per ``session.run`` by default: token-id inputs are (n, L) and networks on
+#: them hold activations per token, so batches are smaller than for tabular rows.
+TOKEN_ID_BATCH = 4096
+
 
 class TokenIdOnnxModel(OnnxModel):
     """An ONNX model whose inputs are token ids, called with documents.
@@ -51,7 +55,7 @@ class TokenIdOnnxModel(OnnxModel):
         tokenize: Tokenize,
         providers: Sequence[str] | None = None,
         output: str | None = None,
-        batch_size: int | None = 4096,
+        batch_size: int | None = TOKEN_ID_BATCH,
         intra_op_threads: int = 1,
         feature_names: Sequence[str] | None = None,
     ) -> None:

@@ -64,11 +64,14 @@ def wrap(
         from .onnx import OnnxModel
 
         if tokenize is not None:
-            from .tokenized import TokenIdOnnxModel
+            from .tokenized import TOKEN_ID_BATCH, TokenIdOnnxModel
 
-            extra = {} if batch_size is None else {"batch_size": batch_size}
             return TokenIdOnnxModel(
-                obj, tokenize, output=output, feature_names=feature_names, **extra
+                obj,
+                tokenize,
+                output=output,
+                feature_names=feature_names,
+                batch_size=TOKEN_ID_BATCH if batch_size is None else batch_size,
             )
         if batch_size is None:
             return OnnxModel(obj, output=output, feature_names=feature_names)

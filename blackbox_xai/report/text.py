@@ -65,9 +65,7 @@ def _pieces(text: str, offsets: list[list[int]]) -> list[tuple[str, int | None]]
     return out
 
 
-def _document_html(
-    text: str, offsets: list[list[int]], span: Any, extra_class: Any = None
-) -> str:
+def _document_html(text: str, offsets: list[list[int]], span: Any, extra_class: Any = None) -> str:
     """The document with every token wrapped by ``span(token index) -> (style, title)``."""
     parts = []
     for piece, t in _pieces(text, offsets):
@@ -155,7 +153,7 @@ def text_anchor_html(anchor: AnchorExplanation) -> str:
         "<div class='bx-text'><h3>Anchor</h3>",
         f"<p class='bx-meta'>IF the text keeps {html.escape(words)} THEN the model predicts "
         f"{html.escape(str(predicted))}{html.escape(status)}</p>",
-        f"<p class='bx-meta'>precision {anchor.precision:.3f} (bounds {lo:.3f}–{hi:.3f}, "
+        f"<p class='bx-meta'>precision {anchor.precision:.3f} (bounds {lo:.3f} to {hi:.3f}, "
         f"{anchor.n_samples} samples), coverage {anchor.coverage:.3f} (on the "
         f"{html.escape(str(on))})</p>",
         _document_html(text, offsets, span, lambda t: "bx-anchor" if players[t] in kept else ""),

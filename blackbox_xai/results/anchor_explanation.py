@@ -61,7 +61,7 @@ class AnchorExplanation(JsonRoundTrip):
         n_model_rows: int,
         n_samples: int,
         examples: dict[str, Any],
-        data: np.ndarray,
+        data: np.ndarray | str,
         feature_names: list[str],
         meta: dict[str, Any] | None = None,
     ) -> None:
@@ -77,6 +77,7 @@ class AnchorExplanation(JsonRoundTrip):
         self.n_samples = int(n_samples)
         p = len(feature_names)
         self.data: Any
+        self.examples: dict[str, Any]
         if isinstance(data, str):  # a document: examples are perturbed documents
             self.data = data
             self.examples = {k: [str(t) for t in v] for k, v in examples.items()}

@@ -13,7 +13,10 @@ from blackbox_xai.datasets import load_reviews
 from blackbox_xai.maskers import Text
 from blackbox_xai.models.convert import sklearn_to_onnx
 
-DOCS = ["The plot was good, the cast was not good at all.", "Great fun: great cast and a bad ending!"]
+DOCS = [
+    "The plot was good, the cast was not good at all.",
+    "Great fun: great cast and a bad ending!",
+]
 
 
 @pytest.fixture(scope="module")

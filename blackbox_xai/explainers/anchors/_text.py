@@ -80,9 +80,7 @@ class TextSampling:
             corpus = check_texts(corpus, name="corpus")
             if not corpus:
                 raise ValueError("corpus is empty; pass documents or None.")
-            token_sets = [
-                frozenset(doc[s:e] for s, e in masker.tokenize(doc)) for doc in corpus
-            ]
+            token_sets = [frozenset(doc[s:e] for s, e in masker.tokenize(doc)) for doc in corpus]
         return cls(p_absent, similar_words, corpus), token_sets
 
 
@@ -186,7 +184,9 @@ class TextAnchorSearch(AnchorSearch):
             texts = []
             for i in ids:
                 rep = self._replacements[i]
-                texts += self.bound.texts(self._examples[i][None], None if rep is None else rep[None])
+                texts += self.bound.texts(
+                    self._examples[i][None], None if rep is None else rep[None]
+                )
             out[name] = texts
         return out
 
@@ -357,7 +357,9 @@ def explain_documents(
     results depend neither on ``n_jobs`` nor on ``chunk_size``."""
     entropy = resolve_seed(anchors.seed)
     work = partial(_explain_documents, anchors.text_, docs, entropy, limit)
-    parts = map_row_chunks(work, anchors.model, len(docs), n_jobs=anchors.n_jobs, chunk_size=chunk_size)
+    parts = map_row_chunks(
+        work, anchors.model, len(docs), n_jobs=anchors.n_jobs, chunk_size=chunk_size
+    )
     return [e for part in parts for e in part]
 
 

@@ -293,7 +293,11 @@ class Anchors(Explainer):
             the (shared) calls it took part in.
         """
         if self.text_ is not None:
-            limit = None if max_model_calls is None else check_positive_int(max_model_calls, "max_model_calls")
+            limit = (
+                None
+                if max_model_calls is None
+                else check_positive_int(max_model_calls, "max_model_calls")
+            )
             return explain_documents(self, self.text_.masker.instances(X), limit, chunk_size)
         return self._explain_checked(self._check_rows(X), max_model_calls, chunk_size)
 

@@ -55,9 +55,7 @@ def test_precision_holds_on_fresh_perturbations_and_results_replay():
     docs = ["great fun", "such great fun with friends", "great, but no fun"]
     first = explainer.explain_many(docs)
     with joblib.parallel_config(backend="threading"):
-        again = bx.Anchors(great_and_fun, Text(), seed=3, n_jobs=2).explain_many(
-            docs, chunk_size=1
-        )
+        again = bx.Anchors(great_and_fun, Text(), seed=3, n_jobs=2).explain_many(docs, chunk_size=1)
     assert [a.rule for a in first] == [a.rule for a in again]
     assert [a.n_samples for a in first] == [a.n_samples for a in again]
     for doc, anchor in zip(docs, first, strict=True):
