@@ -31,7 +31,7 @@ class Reviews:
 
 
 def load_reviews(*, return_X_y: bool = False) -> Reviews | tuple[list[str], np.ndarray]:
-    """The bundled review sentences (292 short English reviews, half of them positive).
+    """The bundled review sentences (392 short English reviews, half of them positive).
 
     Written for blackbox_xai by its authors (films, books, food, hotels, products) and
     dedicated to the public domain (CC0 1.0); used by the demo, the docs and the tests.
@@ -46,7 +46,7 @@ def load_reviews(*, return_X_y: bool = False) -> Reviews | tuple[list[str], np.n
     >>> from blackbox_xai.datasets import load_reviews
     >>> reviews = load_reviews()
     >>> len(reviews.texts), reviews.target_names[reviews.target[0]]
-    (292, 'positive')
+    (392, 'positive')
     """
     raw = resources.files(__package__).joinpath("reviews.tsv").read_text(encoding="utf-8")
     lines = raw.splitlines()

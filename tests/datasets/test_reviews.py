@@ -11,10 +11,10 @@ from blackbox_xai.datasets import load_reviews
 
 def test_reviews_are_labelled_balanced_and_licensed():
     reviews = load_reviews()
-    assert len(reviews.texts) == len(reviews.target) == 292
+    assert len(reviews.texts) == len(reviews.target) == 392
     assert reviews.target_names == ["negative", "positive"]
-    assert np.bincount(reviews.target).tolist() == [146, 146]
-    assert len(set(reviews.texts)) == 292 and all(t.strip() == t and t for t in reviews.texts)
+    assert np.bincount(reviews.target).tolist() == [196, 196]
+    assert len(set(reviews.texts)) == 392 and all(t.strip() == t and t for t in reviews.texts)
     assert "CC0" in reviews.licence
     texts, target = load_reviews(return_X_y=True)
     assert texts == reviews.texts and np.array_equal(target, reviews.target)
