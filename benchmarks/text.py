@@ -347,12 +347,15 @@ def long_section(pipe: Any, docs: list[str], budgets: tuple[int, ...]) -> dict[s
             fine_budget = budget - coarse.meta["n_model_rows"]
             order = np.argsort(-np.abs(coarse.values[0, : len(sizes), cls]))
             top = 0  # split as many top sentences as the fine budget identifies
-            while top < len(order) and len(sizes) + sizes[order[: top + 1]].sum() - (top + 1) < (
-                fine_budget - 2
-            ) // 2:
+            while (
+                top < len(order)
+                and len(sizes) + sizes[order[: top + 1]].sum() - (top + 1) < (fine_budget - 2) // 2
+            ):
                 top += 1
             fine = bx.KernelShap(
-                pipe, Text(groups=refine_groups(coarse, top=max(top, 1), output=cls)), seed=0
+                pipe,
+                Text(groups=refine_groups(coarse, top=max(top, 1), output=cls), max_players=5000),
+                seed=0,
             ).explain(doc, n_evals=fine_budget)
             result["refine_rows"] = coarse.meta["n_model_rows"] + fine.meta["n_model_rows"]
             result["refine_split_groups"] = int(top)
@@ -484,9 +487,13 @@ def targets(result: dict[str, Any]) -> dict[str, Any]:
     fitting = [
         (k, v)
         for k, v in lime_res.items()
-        if k != "lime" and v["time_ratio_to_lime"] <= 0.25 and v["top5_agreement_across_seeds"] >= own
+        if k != "lime"
+        and v["time_ratio_to_lime"] <= 0.25
+        and v["top5_agreement_across_seeds"] >= own
     ]
-    best = min(lime_res.items(), key=lambda kv: kv[1]["time_ratio_to_lime"] if kv[0] != "lime" else 9)
+    best = min(
+        lime_res.items(), key=lambda kv: kv[1]["time_ratio_to_lime"] if kv[0] != "lime" else 9
+    )
     sh = result["shapley"]["summary"]
     kernel_worst = max(e["kernel_error_ratio"] for e in sh.values())
     an = result["anchors"]
@@ -523,7 +530,9 @@ def long_reading(long: dict[str, Any]) -> str:
     elif wins == 0:
         verdict = "Owen values are the more faithful per model call at every budget."
     else:
-        verdict = f"Groups then refine is the more faithful on both curves at {wins} of {n} budgets."
+        verdict = (
+            f"Groups then refine is the more faithful on both curves at {wins} of {n} budgets."
+        )
     return verdict
 
 
@@ -563,7 +572,7 @@ def main() -> None:
         print(f"lime done ({time.time() - t0:.0f} s)", flush=True)
         result["shapley"] = shapley_section(pipe, short)
         print(f"shapley done ({time.time() - t0:.0f} s)", flush=True)
-        result["long"] = long_section(pipe, long_docs, (500, 1000, 2000))
+        result["long"] = long_section(pipe, long_docs, (1200, 2400, 4800))
         print(f"long documents done ({time.time() - t0:.0f} s)", flush=True)
     result["anchors"] = anchors_section(pipe, anchor_docs, args.alibi_venv)
     result["setup"]["versions"]["alibi"] = "own venv: " + str(args.alibi_venv)
