@@ -103,7 +103,11 @@ def _demo_text(args: argparse.Namespace) -> list[str]:
 
     reviews = load_reviews()
     train, test, y_train, y_test = train_test_split(
-        reviews.texts, reviews.target, test_size=0.3, random_state=args.seed, stratify=reviews.target
+        reviews.texts,
+        reviews.target,
+        test_size=0.3,
+        random_state=args.seed,
+        stratify=reviews.target,
     )
     pipe = make_pipeline(TfidfVectorizer(), LogisticRegression(C=10)).fit(train, y_train)
     print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+from typing import Literal, overload
 
 import numpy as np
 
@@ -28,6 +29,14 @@ class Reviews:
     target: np.ndarray
     target_names: list[str]
     licence: str
+
+
+@overload
+def load_reviews(*, return_X_y: Literal[False] = False) -> Reviews: ...
+
+
+@overload
+def load_reviews(*, return_X_y: Literal[True]) -> tuple[list[str], np.ndarray]: ...
 
 
 def load_reviews(*, return_X_y: bool = False) -> Reviews | tuple[list[str], np.ndarray]:

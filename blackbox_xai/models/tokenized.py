@@ -48,6 +48,7 @@ class TokenIdOnnxModel(OnnxModel):
     """
 
     requires_float_or_string_input = False
+    splits_rows_into_inputs = False
 
     def __init__(
         self,
@@ -71,24 +72,6 @@ class TokenIdOnnxModel(OnnxModel):
             feature_names=feature_names,
         )
         self.input_kind = "text"
-
-    @classmethod
-    def _read_input_specs(cls, proto: Any) -> list[tuple[str, int, int | None, int]]:
-        """(name, elem type, width or None, rank) per fed input; inputs are fed by name from
-        ``tokenize``'s output, so no input needs a fixed width."""
-        initializers = {i.name for i in proto.graph.initializer}
-        specs = []
-        for value in proto.graph.input:
-            if value.name in initializers:
-                continue
-            tensor = value.type.tensor_type
-            dims = tensor.shape.dim
-            width = dims[1].dim_value if len(dims) >= 2 and dims[1].HasField("dim_value") else None
-            numpy_dtype_of_elem(tensor.elem_type, f"the ONNX input {value.name!r}")
-            specs.append((value.name, tensor.elem_type, width, len(dims)))
-        if not specs:
-            raise ValueError("the ONNX model has no inputs to feed.")
-        return specs
 
     def _feeds(self, X: Any) -> dict[str, np.ndarray]:
         direct = isinstance(X, np.ndarray) and X.dtype != object

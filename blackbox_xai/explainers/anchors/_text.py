@@ -242,28 +242,35 @@ class TextAnchors:
         self.masker, self.target, self.settings = masker, target, settings
         self.sampling, self.token_sets, self.parameters = sampling, token_sets, parameters
 
-    def search(
+    def job(
         self,
-        model: Model,
         text: str,
         rng: np.random.Generator,
         limit: int | None,
         meta: dict[str, Any],
         anchor: tuple[int, ...] | None = None,
         n_samples: int | None = None,
-    ) -> AnchorExplanation:
-        """The anchor of ``text`` (or, with ``anchor``, the score of that anchor on
-        ``n_samples`` fresh perturbations)."""
+    ) -> TextJob:
+        """The search for the anchor of ``text`` (or, with ``anchor``, the score of that
+        anchor on ``n_samples`` fresh perturbations), ready to be driven."""
         bound = self.masker.for_instance(text)
-        calls, rows = model.n_calls, model.n_rows
         budget = TextBudget(limit)
-        rounds = self._rounds(bound, rng, budget, anchor, n_samples)
-        result = drive_text(model, bound, rounds)
-        arm, search, predicted, kind, finished = result
+        return TextJob(bound, self._rounds(bound, rng, budget, anchor, n_samples), meta)
+
+    def search(self, model: Model, *args: Any, **kwargs: Any) -> AnchorExplanation:
+        """One job (see :meth:`job`), driven alone."""
+        job = self.job(*args, **kwargs)
+        drive_texts(model, [job])
+        return self.result(model, job)
+
+    def result(self, model: Model, job: TextJob) -> AnchorExplanation:
+        """The explanation of a finished job."""
+        bound = job.bound
+        arm, search, predicted, kind, finished = job.outcome
         rule = [_player_text(bound, j) for j in arm.anchor]
         names = model.output_names or []
         info: dict[str, Any] = {
-            **meta,
+            **job.meta,
             "stopped_by_budget": not finished,
             "output_kind": kind,
             "token_offsets": bound.spans.tolist(),
@@ -281,11 +288,11 @@ class TextAnchors:
             arm.coverage,
             predicted,
             arm.valid,
-            model.n_calls - calls,
-            model.n_rows - rows,
+            job.calls,
+            job.rows,
             arm.n,
             search.examples(arm),
-            text,
+            bound.text,
             bound.player_names,
             info,
         )
@@ -372,10 +379,14 @@ def _explain_documents(
     start: int,
     stop: int,
 ) -> list[AnchorExplanation]:
-    return [
-        text.search(model, docs[i], row_rng(entropy, i), limit, {"seed": entropy, "row": i})
+    """Anchors of documents ``start:stop``, their rounds sharing model calls (a
+    module-level function so every joblib backend can pickle it)."""
+    jobs = [
+        text.job(docs[i], row_rng(entropy, i), limit, {"seed": entropy, "row": i})
         for i in range(start, stop)
     ]
+    drive_texts(model, jobs)
+    return [text.result(model, job) for job in jobs]
 
 
 def _player_text(bound: BoundText, j: int) -> str:
@@ -395,13 +406,65 @@ class TextBudget(CallBudget):
         return out
 
 
-def drive_text(model: Model, bound: BoundText, rounds: TextRounds) -> Any:
-    """Run a text search: each request's documents are built and predicted in calls
-    within the masker's memory budget (:meth:`BoundText.predict`)."""
-    try:
-        request = next(rounds)
-        while True:
-            Z, replacements = request
-            request = rounds.send(bound.predict(model, Z, replacements))
-    except StopIteration as stop:
-        return stop.value
+@dataclass
+class TextJob:
+    """One document's search: its bound masker, its rounds, and what it has used."""
+
+    bound: BoundText
+    rounds: TextRounds
+    meta: dict[str, Any]
+    calls: int = 0  # model calls it took part in
+    rows: int = 0  # model rows of its own
+    outcome: Any = None
+    request: Request | None = None
+
+    def advance(self, outputs: np.ndarray | None) -> None:
+        """Send the outputs of its last request; keep its next request or its outcome."""
+        try:
+            self.request = next(self.rounds) if outputs is None else self.rounds.send(outputs)
+        except StopIteration as stop:
+            self.request, self.outcome = None, stop.value
+
+
+def drive_texts(model: Model, jobs: list[TextJob]) -> None:
+    """Run document searches in lockstep: the requests of one round, of every document,
+    go to the model together, in calls that stay within each document's memory budget
+    (a request costs its share of its document's ``texts_per_call``)."""
+    for job in jobs:
+        job.advance(None)
+    while True:
+        active = [job for job in jobs if job.request is not None]
+        if not active:
+            return
+        # Pieces (job, start, stop) of the requests, packed into calls of cost <= 1.
+        calls: list[list[tuple[TextJob, int, int]]] = [[]]
+        used = 0.0
+        for job in active:
+            assert job.request is not None
+            m, per = len(job.request[0]), job.bound.texts_per_call()
+            for s in range(0, m, per):
+                e = min(m, s + per)
+                cost = (e - s) / per
+                if calls[-1] and used + cost > 1.0:
+                    calls.append([])
+                    used = 0.0
+                calls[-1].append((job, s, e))
+                used += cost
+        outputs: dict[int, list[np.ndarray]] = {id(job): [] for job in active}
+        for pieces in calls:
+            texts: list[str] = []
+            for job, s, e in pieces:
+                Z, rep = job.request  # type: ignore[misc]
+                texts += job.bound.texts(Z[s:e], None if rep is None else rep[s:e])
+            out = model(texts)
+            at = 0
+            for job, s, e in pieces:
+                outputs[id(job)].append(out[at : at + e - s])
+                at += e - s
+            for job in {id(j): j for j, _, _ in pieces}.values():
+                job.calls += 1
+        for job in active:
+            assert job.request is not None
+            job.rows += len(job.request[0])
+            parts = outputs[id(job)]
+            job.advance(parts[0] if len(parts) == 1 else np.concatenate(parts))
