@@ -340,10 +340,11 @@ def long_section(pipe: Any, docs: list[str], budgets: tuple[int, ...]) -> dict[s
             sizes = np.bincount(coarse.meta["token_players"][0])
             fine_budget = budget - coarse.meta["n_model_rows"]
             order = np.argsort(-np.abs(coarse.values[0, : len(sizes), cls]))
-            top = 0  # split as many top sentences as the fine budget identifies
-            while (
-                top < len(order)
-                and len(sizes) + sizes[order[: top + 1]].sum() - (top + 1) < (fine_budget - 2) // 2
+            # Split as many top sentences as leave >= 4 evaluations per player of the fine
+            # step (near the minimum of 2 per player KernelShap is noisy); at least one.
+            top = 1
+            while top < len(order) and (
+                len(sizes) + sizes[order[: top + 1]].sum() - (top + 1) <= fine_budget / 4
             ):
                 top += 1
             fine = bx.KernelShap(

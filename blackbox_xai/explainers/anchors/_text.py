@@ -31,6 +31,9 @@ from ._targets import Target
 #: the text of every absent token ``(m, T)`` (None: the masker's removal or mask token).
 Request = tuple[np.ndarray, np.ndarray | None]
 
+#: Samples of an arm's first pull on text (128 instead of the tabular 32).
+TEXT_FIRST_BATCH = 128
+
 #: A text search: yields requests, receives model outputs, returns its result.
 TextRounds = Generator[Request, np.ndarray, Any]
 

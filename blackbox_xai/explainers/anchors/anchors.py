@@ -29,7 +29,7 @@ from ._search import (
     bounds,
 )
 from ._targets import Target
-from ._text import TextAnchors, TextSampling, explain_documents
+from ._text import TEXT_FIRST_BATCH, TextAnchors, TextSampling, explain_documents
 
 #: One row's search: yields model inputs, receives outputs, returns its explanation.
 RowSearch = Generator[np.ndarray, np.ndarray, AnchorExplanation]
@@ -172,7 +172,12 @@ class Anchors(Explainer):
             sampling, token_sets = TextSampling.checked(
                 masker_or_data, p_absent, similar_words, corpus
             )
-            self.settings_ = SearchSettings(self.threshold, self.delta, self.tau, self.beam_size)
+            # Perturbations are fresh and cheap next to a model call's fixed cost (and short
+            # documents repeat them, which costs no model row): larger first pulls mean
+            # fewer bandit rounds, so fewer calls (5.5 instead of 8 per review, the same rows).
+            self.settings_ = SearchSettings(
+                self.threshold, self.delta, self.tau, self.beam_size, first_batch=TEXT_FIRST_BATCH
+            )
             self.text_ = TextAnchors(
                 masker_or_data,
                 self.target,
