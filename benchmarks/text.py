@@ -105,6 +105,9 @@ def lime_section(pipe: Any, docs: list[str]) -> dict[str, Any]:
 
     times: dict[str, list[float]] = {"lime": []} | {f"ours_{b}": [] for b in OUR_LIME_BUDGETS}
     tops: dict[str, list[list[set[str]]]] = {k: [] for k in times}
+    # Per document and seed: are our 5th and 6th words within 3 standard errors (a tie)?
+    gaps: dict[str, list[bool]] = {k: [] for k in times}
+    ties: dict[str, list[bool]] = {k: [] for k in times}
     for doc in docs:
         per: dict[str, list[set[str]]] = {k: [] for k in times}
         for seed in SEEDS:  # methods interleaved seed by seed
@@ -121,9 +124,16 @@ def lime_section(pipe: Any, docs: list[str]) -> dict[str, Any]:
                     doc, n_samples=budget, target=1, n_holdout=0
                 )
                 times[f"ours_{budget}"].append(time.process_time() - start)
-                per[f"ours_{budget}"].append({w for w, _ in ours.top_features(0, 0, 5)})
+                ranked = ours.top_features(0, 0, 6)
+                per[f"ours_{budget}"].append({w for w, _ in ranked[:5]})
+                if len(ranked) == 6 and ours.stderr is not None:
+                    names = ours.feature_names or []
+                    se = max(ours.stderr[0, names.index(w), 0] for w, _ in ranked[4:6])
+                    gaps[f"ours_{budget}"].append(abs(ranked[4][1]) - abs(ranked[5][1]) < 3 * se)
         for k in times:
             tops[k].append(per[k])
+            if k != "lime":  # the last 5 entries are this document's seeds
+                ties[k].append(bool(np.any(gaps[k][-len(SEEDS) :])))
     out: dict[str, Any] = {}
     for k in times:
         out[k] = {
@@ -138,6 +148,12 @@ def lime_section(pipe: Any, docs: list[str]) -> dict[str, Any]:
                 )
             ),
         }
+        if k != "lime":
+            unstable = [mean_pairwise(t) < 1 for t in tops[k]]
+            out[k]["documents_with_changing_top5"] = int(sum(unstable))
+            out[k]["of_which_5th_6th_within_3_se"] = int(
+                sum(u and tie for u, tie in zip(unstable, ties[k], strict=True))
+            )
         out[k]["time_ratio_to_lime"] = (
             out[k]["seconds_per_document"] / out["lime"]["seconds_per_document"]
             if "lime" in out
@@ -396,12 +412,15 @@ def tables(result: dict[str, Any]) -> str:
             v["time_ratio_to_lime"],
             v["top5_agreement_across_seeds"],
             v["top5_agreement_with_lime"],
+            v.get("documents_with_changing_top5", ""),
+            v.get("of_which_5th_6th_within_3_se", ""),
         ]
         for k, v in lime_res.items()
     ]
     lime_table = markdown_table(
         ["method", "CPU s / document", "time / lime's", "top-5 agreement across seeds",
-         "top-5 agreement with lime"],
+         "top-5 agreement with lime", "documents whose top 5 changes with the seed",
+         "of which 5th and 6th words within 3 SE"],
         lime_rows,
     )  # fmt: skip
     sh = result["shapley"]["summary"]
