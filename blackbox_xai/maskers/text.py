@@ -357,6 +357,11 @@ def refine_groups(explanation: Any, top: int = 3, output: int | str | None = Non
     document's ``top`` groups of largest ``|value|`` and, as before, the other groups;
     the second explanation stays exact in sum (efficiency over all players).
 
+    Measured on 2000-token documents (``benchmarks/text.py``): each step needs about
+    four evaluations per player to be accurate; at budgets below that, sentence values
+    alone rank tokens more faithfully (deletion and insertion curves), and with it the
+    refined values beat shap's hierarchical Owen values.
+
     Parameters
     ----------
     explanation : Explanation
