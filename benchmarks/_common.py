@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -60,3 +61,27 @@ def write_results(name: str, payload: dict[str, Any], table: str) -> None:
     }
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2, default=float))
     (RESULTS / f"{name}.md").write_text(f"# {name}\n\n{table}\n")
+
+
+def ensure_alibi_venv(venv: Path, extra: Sequence[str] = ()) -> Path:
+    """The python of a venv with alibi (numpy<2) and this scikit-learn, made if needed.
+
+    alibi needs numpy<2, so it runs apart from this package; ``extra`` packages are
+    installed with it. scikit-learn is pinned to this one, to load pickled models.
+    """
+    import sklearn
+
+    python = venv / "bin" / "python"
+    probe = [str(python), "-c", "import alibi.explainers, sklearn; print(sklearn.__version__)"]
+    if python.exists():
+        found = subprocess.run(probe, capture_output=True, text=True)
+        if found.returncode == 0 and found.stdout.strip() == sklearn.__version__:
+            return python
+    print(f"creating {venv} with alibi (a few minutes, once)", flush=True)
+    subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
+    pinned = f"scikit-learn=={sklearn.__version__}"
+    # click is imported by alibi's spacy dependency.
+    packages = ["alibi", "numpy<2", "click", pinned, *extra]
+    subprocess.run([str(python), "-m", "pip", "install", "-q", *packages], check=True)
+    subprocess.run(probe, check=True, capture_output=True)
+    return python

@@ -45,8 +45,7 @@ from typing import Any
 
 import joblib
 import numpy as np
-import sklearn
-from _common import markdown_table, write_results
+from _common import ensure_alibi_venv, markdown_table, write_results
 from scipy.stats import binomtest
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
@@ -58,25 +57,6 @@ HERE = Path(__file__).resolve().parent
 THRESHOLD = 0.95
 MIXED_SAMPLES = 10_000
 SAMPLERS = ("held_out", "alibi_style", "training")
-
-
-def ensure_alibi_venv(venv: Path) -> Path:
-    """The venv's python, after creating the venv and installing alibi if needed."""
-    python = venv / "bin" / "python"
-    probe = [str(python), "-c", "import alibi.explainers, sklearn; print(sklearn.__version__)"]
-    if python.exists():
-        found = subprocess.run(probe, capture_output=True, text=True)
-        if found.returncode == 0 and found.stdout.strip() == sklearn.__version__:
-            return python
-    print(f"creating {venv} with alibi (a few minutes, once)", flush=True)
-    subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
-    pinned_sklearn = f"scikit-learn=={sklearn.__version__}"  # to load the pickled forest
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "alibi", "numpy<2", "click", pinned_sklearn],
-        check=True,
-    )
-    subprocess.run(probe, check=True, capture_output=True)
-    return python
 
 
 def run_alibi(python: Path, workdir: Path) -> list[dict[str, Any]]:

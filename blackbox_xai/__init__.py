@@ -5,7 +5,7 @@ protocol; maskers say how absent features are represented; explainers estimate
 attributions on the resulting games and return an :class:`Explanation`.
 """
 
-from . import autodiff, maskers, models, results, sampling
+from . import autodiff, datasets, maskers, models, results, sampling
 from .autodiff import DifferentiableOnnxModel
 from .explainers import (
     Anchors,
@@ -61,6 +61,7 @@ __all__ = [
     "Tabular",
     "__version__",
     "autodiff",
+    "datasets",
     "maskers",
     "models",
     "results",

@@ -23,6 +23,10 @@ def test_demo_writes_json_and_html(tmp_path, capsys):
     assert abs(total.sum(axis=1) - 1).max() < 1e-5
     html = (tmp_path / "report.html").read_text()
     assert "<table" in html and "<h3>Anchors</h3>" in html
+    # The text part: bundled reviews, an ONNX string-input export, token highlights.
+    assert "exported to ONNX with a string input" in printed
+    assert "review 1:" in printed and "anchor of review 0: AnchorExplanation(IF" in printed
+    assert html.count("class='bx-doc'") == 3 and "class='bx-tok bx-anchor'" in html
     assert json.loads((tmp_path / "explanation.json").read_text())["method"] == "kernel_shap"
 
 

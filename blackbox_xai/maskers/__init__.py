@@ -4,6 +4,7 @@ from typing import Any
 
 from .base import InstanceMasker, Masker
 from .tabular import Tabular
+from .text import BoundText, Text
 
 
 def as_masker(obj: Any) -> Masker:
@@ -13,4 +14,4 @@ def as_masker(obj: Any) -> Masker:
     return Tabular(obj)
 
 
-__all__ = ["InstanceMasker", "Masker", "Tabular", "as_masker"]
+__all__ = ["BoundText", "InstanceMasker", "Masker", "Tabular", "Text", "as_masker"]

@@ -4,6 +4,15 @@ from .base import Model, ModelCallError
 from .callable import CallableModel
 from .onnx import OnnxModel
 from .sklearn import SklearnModel
+from .tokenized import TokenIdOnnxModel
 from .wrap import wrap
 
-__all__ = ["CallableModel", "Model", "ModelCallError", "OnnxModel", "SklearnModel", "wrap"]
+__all__ = [
+    "CallableModel",
+    "Model",
+    "ModelCallError",
+    "OnnxModel",
+    "SklearnModel",
+    "TokenIdOnnxModel",
+    "wrap",
+]

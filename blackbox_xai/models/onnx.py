@@ -179,6 +179,9 @@ class OnnxModel(Model):
     #: Explainers perturb float or string inputs; subclasses differentiated with respect
     #: to inner tensors (embeddings) may take integer token ids only.
     requires_float_or_string_input = True
+    #: Rows are split into the inputs by columns; subclasses that feed each input by name
+    #: (token-id models) accept several inputs of any width.
+    splits_rows_into_inputs = True
 
     def __init__(
         self,
@@ -289,7 +292,7 @@ class OnnxModel(Model):
                 "the ONNX model has a string input among several inputs; blackbox_xai feeds "
                 "one string input (documents) or numeric inputs (rows split into columns)."
             )
-        if len(specs) > 1 and any(s[2] is None for s in specs):
+        if cls.splits_rows_into_inputs and len(specs) > 1 and any(s[2] is None for s in specs):
             raise ValueError(
                 "the ONNX model has several inputs, and some have no fixed number of columns; "
                 "cannot split rows into them. Export it with one input."

@@ -14,6 +14,16 @@ from .base import Model
 _OUTPUTS = ("proba", "log_proba", "decision", "predict")
 
 
+def takes_documents(estimator: Any) -> bool:
+    """Whether an estimator (or a pipeline's first step) is a text vectorizer, so the model
+    takes a list of documents (CountVectorizer, TfidfVectorizer, HashingVectorizer)."""
+    from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
+
+    while hasattr(estimator, "steps"):
+        estimator = estimator.steps[0][1]
+    return isinstance(estimator, (CountVectorizer, HashingVectorizer))
+
+
 class SklearnModel(Model):
     """A fitted scikit-learn estimator or pipeline.
 
@@ -29,7 +39,9 @@ class SklearnModel(Model):
 
     Notes
     -----
-    A model fitted on a DataFrame (it has ``feature_names_in_``) is called with a
+    A text pipeline (a CountVectorizer, TfidfVectorizer or HashingVectorizer first) takes
+    a list of documents (``input_kind = "text"``), as :class:`~blackbox_xai.maskers.Text`
+    sends. A model fitted on a DataFrame (it has ``feature_names_in_``) is called with a
     DataFrame that has its column names and, once bound by an explainer, its dtypes.
     """
 
@@ -51,6 +63,8 @@ class SklearnModel(Model):
         )
         self._dtypes: dict[str, Any] | None = None
         self._data_columns: list[str] | None = None
+        if takes_documents(estimator):
+            self.input_kind = "text"
         super().__init__(
             output_names=self._default_output_names(),
             feature_names=feature_names if feature_names is not None else self._columns,

@@ -17,6 +17,7 @@ def wrap(
     output: str | None = None,
     feature_names: Sequence[str] | None = None,
     batch_size: int | None = None,
+    tokenize: Any = None,
 ) -> Model:
     """Wrap a model behind the prediction-function protocol.
 
@@ -33,6 +34,10 @@ def wrap(
         Names of the input columns.
     batch_size : int, optional
         Largest number of rows per call of the underlying model.
+    tokenize : callable, optional
+        For an ONNX model on token ids: ``tokenize(list of str)`` returns its inputs (an
+        integer array ``(n, L)``, or a dict by input name), so the model is called with
+        documents (see :class:`~blackbox_xai.models.TokenIdOnnxModel`).
 
     Returns
     -------
@@ -58,9 +63,24 @@ def wrap(
     ):
         from .onnx import OnnxModel
 
+        if tokenize is not None:
+            from .tokenized import TOKEN_ID_BATCH, TokenIdOnnxModel
+
+            return TokenIdOnnxModel(
+                obj,
+                tokenize,
+                output=output,
+                feature_names=feature_names,
+                batch_size=TOKEN_ID_BATCH if batch_size is None else batch_size,
+            )
         if batch_size is None:
             return OnnxModel(obj, output=output, feature_names=feature_names)
         return OnnxModel(obj, output=output, feature_names=feature_names, batch_size=batch_size)
+    if tokenize is not None:
+        raise ValueError(
+            "tokenize= feeds documents to an ONNX model on token ids; a scikit-learn model or "
+            "a callable receives the documents and tokenizes them itself."
+        )
     if isinstance(obj, (str, os.PathLike)):
         raise ValueError(
             f"cannot wrap the path {os.fspath(obj)!r}: only '.onnx' files are loaded from paths."

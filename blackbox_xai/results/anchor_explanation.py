@@ -37,11 +37,12 @@ class AnchorExplanation(JsonRoundTrip):
         Model calls and rows this row's search used, ``f(x)`` included.
     n_samples : int
         Samples drawn under the final rule.
-    examples : dict of str -> ndarray
+    examples : dict of str -> ndarray or list of str
         ``"agree"`` and ``"differ"``: a few samples satisfying the rule whose
-        prediction agrees / differs.
-    data : ndarray (p,)
-        The explained row.
+        prediction agrees / differs (perturbed documents for text).
+    data : ndarray (p,) or str
+        The explained row, or document (then ``rule`` lists the anchor's words,
+        ``features`` their players, and ``meta`` the token offsets).
     feature_names : list of str
     meta : dict
         seed, threshold, delta, tau, output kind, tolerance, ...
@@ -59,8 +60,8 @@ class AnchorExplanation(JsonRoundTrip):
         n_model_calls: int,
         n_model_rows: int,
         n_samples: int,
-        examples: dict[str, np.ndarray],
-        data: np.ndarray,
+        examples: dict[str, Any],
+        data: np.ndarray | str,
         feature_names: list[str],
         meta: dict[str, Any] | None = None,
     ) -> None:
@@ -75,20 +76,42 @@ class AnchorExplanation(JsonRoundTrip):
         self.n_model_rows = int(n_model_rows)
         self.n_samples = int(n_samples)
         p = len(feature_names)
-        self.examples = {
-            k: np.asarray(v, dtype=np.float64).reshape(-1, p) for k, v in examples.items()
-        }
-        self.data = np.asarray(data, dtype=np.float64).reshape(p)
+        self.data: Any
+        self.examples: dict[str, Any]
+        if isinstance(data, str):  # a document: examples are perturbed documents
+            self.data = data
+            self.examples = {k: [str(t) for t in v] for k, v in examples.items()}
+        else:
+            self.examples = {
+                k: np.asarray(v, dtype=np.float64).reshape(-1, p) for k, v in examples.items()
+            }
+            self.data = np.asarray(data, dtype=np.float64).reshape(p)
         self.feature_names = [str(n) for n in feature_names]
         self.meta = dict(meta or {})
 
     def __repr__(self) -> str:
         rule = " AND ".join(self.rule) if self.rule else "(any row)"
+        if isinstance(self.data, str):
+            rule = " AND ".join(repr(w) for w in self.rule) if self.rule else "(any text)"
         status = "" if self.success else ", not reaching the threshold"
         return (
             f"AnchorExplanation(IF {rule} THEN predict {self.predicted!r}; "
             f"precision {self.precision:.3f}, coverage {self.coverage:.3f}{status})"
         )
+
+    def to_html(self) -> str:
+        """An HTML fragment: for text, the document with the anchor's words highlighted,
+        precision, coverage and example perturbations; for rows, the rule's table."""
+        if isinstance(self.data, str):
+            from ..report.text import text_anchor_html
+
+            return text_anchor_html(self)
+        from ..report import anchors_html
+
+        return anchors_html([self])
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
 
     # -- serialisation ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -316,10 +316,19 @@ class Explanation(JsonRoundTrip):
         Returns
         -------
         str
+            For text explanations (``meta["token_offsets"]``), each document with its
+            tokens coloured by their attribution (see ``report.text``).
         """
+        if "token_offsets" in self.meta:
+            from ..report.text import text_explanation_html
+
+            return text_explanation_html(self, output=output)
         from ..report import explanation_html
 
         return explanation_html(self, output=output, max_features=max_features)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
 
     def plot(
         self, row: int = 0, output: int | str | None = None, max_features: int = 10, ax: Any = None

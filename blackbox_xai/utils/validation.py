@@ -121,13 +121,28 @@ def check_finite(
 
 
 def check_texts(texts: Any, *, name: str = "X") -> list[str]:
-    """Validate a list of documents for text models."""
+    """Validate documents for text models: a string (one document) or a sequence of strings.
+
+    Raises
+    ------
+    TypeError
+        For anything else, naming the first item that is not a string and its type.
+    """
     if isinstance(texts, str):
         return [texts]
     if isinstance(texts, np.ndarray):
         texts = texts.ravel().tolist()
-    if not isinstance(texts, Sequence) or not all(isinstance(t, str) for t in texts):
-        raise TypeError(f"{name} must be a string or a sequence of strings.")
+    if not isinstance(texts, Sequence):
+        raise TypeError(
+            f"{name} must be a string or a sequence of strings (documents), got "
+            f"{type(texts).__name__}."
+        )
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(
+                f"{name}[{i}] is a {type(t).__name__}, not a string; every document must be "
+                "a str (decode bytes first, drop or convert missing values)."
+            )
     return list(texts)
 
 

@@ -57,8 +57,10 @@ def test_map_row_chunks_counts_model_use_for_every_backend(backend):
 
 def test_validation_helpers():
     assert check_texts("a") == ["a"]
-    with pytest.raises(TypeError, match="must be a string or a sequence of strings"):
+    with pytest.raises(TypeError, match=r"X\[0\] is a int, not a string"):
         check_texts([1, 2])
+    with pytest.raises(TypeError, match="must be a string or a sequence of strings"):
+        check_texts(3)
     with pytest.raises(ValueError, match=r"feature_names must be unique; repeated: \['a'\]"):
         feature_names_of(None, 2, ["a", "a"])
     with pytest.raises(ValueError, match="feature_names has 1 names for 2 features"):

@@ -23,8 +23,9 @@ import numpy as np
 from ._kl_bounds import exploration_rate, kl_lower_bound, kl_upper_bound
 from ._predicates import Anchor, RowPredicates
 
-#: What a search yields (model inputs), receives (model outputs) and returns.
-Rounds = Generator[np.ndarray, np.ndarray, None]
+#: What a search yields (model inputs: rows, or a text search's perturbation requests),
+#: receives (model outputs) and returns.
+Rounds = Generator[Any, np.ndarray, None]
 
 
 class BudgetExhausted(Exception):
@@ -216,7 +217,7 @@ class AnchorSearch:
         return [min(max(a.n, first), self._cap(a) - a.n) for a in arms]
 
     # -- bandits ------------------------------------------------------------------------
-    def best_arms(self, arms: list[Arm]) -> Generator[np.ndarray, np.ndarray, list[Arm]]:
+    def best_arms(self, arms: list[Arm]) -> Generator[Any, np.ndarray, list[Arm]]:
         """The ``beam_size`` most precise arms, by KL-LUCB with tolerance ``tau``.
 
         Each round pulls every arm whose confidence interval still overlaps the
@@ -303,7 +304,7 @@ class AnchorSearch:
                     out.append(self.arm((*parent.anchor, i), mask))
         return out
 
-    def run(self) -> Generator[np.ndarray, np.ndarray, tuple[Arm, bool]]:
+    def run(self) -> Generator[Any, np.ndarray, tuple[Arm, bool]]:
         """Search; return the anchor and whether the search ended on its own.
 
         Each size's beam extends the previous one until no candidate could cover more

@@ -242,7 +242,9 @@ class PairedDesign:
         """Draw up to ``n_pairs`` new pairs per design; returns how many were drawn (fewer
         when the strata run out)."""
         counts = self.counts
-        room = np.array(self.room, dtype=float)
+        # A stratum's room can exceed float range (comb(d, s) for d > ~1030 players);
+        # no round draws anywhere near 2**53 pairs, so the cap changes no allocation.
+        room = np.array([min(r, 2**53) for r in self.room], dtype=float)
         n_pairs = int(min(n_pairs, room.sum()))
         lower = np.minimum(2, room) if self.n_pairs == 0 else np.zeros_like(room)
         new = allocate(n_pairs, self.shares, lower, room)

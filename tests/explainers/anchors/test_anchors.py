@@ -459,5 +459,7 @@ def test_non_tabular_maskers_are_refused() -> None:
         def coalition_values(self, model: Any, X: Any, Z: np.ndarray) -> np.ndarray:
             return np.zeros((1, 1, 1))
 
-    with pytest.raises(TypeError, match="Anchors explains tabular data; got a Tokens masker"):
+    with pytest.raises(
+        TypeError, match="Anchors explains tabular data or text; got a Tokens masker"
+    ):
         bx.Anchors(_probabilities, Tokens())

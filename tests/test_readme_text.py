@@ -1,0 +1,18 @@
+"""The README's text example runs as written."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_text_example_runs(tmp_path, monkeypatch):
+    blocks = re.findall(r"```python\n(.+?)\n```", (ROOT / "README.md").read_text(), flags=re.S)
+    code = next(b for b in blocks if "bx.maskers.Text" in b)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["anchor"].success
+    assert (tmp_path / "review.html").read_text().count("class='bx-doc'") == 2
+    fine = namespace["fine"]
+    assert fine.meta["n_model_rows"] == 800 and fine.values.shape[1] > 150
