@@ -85,7 +85,7 @@ def explanation_html(
         top = expl.top_features(row, o, max_features)
         base = expl.base_values[row, o]
         values = expl.values[row, ..., o]
-        total = base + values.sum()
+        total = base + np.nansum(values)
         label = html.escape(expl.output_names[o])
         what = {"predicted": "predicted class", "target": "target"}.get(reason, "output")
         parts.append(

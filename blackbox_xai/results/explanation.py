@@ -216,7 +216,7 @@ class Explanation(JsonRoundTrip):
             return [0] * n, "only"
         if self.method in _EFFICIENT:
             axes = tuple(range(1, self.values.ndim - 1))
-            fx = self.base_values + self.values.sum(axis=axes)
+            fx = self.base_values + np.nansum(self.values, axis=axes)
             return [int(o) for o in fx.argmax(axis=1)], "predicted"
         return [k - 1] * n, "last"
 
@@ -240,7 +240,7 @@ class Explanation(JsonRoundTrip):
             name = self.output_names[o]
             base = fmt_number(self.base_values[row, o])
             if reason == "predicted":
-                fx = fmt_number(self.base_values[row, o] + self.values[row, :, o].sum())
+                fx = fmt_number(self.base_values[row, o] + np.nansum(self.values[row, :, o]))
                 what = f"predicted {name!r} (f = {fx}, base {base})"
             elif reason == "target":
                 what = f"target {name!r} (base {base})"
@@ -363,7 +363,9 @@ class Explanation(JsonRoundTrip):
         Parameters
         ----------
         output : int or str, optional
-            Output to show (the last by default).
+            Output to show; by default each row's predicted class for Shapley values,
+            the target of gradient methods, the last output otherwise
+            (:meth:`shown_outputs`).
         max_features : int
             Features per row, largest first.
 

@@ -115,3 +115,17 @@ def test_callable_models_name_outputs_as_sklearn_does():
     assert bx.Explanation(np.zeros((1, 2, 3)), np.zeros((1, 3))).output_names == ["0", "1", "2"]
     with pytest.raises(ValueError, match=r"outputs are \['0', '1', '2'\]"):
         bx.Explanation(np.zeros((1, 2, 3)), np.zeros((1, 3))).output_index("output 0")
+
+
+def test_print_of_rows_with_their_own_players_skips_the_padding():
+    # Two documents, 3 and 2 players: the second row is NaN-padded.
+    values = np.array(
+        [[[0.1, 0.5], [0.1, 0.0], [0.0, 0.1]], [[0.4, 0.0], [0.3, 0.1], [np.nan] * 2]]
+    )
+    expl = bx.Explanation(
+        values, np.full((2, 2), 0.5), output_names=["neg", "pos"], method="kernel_shap",
+        meta={"n_players": [3, 2], "player_names": [["a", "b", "c"], ["d", "e"]]},
+    )  # fmt: skip
+    lines = str(expl).splitlines()
+    assert "  row 0: predicted 'pos' (f = 1.1, base 0.5)" in lines
+    assert "  row 1: predicted 'neg' (f = 1.2, base 0.5)" in lines
