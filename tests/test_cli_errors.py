@@ -138,3 +138,23 @@ def test_every_user_error_is_one_line_naming_the_file_and_exit_code_2(files, tmp
         "--out", tmp_path / "done", "--force",
     )  # fmt: skip
     assert code == 0 and (tmp_path / "done" / "report.html").read_text() != "old"
+
+
+def test_demo_arguments_are_checked(capsys):
+    code, _, err = _run(capsys, "demo", "--rows", "0")
+    assert code == 2 and err == (
+        "blackbox-xai: error: blackbox-xai demo: argument --rows: must be at least 1, got 0 "
+        "(see blackbox-xai demo --help)\n"
+    )
+
+
+def test_the_process_exits_with_code_2_and_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "blackbox_xai.cli", "explain", "m.onnx", "--data", "rows.csv"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == "blackbox-xai: error: rows.csv: no such file.\n"
