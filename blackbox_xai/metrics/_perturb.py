@@ -187,9 +187,15 @@ class ImagePerturber(Perturber):
         pairs = n * m
         out: np.ndarray | None = None
         dtype = self.X.dtype if self.X.dtype.kind == "f" else np.float64
+        # coalitions padded to the most players (labels never point at the padding)
+        padded = np.zeros((n, m, max(self.n_players, default=0)), dtype=bool)
+        for i, z in enumerate(Z):
+            padded[i, :, : z.shape[1]] = z
+        flat_labels = self.labels.reshape(n, -1)
         for start in range(0, pairs, step):
             rows, coals = np.divmod(np.arange(start, min(pairs, start + step)), m)
-            keep = np.stack([Z[r][c][self.labels[r]] for r, c in zip(rows, coals, strict=True)])
+            keep = np.take_along_axis(padded[rows, coals], flat_labels[rows], axis=1)
+            keep = keep.reshape(len(rows), *self.labels.shape[1:])
             if self.channel_axis is not None:
                 keep = np.expand_dims(keep, 1 + self.channel_axis)
             images = np.where(keep, self.X[rows], self.fills[rows]).astype(dtype, copy=False)

@@ -9,7 +9,7 @@ explainers included: the check is about the explainer, not the gradient.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,10 +185,23 @@ def top_k_jaccard(a: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:
     )
 
 
-def similarities(a: np.ndarray, b: np.ndarray, image: bool) -> dict[str, np.ndarray]:
-    """Per-row similarity of two attribution arrays ``(n, *feature_shape)``."""
-    out = {"spearman_abs": spearman(np.abs(a), np.abs(b)), "spearman": spearman(a, b)}
-    if image:
+SIMILARITIES = ("spearman_abs", "spearman", "ssim")
+
+
+def similarities(
+    a: np.ndarray, b: np.ndarray, image: bool, which: Sequence[str] = SIMILARITIES
+) -> dict[str, np.ndarray]:
+    """Per-row similarity of two attribution arrays ``(n, *feature_shape)``: those of
+    ``which`` (SSIM for images only)."""
+    unknown = [w for w in which if w not in SIMILARITIES]
+    if unknown or not which:
+        raise ValueError(f"similarity must name some of {SIMILARITIES}, got {list(which)}.")
+    out = {}
+    if "spearman_abs" in which:
+        out["spearman_abs"] = spearman(np.abs(a), np.abs(b))
+    if "spearman" in which:
+        out["spearman"] = spearman(a, b)
+    if image and "ssim" in which:
         out["ssim"] = ssim(a, b)
     return out
 
@@ -239,6 +252,7 @@ def model_randomization_test(
     seed: SeedLike = 0,
     target: Any = None,
     output: int | str | None = None,
+    similarity: Sequence[str] = SIMILARITIES,
 ) -> SanityResult:
     """Model parameter randomisation test (Adebayo et al. 2018).
 
@@ -262,6 +276,9 @@ def model_randomization_test(
         predicted class of each randomised model would change the question.
     output : int or str, optional
         The explanation output compared (the last by default).
+    similarity : sequence of str
+        Which similarities to compute among ``"spearman_abs"``, ``"spearman"`` and
+        ``"ssim"`` (images only; one scikit-image call per image and step).
 
     Returns
     -------
@@ -279,7 +296,7 @@ def model_randomization_test(
     for layer, proto in randomize_onnx_weights(model, order=order, seed=seed):
         after = _values(_explain(explainer_factory(_like(model, proto)), X, target), output)
         steps.append(layer)
-        found.append(similarities(before, after, image))
+        found.append(similarities(before, after, image, similarity))
     return SanityResult(
         steps,
         {key: np.stack([f[key] for f in found]) for key in found[0]},
