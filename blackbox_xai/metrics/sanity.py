@@ -22,30 +22,32 @@ from ..utils.seeding import SeedLike, resolve_seed
 
 ORDERS = ("cascading", "independent")
 
-#: Ops whose float initializers are trained weights. Others (Resize scales, Reshape
-#: shapes, Pad values, a Clip's bounds) configure the graph and are never randomised.
-WEIGHT_OPS = {
+#: Ops whose float initializers are trained weights, and at which input positions (None:
+#: any). Others (Resize scales, Reshape shapes, Pad values, a Clip's bounds, constants of
+#: preprocessing arithmetic) configure the graph and are never randomised.
+WEIGHT_OPS: dict[str, tuple[int, ...] | None] = {
     "Conv": None,
     "ConvTranspose": None,
     "Gemm": None,
     "MatMul": None,
-    "Add": None,
-    "Mul": None,
-    "Sub": None,
     "PRelu": None,
     "LSTM": None,
     "GRU": None,
     "RNN": None,
-    "Gather": None,  # embeddings
+    "Gather": (0,),  # an embedding table
     # only the scale and shift: re-drawing the running variance could make it negative
     "BatchNormalization": (1, 2),
     "InstanceNormalization": (1, 2),
     "LayerNormalization": (1, 2),
 }
 
+#: Ops whose outputs take a bias: an ``Add`` of an initializer to one of them is a bias of
+#: that layer (MatMul + Add is how exporters write a linear layer).
+_BIASED = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
+
 
 def _layers(proto: Any) -> list[tuple[str, list[str]]]:
-    """``(node name, trainable initializer names)`` of every node, from the output down."""
+    """``(node name, trainable initializer names)`` of every layer, from the output down."""
     onnx = import_optional("onnx")
     floats = {
         init.name
@@ -54,17 +56,27 @@ def _layers(proto: Any) -> list[tuple[str, list[str]]]:
         in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16)
         and len(init.dims) >= 1
     }
+    nodes = list(proto.graph.node)
+    producer = {out: i for i, node in enumerate(nodes) for out in node.output}
+    biases: dict[int, list[str]] = {}
+    for node in nodes:
+        if node.op_type == "Add" and len(node.input) == 2:
+            for a, b in (node.input, node.input[::-1]):
+                if a in floats and b in producer and nodes[producer[b]].op_type in _BIASED:
+                    biases.setdefault(producer[b], []).append(a)
     layers, seen = [], set()
     # ONNX requires nodes in topological order: reversed, the last layer comes first.
-    for index, node in reversed(list(enumerate(proto.graph.node))):
+    for index in reversed(range(len(nodes))):
+        node = nodes[index]
         if node.op_type not in WEIGHT_OPS:
             continue
         positions = WEIGHT_OPS[node.op_type]
         names = [
             name
             for j, name in enumerate(node.input)
-            if name in floats and name not in seen and (positions is None or j in positions)
+            if name in floats and (positions is None or j in positions)
         ]
+        names = [n for n in dict.fromkeys(names + biases.get(index, [])) if n not in seen]
         if names:
             seen.update(names)
             layers.append((node.name or f"{node.op_type}_{index}", names))
@@ -77,8 +89,8 @@ def randomize_onnx_weights(
     """ONNX models with their weights re-initialised layer by layer, from the output down.
 
     Layer ``t`` is the ``t``-th node with trained weights counted from the output
-    (Conv, Gemm, MatMul and the bias Add after it, normalisation scales and shifts,
-    recurrent cells, embeddings). Its weights are redrawn from a normal distribution
+    (Conv, Gemm, MatMul with the bias an ``Add`` puts on it, normalisation scales and
+    shifts, recurrent cells, embeddings; see ``WEIGHT_OPS``). Its weights are redrawn from a normal distribution
     with mean 0 and the standard deviation of the original tensor (a constant tensor,
     such as a zero bias, stays as it is).
 

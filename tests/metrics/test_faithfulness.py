@@ -248,3 +248,18 @@ def test_each_metric_declares_what_it_applies_to():
 def test_bad_input_is_named(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_the_memory_budget_changes_the_calls_not_the_values():
+    rng = np.random.default_rng(4)
+    images = rng.random((3, 1, 4, 4))
+    model = bx.wrap(pixel_sum)
+    big = deletion_curve(model, images, images, ImagePerturbation())
+    small = deletion_curve(model, images, images, ImagePerturbation(memory_budget_mb=1e-3))
+    np.testing.assert_array_equal(big.values, small.values)
+    assert big.n_model_calls == 1 and small.n_model_calls == 3 * 17 // 4 + 1
+    x, background = rng.standard_normal((5, 4)), rng.standard_normal((6, 4))
+    wide = deletion_curve(linear, x, x, bx.Tabular(background))
+    narrow = deletion_curve(linear, x, x, bx.Tabular(background, memory_budget_mb=1e-3))
+    np.testing.assert_array_equal(wide.values, narrow.values)
+    assert wide.n_model_calls == 1 < narrow.n_model_calls

@@ -70,23 +70,46 @@ def test_randomisation_goes_from_the_output_down_cascading_or_independent(cnn):
     assert not np.array_equal(other["head.weight"], weights(cascading[0][1])["head.weight"])
 
 
-def test_graph_constants_are_never_randomised():
+def test_graph_constants_are_never_randomised_and_biases_go_with_their_layer():
     scales = np.array([1, 1, 2, 2], np.float32)
-    w = np.ones((2, 1, 1, 1), np.float32) * np.array([1, 2], np.float32).reshape(2, 1, 1, 1)
+    mean = np.full((1, 1, 1, 1), 0.5, np.float32)
+    w = np.arange(1.0, 3.0, dtype=np.float32).reshape(2, 1, 1, 1)
+    fc, bias = np.arange(16.0, dtype=np.float32).reshape(8, 2), np.array([0.3, -0.2], np.float32)
     graph = helper.make_graph(
         [
-            helper.make_node("Resize", ["x", "", "scales"], ["up"], mode="nearest"),
-            helper.make_node("Conv", ["up", "w"], ["y"]),
+            helper.make_node("Sub", ["x", "mean"], ["centred"]),
+            helper.make_node("Resize", ["centred", "", "scales"], ["up"], mode="nearest"),
+            helper.make_node("Conv", ["up", "w"], ["conv"]),
+            helper.make_node("Reshape", ["conv", "shape"], ["flat"]),
+            helper.make_node("MatMul", ["flat", "fc"], ["linear"]),
+            helper.make_node("Add", ["bias", "linear"], ["y"]),
         ],
         "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 2, 2])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 1, 2])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        initializer=[numpy_helper.from_array(scales, "scales"), numpy_helper.from_array(w, "w")],
+        initializer=[
+            numpy_helper.from_array(a, name)
+            for name, a in [
+                ("mean", mean),
+                ("scales", scales),
+                ("w", w),
+                ("shape", np.array([1, 8], np.int64)),
+                ("fc", fc),
+                ("bias", bias),
+            ]
+        ],
     )
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     steps = list(randomize_onnx_weights(proto))
-    assert [len(steps)] == [1]
-    np.testing.assert_array_equal(weights(steps[0][1])["scales"], scales)
+    assert [name for name, _ in steps] == ["MatMul_4", "Conv_2"]
+    first, second = weights(steps[0][1]), weights(steps[1][1])
+    assert not np.array_equal(first["fc"], fc)
+    assert not np.array_equal(first["bias"], bias)  # the Add on the MatMul: its bias
+    np.testing.assert_array_equal(first["w"], w)
+    assert not np.array_equal(second["w"], w)
+    for step in (first, second):
+        np.testing.assert_array_equal(step["scales"], scales)
+        np.testing.assert_array_equal(step["mean"], mean)
     with pytest.raises(ValueError, match="order must be one of"):
         next(randomize_onnx_weights(proto, order="bottom-up"))
 
