@@ -44,7 +44,7 @@ class Comparison:
     seconds : ndarray (n_explainers,)
         Wall time of each ``explain`` call.
     model_rows : ndarray (n_explainers,)
-        Model rows (evaluations) each explainer used.
+        Model rows (evaluations) each explainer used, gradient rows included.
     info : dict of str -> MetricInfo
         What each metric applies to and which direction is better.
     """
@@ -135,6 +135,13 @@ def _data_kind(X: Any) -> str:
     return "image" if np.ndim(X) in (3, 4) else "tabular"
 
 
+def _evaluations(model: Any) -> int | None:
+    """Rows the model evaluated, forward and gradient (None without counters)."""
+    if not hasattr(model, "n_rows"):
+        return None
+    return int(model.n_rows) + int(getattr(model, "n_gradient_rows", 0))
+
+
 def _explain(explainer: Any, X: Any, target: Any, kwargs: dict[str, Any]) -> Any:
     if target is not None:
         kwargs = {**kwargs, "target": target}
@@ -200,13 +207,13 @@ def compare(
     for i, name in enumerate(names):
         explainer = explainers[name]
         counter = getattr(explainer, "model", None)
-        before = getattr(counter, "n_rows", None)
+        before = _evaluations(counter)
         start = time.perf_counter()
         kwargs = dict((explain_kwargs or {}).get(name, {}))
         explanation = _explain(explainer, X, target, kwargs)
         seconds[i] = time.perf_counter() - start
         if before is not None:
-            rows[i] = counter.n_rows - before  # type: ignore[union-attr]
+            rows[i] = _evaluations(counter) - before  # type: ignore[operator]
         else:
             rows[i] = int(np.sum(explanation.meta.get("n_model_rows", 0)))
         explanations[name] = explanation

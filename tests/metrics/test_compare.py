@@ -98,3 +98,17 @@ def test_unknown_metrics_and_no_explainers_are_refused():
         bx.compare({"a": None}, linear, np.ones((1, 3)), metrics=["speed"])
     with pytest.raises(ValueError, match="at least one explainer"):
         bx.compare({}, linear, np.ones((1, 3)))
+
+
+def test_gradient_explainers_on_images_count_their_gradient_rows():
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parents[1] / "explainers" / "gradients" / "fixtures"
+    x = np.load(fixtures / "gap_cnn.npz")["x"]
+    model = bx.DifferentiableOnnxModel(fixtures / "gap_cnn.onnx", output="logits")
+    saliency = bx.Saliency(model)
+    result = bx.compare({"saliency": saliency}, model, x, metrics=["deletion_auc"])
+    # one forward row per image (the predicted class) and one gradient row
+    assert result.model_rows.tolist() == [6]
+    direct = bx.metrics.deletion_curve(model, x, result.explanations["saliency"])
+    assert result.scores[0, 0] == direct.mean_auc
