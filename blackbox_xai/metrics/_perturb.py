@@ -29,7 +29,6 @@ FILLS = ("mean", "blur")
 class Perturber(ABC):
     """Rows split into players; ``outputs`` evaluates the model on coalitions of them."""
 
-    kind: str
     #: Players of each row.
     n_players: list[int]
 
@@ -44,8 +43,6 @@ class Perturber(ABC):
 
 class TabularPerturber(Perturber):
     """Absent features take the background's values (interventional, as in the masker)."""
-
-    kind = "tabular"
 
     def __init__(self, masker: Tabular, X: Any) -> None:
         self.masker = masker
@@ -70,8 +67,6 @@ class TabularPerturber(Perturber):
 
 class TextPerturber(Perturber):
     """Absent tokens are removed or masked, as the :class:`Text` masker does."""
-
-    kind = "text"
 
     def __init__(self, masker: Text, X: Any) -> None:
         self.docs = [masker.for_instance(doc) for doc in check_texts(X, name="X")]
@@ -121,8 +116,6 @@ class ImagePerturbation:
 
 class ImagePerturber(Perturber):
     """Pixels or superpixels of each image set to the fill (every call batches images)."""
-
-    kind = "image"
 
     def __init__(self, spec: ImagePerturbation, X: Any) -> None:
         X = np.asarray(X)
@@ -230,6 +223,14 @@ def _drop(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
     return tuple(s for a, s in enumerate(shape) if a != axis)
 
 
+def data_kind(X: Any) -> str:
+    """``"text"`` for a document or a list of them, ``"image"`` for 3-D and 4-D arrays,
+    else ``"tabular"``."""
+    if isinstance(X, str) or (isinstance(X, (list, tuple)) and X and isinstance(X[0], str)):
+        return "text"
+    return "image" if np.ndim(X) in (3, 4) else "tabular"
+
+
 def make_perturber(masker: Any, X: Any) -> Perturber:
     """The perturber of ``masker`` for rows ``X``.
 
@@ -249,9 +250,10 @@ def make_perturber(masker: Any, X: Any) -> Perturber:
             f"{type(masker).__name__}."
         )
     if masker is None:
-        if isinstance(X, str) or (isinstance(X, (list, tuple)) and X and isinstance(X[0], str)):
+        kind = data_kind(X)
+        if kind == "text":
             return TextPerturber(Text(), X)
-        if np.ndim(X) in (3, 4):
+        if kind == "image":
             return ImagePerturber(ImagePerturbation(), X)
         raise ValueError(
             "tabular rows need a background for absent features: pass masker=background rows "

@@ -12,6 +12,7 @@ import numpy as np
 from ..models import wrap
 from ..utils.optional import import_optional
 from ._declare import METRICS, MetricInfo
+from ._perturb import data_kind
 from .faithfulness import (
     completeness,
     deletion_curve,
@@ -129,12 +130,6 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _data_kind(X: Any) -> str:
-    if isinstance(X, str) or (isinstance(X, (list, tuple)) and X and isinstance(X[0], str)):
-        return "text"
-    return "image" if np.ndim(X) in (3, 4) else "tabular"
-
-
 def _evaluations(model: Any) -> int | None:
     """Rows the model evaluated, forward and gradient (None without counters)."""
     if not hasattr(model, "n_rows"):
@@ -199,7 +194,7 @@ def compare(
     if not explainers:
         raise ValueError("compare needs at least one explainer.")
     model = wrap(model)
-    kind = _data_kind(X)
+    kind = data_kind(X)
     names = list(explainers)
     scores = np.full((len(names), len(metrics)), np.nan)
     seconds, rows = np.zeros(len(names)), np.zeros(len(names), dtype=np.int64)

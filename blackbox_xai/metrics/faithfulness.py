@@ -19,7 +19,14 @@ from ..results import Explanation
 from ..utils.seeding import SeedLike, resolve_seed, row_rng
 from ..utils.validation import check_positive_int, check_texts
 from ._declare import DATA_KINDS, MetricInfo, declares
-from ._perturb import Perturber, attributions, make_perturber, score, target_columns
+from ._perturb import (
+    Perturber,
+    attributions,
+    data_kind,
+    make_perturber,
+    score,
+    target_columns,
+)
 
 ORDERS = ("morf", "lerf")
 
@@ -424,13 +431,9 @@ def completeness(
         raise TypeError("completeness needs an Explanation (its base values).")
     model = wrap(model)
     values, o = attributions(explanation, output)
-    inputs = check_texts(X) if isinstance(X, str) or _is_text_list(X) else X
+    inputs = check_texts(X) if data_kind(X) == "text" else X
     f = model(inputs)
     cols = target_columns(explanation, len(values), o, target, f.shape[-1])
     change = f[np.arange(len(values)), cols] - explanation.base_values[:, o]
     error = np.abs(np.nansum(values.reshape(len(values), -1), axis=1) - change)
     return error / np.abs(change) if relative else error
-
-
-def _is_text_list(X: Any) -> bool:
-    return isinstance(X, (list, tuple)) and len(X) > 0 and isinstance(X[0], str)
