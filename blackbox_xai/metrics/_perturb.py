@@ -123,9 +123,14 @@ class ImagePerturber(Perturber):
             raise ValueError(
                 f"images must have shape (n, H, W) or (n, C, H, W) / (n, H, W, C); got {X.shape}."
             )
-        if spec.fill not in FILLS and isinstance(spec.fill, str):
+        if isinstance(spec.fill, str) and spec.fill not in FILLS:
             raise ValueError(
                 f"fill must be a number, an array or one of {FILLS}, got {spec.fill!r}."
+            )
+        if not spec.memory_budget_mb > 0 or not spec.sigma > 0:
+            raise ValueError(
+                f"memory_budget_mb and sigma must be positive, got {spec.memory_budget_mb} "
+                f"and {spec.sigma}."
             )
         self.spec = spec
         self.X = X

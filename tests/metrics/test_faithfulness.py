@@ -167,6 +167,10 @@ def test_image_pixels_and_superpixels_go_to_the_fill():
         blur.values[:, 0],
         [gaussian_filter(im, sigma=[0, 1, 1], mode="nearest").sum() for im in images],
     )
+    per_channel = ImagePerturbation(fill=np.array([1.0, 2.0]).reshape(2, 1, 1))
+    rgb = np.concatenate([images, images], axis=1)  # (2, 2, 4, 4): a pixel is both channels
+    gone = deletion_curve(model, rgb, rgb, per_channel)
+    np.testing.assert_allclose(gone.values[:, -1], 3.0 * 16)
     channels_last = ImagePerturbation(fill=0.0, channel_axis=-1)
     hwc = deletion_curve(model, images.transpose(0, 2, 3, 1), images[:, 0], channels_last)
     chw = deletion_curve(model, images, images, ImagePerturbation(fill=0.0))
