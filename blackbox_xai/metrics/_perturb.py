@@ -50,6 +50,7 @@ class TabularPerturber(Perturber):
         self.n_players = [masker.n_players] * len(self.X)
 
     def outputs(self, model: Model, Z: list[np.ndarray]) -> np.ndarray:
+        self.masker.bind(model)  # a DataFrame background's schema, for the model
         return self.masker.coalition_values(model, self.X, np.stack(Z))
 
     def scores(self, values: np.ndarray) -> list[np.ndarray]:
@@ -69,11 +70,13 @@ class TextPerturber(Perturber):
     """Absent tokens are removed or masked, as the :class:`Text` masker does."""
 
     def __init__(self, masker: Text, X: Any) -> None:
+        self.masker = masker
         self.docs = [masker.for_instance(doc) for doc in check_texts(X, name="X")]
         self.n_players = [doc.n_players for doc in self.docs]
         self.budget = min(doc.texts_per_call() for doc in self.docs) if self.docs else 1
 
     def outputs(self, model: Model, Z: list[np.ndarray]) -> np.ndarray:
+        self.masker.bind(model)  # refuses models that take numbers
         m = Z[0].shape[0] if Z else 0
         texts = [t for doc, z in zip(self.docs, Z, strict=True) for t in doc.texts(z)]
         parts = [model(texts[s : s + self.budget]) for s in range(0, len(texts), self.budget)]

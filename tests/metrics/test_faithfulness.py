@@ -267,3 +267,17 @@ def test_the_memory_budget_changes_the_calls_not_the_values():
     narrow = deletion_curve(linear, x, x, bx.Tabular(background, memory_budget_mb=1e-3))
     np.testing.assert_array_equal(wide.values, narrow.values)
     assert wide.n_model_calls == 1 < narrow.n_model_calls
+
+
+def test_dataframe_trained_models_get_dataframes():
+    pandas = pytest.importorskip("pandas")
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(5)
+    frame = pandas.DataFrame(rng.standard_normal((30, 4)), columns=list("abcd"))
+    fitted = LinearRegression().fit(frame, frame.to_numpy() @ W)
+    masker = bx.Tabular(frame.iloc[:5])
+    exact = bx.ExactShapley(fitted, masker).explain(frame.iloc[10:13])
+    curve = deletion_curve(fitted, frame.iloc[10:13], exact, masker)
+    np.testing.assert_allclose(curve.values[:, 0], fitted.predict(frame.iloc[10:13]))
+    np.testing.assert_allclose(completeness(fitted, frame.iloc[10:13], exact), 0, atol=1e-12)
