@@ -5,7 +5,7 @@ protocol; maskers say how absent features are represented; explainers estimate
 attributions on the resulting games and return an :class:`Explanation`.
 """
 
-from . import autodiff, datasets, maskers, models, results, sampling
+from . import autodiff, datasets, maskers, metrics, models, results, sampling
 from .autodiff import DifferentiableOnnxModel
 from .explainers import (
     Anchors,
@@ -27,6 +27,7 @@ from .explainers import (
 )
 from .maskers import Tabular
 from .maskers.lime_tabular import LimeTabular
+from .metrics import compare
 from .models import CallableModel, Model, ModelCallError, OnnxModel, SklearnModel, wrap
 from .results import AnchorExplanation, Explanation
 
@@ -61,8 +62,10 @@ __all__ = [
     "Tabular",
     "__version__",
     "autodiff",
+    "compare",
     "datasets",
     "maskers",
+    "metrics",
     "models",
     "results",
     "sampling",

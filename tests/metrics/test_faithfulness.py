@@ -1,0 +1,283 @@
+"""Faithfulness metrics: exact curves where theory gives them, Shapley optimality, the
+three data kinds, batching and the messages for bad input."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.ensemble import RandomForestClassifier
+
+import blackbox_xai as bx
+from blackbox_xai.metrics import (
+    ImagePerturbation,
+    completeness,
+    deletion_curve,
+    faithfulness_correlation,
+    infidelity,
+    insertion_curve,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "explainers" / "gradients" / "fixtures"
+W = np.array([3.0, -1.0, 2.0, 0.5])
+
+
+def linear(X):
+    return np.asarray(X) @ W
+
+
+@pytest.fixture(scope="module")
+def forest():
+    X, y = make_classification(300, 8, n_informative=4, random_state=0)
+    return RandomForestClassifier(30, random_state=0).fit(X, y), X
+
+
+# -- exact values -------------------------------------------------------------------------
+def test_deletion_curve_of_a_linear_model_is_the_sum_of_the_remaining_terms():
+    x = np.array([[1.0, 2.0, -1.0, 4.0], [2.0, 1.0, 1.0, -2.0]])
+    phi = x * W  # exact Shapley values against a zero background
+    model = bx.wrap(linear)
+    curve = deletion_curve(model, x, phi, np.zeros((1, 4)))
+    order = np.argsort(-phi, axis=1, kind="stable")
+    expected = np.array([[phi[i, order[i, t:]].sum() for t in range(5)] for i in range(2)])
+    np.testing.assert_allclose(curve.values, expected, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(curve.fractions, np.arange(5) / 4)
+    trapezoid = ((expected[:, 1:] + expected[:, :-1]) / 8).sum(axis=1)
+    np.testing.assert_allclose(curve.auc, trapezoid, atol=1e-12)
+    # all steps of all rows in one call: 2 rows x 5 steps
+    assert (curve.n_model_calls, curve.n_model_rows) == (1, 10)
+    lerf = deletion_curve(model, x, phi, np.zeros((1, 4)), order="lerf")
+    np.testing.assert_allclose(
+        lerf.values, [[phi[i, order[i, : 4 - t]].sum() for t in range(5)] for i in range(2)]
+    )
+    inserted = insertion_curve(model, x, phi, np.zeros((1, 4)))
+    np.testing.assert_allclose(inserted.values, expected[:, [0]] - expected, atol=1e-12)
+
+
+def test_n_steps_takes_the_first_floor_t_d_over_steps_players():
+    x = np.ones((1, 4))
+    curve = deletion_curve(linear, x, W[None], np.zeros((1, 4)), n_steps=3)
+    # players in order 0 (3), 2 (2), 3 (0.5), 1 (-1); steps remove 0, 1, 2, 4 of them
+    np.testing.assert_allclose(curve.values, [[4.5, 1.5, -0.5, 0.0]])
+
+
+def test_deletion_auc_of_exact_shapley_beats_random_rankings_on_a_forest(forest):
+    rf, X = forest
+    masker = bx.Tabular(X[:10])
+    rows = X[100:110]
+    exact = bx.ExactShapley(rf, masker).explain(rows)
+    shapley_del = deletion_curve(rf, rows, exact, masker).mean_auc
+    shapley_ins = insertion_curve(rf, rows, exact, masker).mean_auc
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        ranking = rng.standard_normal((10, 8))
+        assert shapley_del < deletion_curve(rf, rows, ranking, masker, target=1).mean_auc - 0.05
+        assert shapley_ins > insertion_curve(rf, rows, ranking, masker, target=1).mean_auc + 0.05
+
+
+def test_infidelity_is_zero_for_exact_shapley_of_a_linear_model_under_subsets():
+    rng = np.random.default_rng(1)
+    background, x = rng.standard_normal((5, 4)), rng.standard_normal((6, 4))
+    masker = bx.Tabular(background)
+    exact = bx.ExactShapley(linear, masker).explain(x)
+    np.testing.assert_allclose(infidelity(linear, x, exact, masker), 0, atol=1e-25)
+    wrong = exact.values[..., 0] * np.array([1.0, 1.0, 1.0, 0.5])
+    assert (infidelity(linear, x, wrong, masker) > 1e-5).all()
+    # the input-space version: the gradient of a linear model has infidelity 0
+    gaussian = infidelity(linear, x, np.tile(W, (6, 1)), perturbation="gaussian")
+    np.testing.assert_allclose(gaussian, 0, atol=1e-25)
+    scaled = infidelity(
+        linear, x, np.tile(W, (6, 1)), perturbation=lambda x, rng, m: np.full((m, 4), 0.1)
+    )
+    np.testing.assert_allclose(scaled, 0, atol=1e-25)
+
+
+def test_faithfulness_correlation_of_exact_shapley_on_a_linear_model_is_one():
+    rng = np.random.default_rng(2)
+    background, x = rng.standard_normal((3, 4)), rng.standard_normal((4, 4))
+    masker = bx.Tabular(background)
+    exact = bx.ExactShapley(linear, masker).explain(x)
+    np.testing.assert_allclose(faithfulness_correlation(linear, x, exact, masker), 1, rtol=1e-12)
+    # the same subsets whatever the other rows: one seed stream per row
+    alone = faithfulness_correlation(linear, x[2:3], exact[2], masker, subset_size=2)
+    both = faithfulness_correlation(linear, x, exact, masker, subset_size=2)
+    assert alone[0] == both[2]
+    reversed_ranks = faithfulness_correlation(linear, x, -exact.values[..., 0], masker)
+    np.testing.assert_allclose(reversed_ranks, -1, rtol=1e-12)
+
+
+def test_completeness_is_zero_for_exact_shapley_and_small_for_integrated_gradients(forest):
+    rf, X = forest
+    exact = bx.ExactShapley(rf, X[:10]).explain(X[50:55])
+    np.testing.assert_allclose(completeness(rf, X[50:55], exact), 0, atol=1e-12)
+    data = np.load(FIXTURES / "smooth_cnn.npz")
+    model = bx.DifferentiableOnnxModel(FIXTURES / "smooth_cnn.onnx", output="logits")
+    ig = bx.IntegratedGradients(model, n_steps=64).explain(data["x"], data["target"])
+    relative = completeness(model, data["x"], ig, relative=True)
+    assert (relative < 1e-3).all(), relative
+    np.testing.assert_allclose(
+        completeness(model, data["x"], ig), np.abs(ig.meta["completeness_delta"]), atol=1e-6
+    )
+
+
+# -- text and images ----------------------------------------------------------------------
+def score_words(docs):
+    return np.array([[d.count("good") - d.count("bad"), len(d.split())] for d in docs], float)
+
+
+def test_text_deletion_removes_tokens_in_order_in_one_call():
+    docs = ["good good bad day", "bad film"]
+    masker = bx.maskers.Text()
+    explanation = bx.ExactShapley(score_words, masker).explain(docs)
+    model = bx.wrap(score_words)
+    curve = deletion_curve(model, docs, explanation, masker, output=0, n_steps=2)
+    # doc 0: values good 1, good 1, bad -1, day 0 -> removes "good good", then the rest
+    np.testing.assert_array_equal(curve.values, [[1.0, -1.0, 0.0], [-1.0, -1.0, 0.0]])
+    assert curve.n_model_calls == 1
+    default = deletion_curve(model, docs, explanation, output=0)  # Text() by default
+    assert default.values.shape == (2, 5)
+
+
+def pixel_sum(images):
+    return np.asarray(images).reshape(len(images), -1).sum(axis=1, keepdims=True)
+
+
+def test_image_pixels_and_superpixels_go_to_the_fill():
+    rng = np.random.default_rng(3)
+    images = rng.random((2, 1, 4, 4))
+    model = bx.wrap(pixel_sum)
+    curve = deletion_curve(model, images, images, ImagePerturbation(fill=0.5), n_steps=16)
+    for i in range(2):
+        kept = np.sort(images[i].ravel())  # largest removed first -> smallest kept
+        expected = [kept[: 16 - t].sum() + 0.5 * t for t in range(17)]
+        np.testing.assert_allclose(curve.values[i], expected, atol=1e-12)
+    segments = np.repeat(np.repeat(np.arange(4).reshape(2, 2), 2, 0), 2, 1)  # 2x2 blocks
+    blocks = deletion_curve(model, images, images, ImagePerturbation(segments=segments))
+    sums = np.array([[im[0][segments == s].sum() for s in range(4)] for im in images])
+    expected = sums.sum(1, keepdims=True) - np.concatenate(
+        [np.zeros((2, 1)), np.cumsum(-np.sort(-sums, axis=1), axis=1)], axis=1
+    )
+    np.testing.assert_allclose(blocks.values, expected, atol=1e-12)
+    mean = deletion_curve(model, images, images, ImagePerturbation(fill="mean"))
+    np.testing.assert_allclose(mean.values[:, -1], images.sum(axis=(1, 2, 3)), atol=1e-12)
+    blur = insertion_curve(model, images, images, ImagePerturbation(fill="blur", sigma=1.0))
+    from scipy.ndimage import gaussian_filter
+
+    np.testing.assert_allclose(
+        blur.values[:, 0],
+        [gaussian_filter(im, sigma=[0, 1, 1], mode="nearest").sum() for im in images],
+    )
+    per_channel = ImagePerturbation(fill=np.array([1.0, 2.0]).reshape(2, 1, 1))
+    rgb = np.concatenate([images, images], axis=1)  # (2, 2, 4, 4): a pixel is both channels
+    gone = deletion_curve(model, rgb, rgb, per_channel)
+    np.testing.assert_allclose(gone.values[:, -1], 3.0 * 16)
+    channels_last = ImagePerturbation(fill=0.0, channel_axis=-1)
+    hwc = deletion_curve(model, images.transpose(0, 2, 3, 1), images[:, 0], channels_last)
+    chw = deletion_curve(model, images, images, ImagePerturbation(fill=0.0))
+    np.testing.assert_allclose(hwc.values, chw.values, atol=1e-12)
+
+
+def test_cnn_deletion_tracks_the_explained_class(forest):
+    data = np.load(FIXTURES / "gap_cnn.npz")
+    model = bx.DifferentiableOnnxModel(FIXTURES / "gap_cnn.onnx", output="logits")
+    saliency = bx.GradientXInput(model).explain(data["x"], data["target"])
+    curve = deletion_curve(model, data["x"], saliency)
+    logits = model(data["x"])
+    np.testing.assert_allclose(curve.values[:, 0], logits[np.arange(3), data["target"]], rtol=1e-6)
+    assert curve.meta["target"] == data["target"].tolist()
+    assert curve.values.shape == (3, 65)
+
+
+# -- declarations and messages -----------------------------------------------------------
+def test_each_metric_declares_what_it_applies_to():
+    assert deletion_curve.info.higher_is_better is False
+    assert insertion_curve.info.higher_is_better is True
+    assert infidelity.info.data == ("tabular", "text", "image")
+    assert bx.metrics.max_sensitivity.info.reexplains is True
+    assert not any(info.needs_gradients for info in bx.metrics.METRICS.values())
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (
+            lambda: deletion_curve(linear, np.ones((2, 4)), np.ones((2, 4))),
+            ValueError,
+            "background",
+        ),
+        (
+            lambda: deletion_curve(
+                linear, np.ones((2, 4)), np.ones((2, 4)), np.zeros((1, 4)), order="up"
+            ),
+            ValueError,
+            "order must be one of",
+        ),
+        (
+            lambda: deletion_curve(linear, np.ones((2, 4)), np.ones((3, 4)), np.zeros((1, 4))),
+            ValueError,
+            "3 rows, X has 2",
+        ),
+        (
+            lambda: deletion_curve(linear, np.ones((2, 4)), np.ones((2, 5)), np.zeros((1, 4))),
+            ValueError,
+            "explain with the same masker",
+        ),
+        (
+            lambda: deletion_curve(
+                pixel_sum, np.ones((1, 1, 2, 2)), np.ones((1, 3)), ImagePerturbation(fill="noise")
+            ),
+            ValueError,
+            "fill must be",
+        ),
+        (
+            lambda: infidelity(linear, np.ones((2, 4)), np.ones((2, 4)), perturbation="uniform"),
+            ValueError,
+            "perturbation must be one of",
+        ),
+        (
+            lambda: infidelity(linear, np.ones((2, 4)), np.ones((2, 3)), perturbation="gaussian"),
+            ValueError,
+            "attributions of the input's shape",
+        ),
+        (lambda: completeness(linear, np.ones((2, 4)), np.ones((2, 4))), TypeError, "Explanation"),
+        (
+            lambda: deletion_curve(
+                linear, np.ones((2, 4)), np.ones((2, 4)), np.zeros((1, 4)), target=7
+            ),
+            ValueError,
+            "out of range",
+        ),
+    ],
+)
+def test_bad_input_is_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_the_memory_budget_changes_the_calls_not_the_values():
+    rng = np.random.default_rng(4)
+    images = rng.random((3, 1, 4, 4))
+    model = bx.wrap(pixel_sum)
+    big = deletion_curve(model, images, images, ImagePerturbation())
+    small = deletion_curve(model, images, images, ImagePerturbation(memory_budget_mb=1e-3))
+    np.testing.assert_array_equal(big.values, small.values)
+    assert big.n_model_calls == 1 and small.n_model_calls == 3 * 17 // 4 + 1
+    x, background = rng.standard_normal((5, 4)), rng.standard_normal((6, 4))
+    wide = deletion_curve(linear, x, x, bx.Tabular(background))
+    narrow = deletion_curve(linear, x, x, bx.Tabular(background, memory_budget_mb=1e-3))
+    np.testing.assert_array_equal(wide.values, narrow.values)
+    assert wide.n_model_calls == 1 < narrow.n_model_calls
+
+
+def test_dataframe_trained_models_get_dataframes():
+    pandas = pytest.importorskip("pandas")
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(5)
+    frame = pandas.DataFrame(rng.standard_normal((30, 4)), columns=list("abcd"))
+    fitted = LinearRegression().fit(frame, frame.to_numpy() @ W)
+    masker = bx.Tabular(frame.iloc[:5])
+    exact = bx.ExactShapley(fitted, masker).explain(frame.iloc[10:13])
+    curve = deletion_curve(fitted, frame.iloc[10:13], exact, masker)
+    np.testing.assert_allclose(curve.values[:, 0], fitted.predict(frame.iloc[10:13]))
+    np.testing.assert_allclose(completeness(fitted, frame.iloc[10:13], exact), 0, atol=1e-12)
