@@ -56,7 +56,7 @@ def _matches(pattern: str, text: str) -> bool:
 
 
 def test_the_readme_has_its_examples():
-    assert len(BLOCKS) == 3
+    assert len(BLOCKS) == 4
     assert all(_expected(b) and None not in _expected(b) for b in BLOCKS)
 
 
@@ -111,6 +111,13 @@ def test_text_example_results(folder, monkeypatch):
     assert (folder / "review.html").read_text().count("class='bx-doc'") == 2
     fine = namespace["fine"]
     assert fine.meta["n_model_rows"] == 800 and fine.values.shape[1] > 150
+
+
+def test_metrics_example_results(folder, monkeypatch):
+    monkeypatch.chdir(folder)
+    namespace, _ = _run(3, folder)
+    assert namespace["table"].explainers == ["Kernel SHAP", "LIME"]
+    assert namespace["curve"].values.shape == (5, 31)
 
 
 def test_the_architecture_document_is_linked_and_names_what_exists():

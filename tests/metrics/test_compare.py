@@ -112,18 +112,3 @@ def test_gradient_explainers_on_images_count_their_gradient_rows():
     assert result.model_rows.tolist() == [6]
     direct = bx.metrics.deletion_curve(model, x, result.explanations["saliency"])
     assert result.scores[0, 0] == direct.mean_auc
-
-
-def test_readme_metrics_example_runs(capsys):
-    import re
-    from pathlib import Path
-
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    code = next(
-        b for b in re.findall(r"```python\n(.+?)\n```", readme, flags=re.S) if "bx.compare" in b
-    )
-    namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
-    assert namespace["table"].explainers == ["Kernel SHAP", "LIME"]
-    assert namespace["curve"].values.shape == (5, 31)
-    assert "deletion_auc ↓" in capsys.readouterr().out
