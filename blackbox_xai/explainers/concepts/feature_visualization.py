@@ -223,7 +223,7 @@ class FeatureVisualization:
                 f"per axis, got {index}."
             )
         if not 0 <= index[0] < tail[0] or any(
-            not 0 <= i < d for i, d in zip(index[1:], tail[1:], strict=True)
+            not 0 <= i < d for i, d in zip(index[1:], tail[1 : len(index)], strict=True)
         ):
             raise ValueError(f"index {index} is outside layer {layer!r} of shape {tail}.")
         weights = np.zeros(tail)

@@ -164,7 +164,7 @@ class TopActivations:
                     unit_crops.append(previous[(unit, index)])
                     continue
                 box = boxes[unit, rank]
-                region = (Ellipsis,) + tuple(slice(int(a), int(b)) for a, b in box)
+                region = (Ellipsis, *(slice(int(a), int(b)) for a, b in box))
                 unit_crops.append(np.array(batch[index - offset][region]))
             result.append(unit_crops)
         return result

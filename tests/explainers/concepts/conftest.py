@@ -67,7 +67,7 @@ def planted():
 
     sets = {
         "targets": draw(40),
-        "concept": (draw(30) + 1.5 * u).astype(np.float32),
+        "concept": (draw(30) + 2.5 * u).astype(np.float32),
         "random_concept": draw(30),
         "pool": draw(200),
     }
