@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import blackbox_xai as bx
+from blackbox_xai.autodiff.layers import GraphIndex
+from blackbox_xai.explainers.concepts._receptive_field import receptive_field
 
 LAYER = "/features/features.4/Relu_output_0"
 CONV1 = "/features/features.1/Relu_output_0"
@@ -48,9 +50,7 @@ def test_receptive_fields_of_the_digits_cnn(digits_cnn, digits_images):
     assert deep.meta["receptive_field"] == [8, 8] and deep.meta["stride"] == [2, 2]
     shallow = bx.TopActivations(digits_cnn, CONV1, k=1).fit(images[:10])
     assert shallow.meta["receptive_field"] == [3, 3] and shallow.meta["stride"] == [1, 1]
-    field = bx.explainers.concepts.top_activations.receptive_field(
-        deep.__class__ and bx.TopActivations(digits_cnn, LAYER).network.index, LAYER, 2
-    )
+    field = receptive_field(GraphIndex(digits_cnn), LAYER, 2)
     assert field.start == (-3, -3) and field.stop == (5, 5)
 
 
