@@ -48,8 +48,9 @@ class FeatureVisualization:
     value_range : (float, float)
         The range of the model's inputs (e.g. ``(0, 1)``).
     image_shape : (C, H, W) or (H, W), optional
-        For models that take flat rows (an MLP on 8x8 digits): the image the row is.
-        By default the input's static row shape, ``(C, H, W)`` or ``(H, W)``.
+        For models that take flat rows (an MLP on 8x8 digits): the image the row is;
+        for inputs of symbolic size (fully convolutional exports): the size to optimise
+        (e.g. ``(3, 48, 192)`` crops). By default the input's static row shape.
     jitter : int, optional
         Largest shift in pixels (default ``max(1, min(H, W) // 16)``).
     scales : (float, float)
@@ -108,15 +109,17 @@ class FeatureVisualization:
         self.scales, self.max_angle = (float(scales[0]), float(scales[1])), float(max_angle)
         self.seed = resolve_seed(seed)
         network = Network(model, output)
-        self.objective, self.network, self._seed_of = self._objective(network, objective)
         row = network.row_shape()
-        if row is None:
-            raise ValueError(
-                "the model's input has symbolic sizes; pass image_shape=(C, H, W) of the "
-                "image to optimise."
-            )
+        if row is None:  # sizes left free by the export: the image fixes them
+            if image_shape is None:
+                raise ValueError(
+                    "the model's input has symbolic sizes; pass image_shape=(C, H, W) of the "
+                    "image to optimise."
+                )
+            row = tuple(int(d) for d in image_shape)
         self.row_shape = row
         self.image_shape = self._image_shape(row, image_shape)
+        self.objective, self.network, self._seed_of = self._objective(network, objective)
         self.jitter = max(1, min(self.image_shape[1:]) // 16) if jitter is None else int(jitter)
 
     # -- public API ---------------------------------------------------------------------
@@ -215,7 +218,7 @@ class FeatureVisualization:
         if static is not None and all(isinstance(d, int) for d in static[1:]):
             tail = tuple(int(d) for d in static[1:])  # type: ignore[arg-type]
         else:  # sizes from one run on a blank input
-            probe = np.zeros((1, *(network.row_shape() or ())), np.float32)
+            probe = np.zeros((1, *self.row_shape), np.float32)
             tail = tuple(network.activations(probe, layer).shape[1:])
         if kind == "neuron" and len(tail) != len(index):
             raise ValueError(

@@ -36,8 +36,8 @@ class Tcav:
         Tensor or node name (:func:`blackbox_xai.autodiff.list_layers` lists them); a
         name that does not exist gets an error listing the candidates.
     classifier : "linear" or scikit-learn estimator
-        The CAV's classifier: ``"linear"`` is an L2 logistic regression (deterministic
-        lbfgs); an estimator must be linear (``coef_`` of one row after ``fit``). Its
+        The CAV's classifier: ``"linear"`` is an L2 logistic regression (liblinear,
+        ``C=1``); an estimator must be linear (``coef_`` of one row after ``fit``). Its
         ``random_state``, when it has one, is set from ``seed`` per CAV.
     n_random : int
         Number of random sets drawn when :meth:`score` gets one pool of random inputs
@@ -275,8 +275,11 @@ class Tcav:
 
     def _classifier(self, index: int) -> Any:
         if isinstance(self.classifier, str):
-            return LogisticRegression(C=1.0, max_iter=2000)
-        model = clone(self.classifier)
+            # liblinear's trust-region Newton (primal): ~1000x faster than lbfgs on these
+            # small, often separable sets, and deterministic
+            model = LogisticRegression(C=1.0, solver="liblinear")
+        else:
+            model = clone(self.classifier)
         if "random_state" in model.get_params():
             model.set_params(random_state=int(row_rng(self.seed, index).integers(2**31 - 1)))
         return model

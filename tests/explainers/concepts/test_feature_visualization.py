@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from onnx import TensorProto, helper, numpy_helper
+
 import blackbox_xai as bx
 from blackbox_xai.explainers.concepts._image_param import ImageParam, affine_matrix, apply
 
@@ -57,6 +59,35 @@ def test_flat_inputs_take_an_image_shape(planted):
     result = fv.visualize()
     assert result.images.shape == (1, 8)
     assert result.trace[-1, 0] > result.trace[0, 0]
+
+
+def test_rgb_crops_of_any_size():
+    """A fully convolutional RGB model with symbolic H, W: the image shape fixes them."""
+    rng = np.random.default_rng(0)
+    weights = {"c1": (rng.standard_normal((4, 3, 3, 3)) * 0.5).astype(np.float32)}
+    nodes = [
+        helper.make_node("Conv", ["x", "c1"], ["a1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["a1"], ["r1"]),
+        helper.make_node("GlobalAveragePool", ["r1"], ["pooled"]),
+        helper.make_node("Flatten", ["pooled"], ["logits"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "crops",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, "h", "w"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, None)],
+        initializer=[numpy_helper.from_array(v, k) for k, v in weights.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9)
+    with pytest.raises(ValueError, match="symbolic sizes; pass image_shape"):
+        bx.FeatureVisualization(model, ("channel", "r1", 2))
+    fv = bx.FeatureVisualization(
+        model, ("channel", "r1", 2), image_shape=(3, 48, 192), n_steps=12, seed=0
+    )
+    result = fv.visualize()
+    assert result.images.shape == (1, 3, 48, 192)
+    assert result.trace[-1, 0] > result.trace[0, 0]
+    assert fv.jitter == 3  # min(H, W) // 16
 
 
 @pytest.mark.parametrize("shape", [(3, 6, 8), (1, 7, 5), (1, 48, 192)])
