@@ -177,9 +177,7 @@ def _captum(case: dict[str, Any]) -> tuple[np.ndarray, float]:
 
     names = list(case["concepts"])
     concepts = [concept(i, n, case["concepts"][n]) for i, n in enumerate(names)]
-    randoms = [
-        concept(len(names) + i, f"random{i}", r) for i, r in enumerate(case["randoms"])
-    ]
+    randoms = [concept(len(names) + i, f"random{i}", r) for i, r in enumerate(case["randoms"])]
     sets = [[c, r] for c in concepts for r in randoms]
     with tempfile.TemporaryDirectory() as path:
         start = time.perf_counter()
@@ -188,11 +186,7 @@ def _captum(case: dict[str, Any]) -> tuple[np.ndarray, float]:
         seconds = time.perf_counter() - start
     layer = case["torch_layer"]
     scores = np.array(
-        [
-            float(out[f"{c.id}-{r.id}"][layer]["sign_count"][0])
-            for c in concepts
-            for r in randoms
-        ]
+        [float(out[f"{c.id}-{r.id}"][layer]["sign_count"][0]) for c in concepts for r in randoms]
     ).reshape(len(concepts), len(randoms))
     return scores, seconds
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ import pytest
 import blackbox_xai as bx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from planted import planted_mlp  # noqa: E402
+from planted import planted_mlp
 
 GRADIENT_FIXTURES = Path(__file__).resolve().parents[1] / "gradients" / "fixtures"
 

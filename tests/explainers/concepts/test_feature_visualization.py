@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from onnx import TensorProto, helper, numpy_helper
 
 import blackbox_xai as bx
