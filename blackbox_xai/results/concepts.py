@@ -79,6 +79,13 @@ class TcavResult:
             for i, name in enumerate(self.concepts)
         ]
 
+    def plot(self, ax: Any = None) -> Any:
+        """Scores with error bars, the random null and significance (needs matplotlib);
+        see :func:`blackbox_xai.report.concepts.plot_tcav`."""
+        from ..report.concepts import plot_tcav
+
+        return plot_tcav(self, ax=ax)
+
     def __repr__(self) -> str:
         rows = ", ".join(
             f"{r['concept']}: {r['score']:.3f}±{r['std']:.3f} (p={r['p_value']:.3g}, {r['verdict']})"
@@ -111,6 +118,13 @@ class FeatureVisualizationResult:
     trace: np.ndarray
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def plot(self, image_shape: Any = None) -> Any:
+        """The images in a grid, titled with their objective values (needs matplotlib);
+        see :func:`blackbox_xai.report.concepts.plot_feature_visualization`."""
+        from ..report.concepts import plot_feature_visualization
+
+        return plot_feature_visualization(self, image_shape=image_shape)
+
 
 @dataclass
 class TopActivationsResult:
@@ -142,3 +156,10 @@ class TopActivationsResult:
     boxes: np.ndarray | None = None
     patches: list[list[np.ndarray]] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def plot(self, units: Any = None) -> Any:
+        """One row of top patches per unit (needs matplotlib); see
+        :func:`blackbox_xai.report.concepts.plot_top_activations`."""
+        from ..report.concepts import plot_top_activations
+
+        return plot_top_activations(self, units=units)

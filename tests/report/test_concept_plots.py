@@ -45,6 +45,7 @@ def test_tcav_plot_marks_significance():
     assert texts == ["p=0.001", "p=0.6\nnot significant"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["striped", "dotted"]
     assert _png(fig).startswith(b"\x89PNG")
+    assert len(_tcav_result().plot().axes[0].patches) == 2  # the result draws itself
 
 
 def test_image_grids_and_feature_maps():
@@ -68,6 +69,7 @@ def test_top_patches_and_2d_map():
     )
     fig = plots.plot_top_activations(result, units=[0, 2])
     assert sum(1 for a in fig.axes if a.images) == 4
+    assert sum(1 for a in result.plot().axes if a.images) == 6
     with pytest.raises(ValueError, match="has no patches"):
         plots.plot_top_activations(
             TopActivationsResult("fc", np.zeros((2, 1), int), np.ones((2, 1)))
@@ -85,6 +87,7 @@ def test_feature_visualization_figure(digits_cnn_for_plots):
     ).visualize(n=2)
     fig = plots.plot_feature_visualization(result)
     assert [a.get_title() for a in fig.axes] == [f"{v:.3g}" for v in result.values]
+    assert [a.get_title() for a in result.plot().axes] == [f"{v:.3g}" for v in result.values]
 
 
 @pytest.fixture

@@ -112,3 +112,21 @@ def test_bad_input(planted):
         bx.Tcav(model, "hidden", classifier="svm")
     with pytest.raises(TypeError, match="target must be a class index"):
         tcav.score(sets["targets"], 1.5, {"c": sets["concept"]}, sets["pool"])
+
+
+def test_digit_concepts_at_a_convolutional_layer(digits_cnn, digits_images):
+    """Sevens drive class 7 at the last ReLU of the digits CNN; zeros do not."""
+    images, labels = digits_images
+    rng = np.random.default_rng(0)
+    sevens = rng.permutation(np.flatnonzero(labels == 7))
+    zeros = np.flatnonzero(labels == 0)[:40]
+    tcav = bx.Tcav(digits_cnn, "/features/features.4/Relu_output_0", n_random=6, seed=0)
+    result = tcav.score(
+        images[sevens[:60]],
+        7,
+        {"sevens": images[sevens[60:100]], "zeros": images[zeros]},
+        images[rng.permutation(len(images))[:300]],
+    )
+    assert result.cavs.shape == (2, 6, 12 * 4 * 4)
+    assert result.mean[0] > 0.95 and result.significant[0]
+    assert result.mean[1] < 0.2
