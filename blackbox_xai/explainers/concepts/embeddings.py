@@ -95,7 +95,8 @@ class FeatureSpace:
         self, perplexity: float = 30.0, max_iter: int = 1000, seed: SeedLike = None
     ) -> np.ndarray:
         """A 2-D t-SNE map ``(n, 2)`` of the fitted inputs (``sklearn.manifold.TSNE``,
-        ``max_iter`` >= 250 iterations, PCA start)."""
+        ``max_iter`` >= 250 iterations, the first 250 with early exaggeration; PCA start; the exact method up to 300 inputs,
+        Barnes-Hut above)."""
         if self.features_ is None:
             raise ValueError("call fit(X) before embed().")
         n = len(self.features_)
@@ -108,5 +109,7 @@ class FeatureSpace:
             random_state=resolve_seed(seed) % (2**32),
             metric=self.metric,
             max_iter=int(max_iter),
+            # the exact gradient beats Barnes-Hut's tree below a few hundred points
+            method="exact" if n <= 300 else "barnes_hut",
         )
         return np.asarray(tsne.fit_transform(self.features_), dtype=np.float64)
