@@ -63,8 +63,12 @@ class Network:
         return tuple(int(d) for d in shape[1:])  # type: ignore[arg-type]
 
     def batches(self, X: Any) -> Iterator[np.ndarray]:
-        """Rows of ``X`` in batches; ``X`` is an array or an iterable of arrays."""
-        if isinstance(X, np.ndarray) or hasattr(X, "__array__"):
+        """Rows of ``X`` in batches.
+
+        Arrays, lists and tuples are rows; any other iterable (a generator, a data
+        loader) yields batches of rows, read one at a time.
+        """
+        if isinstance(X, (np.ndarray, list, tuple)) or hasattr(X, "__array__"):
             arr = np.asarray(X)
             for start in range(0, len(arr), self.batch_size):
                 yield arr[start : start + self.batch_size]

@@ -42,6 +42,8 @@ def test_top_patches_are_the_brute_force_ones(layer, digits_cnn, digits_images):
             (y0, y1), (x0, x1) = result.boxes[unit, rank]
             np.testing.assert_array_equal(result.patches[unit][rank], data[row][:, y0:y1, x0:x1])
     assert result.meta["n_inputs"] == 600
+    as_list = top.fit(list(data[:50]))  # a list holds rows, not batches
+    np.testing.assert_array_equal(as_list.indices, top.fit(data[:50]).indices)
 
 
 def test_receptive_fields_of_the_digits_cnn(digits_cnn, digits_images):
