@@ -2,6 +2,7 @@
 
 from .anchors import Anchors
 from .base import Explainer
+from .concepts import FeatureSpace, FeatureVisualization, LayerActivations, Tcav, TopActivations
 from .gradients import (
     Cam,
     Deconvolution,
@@ -23,6 +24,8 @@ __all__ = [
     "Deconvolution",
     "ExactShapley",
     "Explainer",
+    "FeatureSpace",
+    "FeatureVisualization",
     "GlobalSurrogate",
     "GradCam",
     "GradientXInput",
@@ -30,9 +33,12 @@ __all__ = [
     "GuidedGradCam",
     "IntegratedGradients",
     "KernelShap",
+    "LayerActivations",
     "Lime",
     "Saliency",
     "SamplingShapley",
     "SmoothGrad",
     "SurrogateFidelity",
+    "Tcav",
+    "TopActivations",
 ]

@@ -4,7 +4,15 @@ Results never import the report at module level: ``to_html`` imports it when cal
 """
 
 from .anchor_explanation import AnchorExplanation
+from .concepts import FeatureVisualizationResult, TcavResult, TopActivationsResult
 from .explanation import Explanation
 from .json_io import JsonRoundTrip
 
-__all__ = ["AnchorExplanation", "Explanation", "JsonRoundTrip"]
+__all__ = [
+    "AnchorExplanation",
+    "Explanation",
+    "FeatureVisualizationResult",
+    "JsonRoundTrip",
+    "TcavResult",
+    "TopActivationsResult",
+]
