@@ -19,6 +19,12 @@ BLOCKS = re.findall(r"```python\n(.+?)\n```", (ROOT / "README.md").read_text(), 
 _RUNS: dict[int, tuple[dict[str, Any], list[str]]] = {}
 
 
+def _block(marker: str) -> int:
+    """Index of the one README example that contains ``marker``."""
+    (index,) = [i for i, b in enumerate(BLOCKS) if marker in b]
+    return index
+
+
 def _run(index: int, folder: Path) -> tuple[dict[str, Any], list[str]]:
     """Namespace and printed texts of block ``index`` (run once per session, in ``folder``)."""
     if index not in _RUNS:
@@ -56,7 +62,7 @@ def _matches(pattern: str, text: str) -> bool:
 
 
 def test_the_readme_has_its_examples():
-    assert len(BLOCKS) == 4
+    assert len(BLOCKS) == 5
     assert all(_expected(b) and None not in _expected(b) for b in BLOCKS)
 
 
@@ -94,19 +100,19 @@ def test_readme_example_passes_every_seed(index, folder, monkeypatch):
 
 def test_tabular_example_results(folder, monkeypatch):
     monkeypatch.chdir(folder)
-    namespace, _ = _run(0, folder)
+    namespace, _ = _run(_block("wine.json"), folder)
     assert namespace["kernel"].values.shape == (2, 13, 3)
     assert (folder / "wine.json").exists()
 
 
 def test_gradient_example_results(folder):
-    namespace, _ = _run(1, folder)
+    namespace, _ = _run(_block("relu_rule="), folder)
     assert namespace["saliency"].shape == (4, 64) and namespace["guided"].shape == (4, 64)
 
 
 def test_text_example_results(folder, monkeypatch):
     monkeypatch.chdir(folder)
-    namespace, _ = _run(2, folder)
+    namespace, _ = _run(_block("review.html"), folder)
     assert namespace["anchor"].success
     assert (folder / "review.html").read_text().count("class='bx-doc'") == 2
     fine = namespace["fine"]
@@ -115,9 +121,20 @@ def test_text_example_results(folder, monkeypatch):
 
 def test_metrics_example_results(folder, monkeypatch):
     monkeypatch.chdir(folder)
-    namespace, _ = _run(3, folder)
+    namespace, _ = _run(_block("bx.compare"), folder)
     assert namespace["table"].explainers == ["Kernel SHAP", "LIME"]
     assert namespace["curve"].values.shape == (5, 31)
+
+
+def test_concepts_example_results(folder):
+    namespace, _ = _run(_block("bx.Tcav"), folder)
+    result = namespace["tcav_result"]
+    assert result.concepts == ["sevens", "zeros"]
+    assert result.mean[0] == 1.0 and result.significant.tolist() == [True, False]
+    proba = namespace["mlp"].predict_proba(namespace["images"])
+    assert proba[:, 3].min() > 0.9
+    assert namespace["top"].indices.shape == (32, 5)
+    assert namespace["indices"][:, 0].tolist() == [0, 1, 2]  # each digit is its own nearest
 
 
 def test_the_architecture_document_is_linked_and_names_what_exists():
