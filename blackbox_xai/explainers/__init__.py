@@ -14,6 +14,7 @@ from .gradients import (
     SmoothGrad,
 )
 from .lime import Lime
+from .perturbation import Occlusion, Rise
 from .shapley import ExactShapley, KernelShap, SamplingShapley
 from .surrogate import GlobalSurrogate, SurrogateFidelity
 
@@ -31,6 +32,8 @@ __all__ = [
     "IntegratedGradients",
     "KernelShap",
     "Lime",
+    "Occlusion",
+    "Rise",
     "Saliency",
     "SamplingShapley",
     "SmoothGrad",
