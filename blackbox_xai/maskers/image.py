@@ -427,6 +427,10 @@ class BoundImage(InstanceMasker):
             raise ValueError("this masker is bound to another image; bind it to X first.")
         return self.image[None]
 
+    def model_rows(self, X: Any) -> np.ndarray:
+        """The validated image ``(1, H, W, C)`` in the model's layout and dtype."""
+        return self.to_model(_as_dtype(np.asarray(X), self._output_dtype(False)))
+
     # -- fill -----------------------------------------------------------------------------
     def fill_image(self, fill: Any = None) -> np.ndarray:
         """The image an absent pixel is taken from, ``(H, W, C)`` float64 (the masker's

@@ -364,6 +364,10 @@ class OnnxModel(Model):
             texts = np.asarray(list(X), dtype=object)
             return {name: texts.reshape(-1, 1) if rank == 2 else texts}
         arr = X.to_numpy() if is_dataframe(X) else np.asarray(X)
+        if len(self._input_specs) == 1 and self._input_specs[0][3] > 2:
+            # Images, sequences: one input fed whole (there are no columns to split).
+            name, elem = self._input_specs[0][:2]
+            return {name: np.ascontiguousarray(arr.astype(_NUMPY_OF_ELEM[elem]))}
         feeds = {}
         col = 0
         for name, elem, width, rank in self._input_specs:

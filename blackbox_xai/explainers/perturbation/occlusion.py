@@ -14,6 +14,7 @@ from ...results import Explanation
 from ...utils.parallel import map_row_chunks
 from ...utils.validation import check_positive_int
 from .._instances import splits_instances
+from .._targets import output_indices
 from ..base import Explainer
 from ._windows import coverage, window_starts
 
@@ -121,12 +122,17 @@ class Occlusion(Explainer):
         self.window_, self.stride_ = (window,), (stride,)
 
     @splits_instances
-    def explain(self, X: Any, *, chunk_size: int | None = None) -> Explanation:
-        """Occlusion values of every output for the rows (images, documents) of ``X``.
+    def explain(
+        self, X: Any, target: int | str | None = None, *, chunk_size: int | None = None
+    ) -> Explanation:
+        """Occlusion values of the outputs for the rows (images, documents) of ``X``.
 
         Parameters
         ----------
         X : array-like, DataFrame, or what the masker explains (images, texts)
+        target : int or str, optional
+            The output to explain (index or name); all outputs when None (an image map
+            holds ``H x W`` values per output: name the class of a 1000-class model).
         chunk_size : int, optional
             Rows per parallel task; the values do not depend on it.
 
@@ -139,17 +145,17 @@ class Occlusion(Explainer):
         X = self.masker.validate(X)
         calls, rows = self.model.n_calls, self.model.n_rows
         if isinstance(self.masker, BoundImage):
-            values, base, n_evals = self._image_values(self.model)
+            values, base, n_evals, targets = self._image_values(self.model, target)
             names = None
         else:
-            values, base, n_evals = self._player_values(X, chunk_size)
+            values, base, n_evals, targets = self._player_values(X, target, chunk_size)
             names = self.masker.player_names
         return Explanation(
             values,
             base,
             data=X,
             feature_names=names,
-            output_names=self.model.output_names,
+            output_names=[(self.model.output_names or [])[t] for t in targets],
             method=self.method,
             meta={
                 "seed": None,
@@ -166,8 +172,8 @@ class Occlusion(Explainer):
         )
 
     def _player_values(
-        self, X: Any, chunk_size: int | None
-    ) -> tuple[np.ndarray, np.ndarray, int]:
+        self, X: Any, target: int | str | None, chunk_size: int | None
+    ) -> tuple[np.ndarray, np.ndarray, int, list[int]]:
         d = self.masker.n_players
         (window,), (stride,) = self.window_, self.stride_
         starts = window_starts(d, window, stride)
@@ -175,12 +181,15 @@ class Occlusion(Explainer):
         Z = np.concatenate([np.ones((1, d), dtype=bool), A.T == 0])
         work = partial(_player_rows, self.masker, X, Z)
         parts = map_row_chunks(work, self.model, len(X), n_jobs=self.n_jobs, chunk_size=chunk_size)
-        v = np.concatenate(parts)  # (n, 1 + W, k)
+        targets = output_indices(target, self.model.output_names or [])
+        v = np.concatenate(parts)[:, :, targets]  # (n, 1 + W, k)
         drops = v[:, :1] - v[:, 1:]
         values = np.einsum("jw,nwk->njk", A, drops) / A.sum(axis=1)[None, :, None]
-        return values, v[:, 0], len(Z)
+        return values, v[:, 0], len(Z), targets
 
-    def _image_values(self, model: Model) -> tuple[np.ndarray, np.ndarray, int]:
+    def _image_values(
+        self, model: Model, target: int | str | None
+    ) -> tuple[np.ndarray, np.ndarray, int, list[int]]:
         bound = self.masker
         assert isinstance(bound, BoundImage)
         (H, W), (h, w), (sh, sw) = bound.shape, self.window_, self.stride_
@@ -199,8 +208,10 @@ class Occlusion(Explainer):
 
         n = 1 + len(ys) * len(xs)
         out = bound.predict_masks(model, masks, n, fill=self.fill)
+        targets = output_indices(target, model.output_names or [])
+        out = out[:, targets]
         drops = (out[:1] - out[1:]).reshape(len(ys), len(xs), -1)
         A, B = coverage(H, ys, h), coverage(W, xs, w)
         counts = A.sum(axis=1)[:, None] * B.sum(axis=1)[None, :]
-        values = np.einsum("yi,ijk,xj->yxk", A, drops, B) / counts[:, :, None]
-        return values[None], out[:1], n
+        values = np.einsum("yi,ijk,xj->yxk", A, drops, B, optimize=True) / counts[:, :, None]
+        return values[None], out[:1], n, targets

@@ -13,6 +13,7 @@ from ...utils.seeding import SeedLike, resolve_seed, row_rng
 from ...utils.validation import check_positive_int, check_unit_interval
 from .._instances import splits_instances
 from .._sequential import check_tol
+from .._targets import output_indices
 from ..base import Explainer
 
 #: Grid cells along the longer side by default (Petsiuk et al. use a 7 x 7 grid on 224 px).
@@ -105,6 +106,7 @@ class Rise(Explainer):
     def explain(
         self,
         X: Any,
+        target: int | str | None = None,
         *,
         tol: float | None = None,
         block: int = 500,
@@ -115,6 +117,8 @@ class Rise(Explainer):
         Parameters
         ----------
         X : image or images (see :class:`~blackbox_xai.maskers.Image`)
+        target : int or str, optional
+            The output to explain (index or name); all outputs when None.
         tol : float, optional
             Stop drawing masks once ``max SE <= tol * (max S - min S)`` for every output
             (checked after each block); all ``n_masks`` when None.
@@ -143,6 +147,7 @@ class Rise(Explainer):
         Ry = bilinear_matrix(gh + 1, (gh + 1) * cell)
         Rx = bilinear_matrix(gw + 1, (gw + 1) * cell)
         total = sq = None
+        targets: list[int] | None = None
         out_sum: np.ndarray | None = None
         done, rel, ok = 0, np.inf, False
         step = bound.images_per_call()
@@ -154,9 +159,12 @@ class Rise(Explainer):
             def masks(a: int, b: int) -> np.ndarray:
                 Ay = Ry[shifts[a:b, 0, None] + np.arange(H)]
                 Ax = Rx[shifts[a:b, 1, None] + np.arange(W)]
-                return np.einsum("cyi,cij,cxj->cyx", Ay, grids[a:b], Ax)
+                return np.einsum("cyi,cij,cxj->cyx", Ay, grids[a:b], Ax, optimize=True)
 
             outs = bound.predict_masks(self.model, masks, c)
+            if targets is None:
+                targets = output_indices(target, self.model.output_names or [])
+            outs = outs[:, targets]
             if total is None:
                 k = outs.shape[1]
                 total, sq, out_sum = np.zeros((H, W, k)), np.zeros((H, W, k)), np.zeros(k)
@@ -176,12 +184,12 @@ class Rise(Explainer):
             ok = tol is None or rel <= tol
             if tol is not None and ok and done > 1:
                 break
-        assert total is not None and out_sum is not None
+        assert total is not None and out_sum is not None and targets is not None
         return Explanation(
             mean[None],
             (out_sum / done)[None],
             data=X,
-            output_names=self.model.output_names,
+            output_names=[(self.model.output_names or [])[t] for t in targets],
             stderr=se[None],
             method=self.method,
             meta={
