@@ -15,4 +15,13 @@ def as_masker(obj: Any) -> Masker:
     return Tabular(obj)
 
 
-__all__ = ["BoundImage", "BoundText", "Image", "InstanceMasker", "Masker", "Tabular", "Text", "as_masker"]
+__all__ = [
+    "BoundImage",
+    "BoundText",
+    "Image",
+    "InstanceMasker",
+    "Masker",
+    "Tabular",
+    "Text",
+    "as_masker",
+]

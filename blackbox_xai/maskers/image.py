@@ -18,7 +18,6 @@ import numpy as np
 
 from ..models.base import Model
 from ..utils.optional import import_optional
-from ..utils.validation import check_positive_int
 from .base import InstanceMasker, Masker
 
 SEGMENTERS = ("slic", "quickshift", "felzenszwalb", "grid")
@@ -128,9 +127,13 @@ class Image(Masker):
                 )
             if segmenter != "grid":
                 import_optional("skimage.segmentation")
-            unknown = set(segmenter_params) - set(_DEFAULTS[segmenter]) if segmenter == "grid" else ()
+            unknown = (
+                set(segmenter_params) - set(_DEFAULTS[segmenter]) if segmenter == "grid" else ()
+            )
             if unknown:
-                raise ValueError(f"the grid segmenter takes n_rows and n_cols, not {sorted(unknown)}.")
+                raise ValueError(
+                    f"the grid segmenter takes n_rows and n_cols, not {sorted(unknown)}."
+                )
         elif not callable(segmenter):
             raise TypeError(
                 f"segmenter must be a name or a callable, got {type(segmenter).__name__}."
@@ -456,10 +459,13 @@ class BoundImage(InstanceMasker):
             seg = self.segments.ravel()
             counts = np.bincount(seg, minlength=self.n_players).astype(np.float64)
             flat = image.reshape(-1, c)
-            means = np.stack(
-                [np.bincount(seg, flat[:, ch], minlength=self.n_players) for ch in range(c)],
-                axis=1,
-            ) / counts[:, None]
+            means = (
+                np.stack(
+                    [np.bincount(seg, flat[:, ch], minlength=self.n_players) for ch in range(c)],
+                    axis=1,
+                )
+                / counts[:, None]
+            )
             return means[self.segments]
         if fill == "blur":
             filters = import_optional("skimage.filters")

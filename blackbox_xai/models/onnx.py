@@ -206,7 +206,7 @@ class OnnxModel(Model):
         self.intra_op_threads = intra_op_threads
         self._session: Any = None
         self._input_specs = self._read_input_specs(proto)
-        fed = [v for v in proto.graph.input if v.name == self._input_specs[0][0]][0]
+        fed = next(v for v in proto.graph.input if v.name == self._input_specs[0][0])
         self._input_dims: tuple[int | None, ...] = tuple(
             int(d.dim_value) if d.HasField("dim_value") else None
             for d in fed.type.tensor_type.shape.dim

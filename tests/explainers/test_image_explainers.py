@@ -36,9 +36,7 @@ def test_lime_with_all_masks_is_the_closed_form(scene) -> None:
     image, w = scene
     masker = bx.maskers.Image("slic", fill="mean", n_segments=12)
     bound = masker.for_instance(image)
-    e = bx.Lime(_linear(w), masker, seed=0).explain(
-        image, n_samples=2**bound.n_players, alpha=0.0
-    )
+    e = bx.Lime(_linear(w), masker, seed=0).explain(image, n_samples=2**bound.n_players, alpha=0.0)
     assert e.meta["exact"]
     np.testing.assert_allclose(e.values[0, :, 0], _contributions(bound, w, image), atol=1e-8)
     np.testing.assert_array_equal(np.asarray(e.meta["segments"][0]), bound.segments)
@@ -171,10 +169,16 @@ def squeezenet() -> bx.OnnxModel:
 
 def test_wrong_channel_count_and_size_for_the_model(rng, squeezenet) -> None:
     model = bx.OnnxModel(_cnn(rng)[0])
-    with pytest.raises(ValueError, match="the model takes images with 3 channels, but image 0 has 1. Convert it with skimage.color.gray2rgb"):
+    with pytest.raises(
+        ValueError,
+        match="the model takes images with 3 channels, but image 0 has 1. Convert it with skimage.color.gray2rgb",
+    ):
         bx.Lime(model, bx.maskers.Image("grid"), seed=0).explain(np.zeros((1, 16, 16, 1)))
     squeeze = squeezenet
-    with pytest.raises(ValueError, match="the model takes images of 224 x 224 pixels, but image 0 is 64 x 64; resize it first"):
+    with pytest.raises(
+        ValueError,
+        match="the model takes images of 224 x 224 pixels, but image 0 is 64 x 64; resize it first",
+    ):
         bx.Occlusion(squeeze, bx.maskers.Image(fill=0.0)).explain(np.zeros((64, 64, 3)))
 
 

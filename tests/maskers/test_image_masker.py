@@ -22,7 +22,8 @@ def test_relabel_makes_consecutive_labels() -> None:
 def test_grid_segments_and_names() -> None:
     bound = bx.maskers.Image("grid", n_rows=2, n_cols=3).for_instance(np.zeros((4, 6)))
     np.testing.assert_array_equal(
-        bound.segments, [[0, 0, 1, 1, 2, 2], [0, 0, 1, 1, 2, 2], [3, 3, 4, 4, 5, 5]] + [[3, 3, 4, 4, 5, 5]]
+        bound.segments,
+        [[0, 0, 1, 1, 2, 2], [0, 0, 1, 1, 2, 2], [3, 3, 4, 4, 5, 5], [3, 3, 4, 4, 5, 5]],
     )
     assert bound.n_players == 6
     assert bound.player_names[:2] == ["segment 0", "segment 1"]
@@ -74,13 +75,17 @@ def test_mean_fill_is_each_segments_mean_colour(rng: np.random.Generator) -> Non
     fill = bound.fill_image()
     for j in range(4):
         inside = bound.segments == j
-        np.testing.assert_allclose(fill[inside], np.broadcast_to(image[inside].mean(0), (inside.sum(), 3)))
+        np.testing.assert_allclose(
+            fill[inside], np.broadcast_to(image[inside].mean(0), (inside.sum(), 3))
+        )
 
 
 def test_constant_fills(rng: np.random.Generator) -> None:
     image = _image(rng)
     bound = bx.maskers.Image("grid", fill=[0.1, 0.2, 0.3]).for_instance(image)
-    np.testing.assert_array_equal(bound.images(np.zeros((1, bound.n_players), bool))[0, 3, 5], [0.1, 0.2, 0.3])
+    np.testing.assert_array_equal(
+        bound.images(np.zeros((1, bound.n_players), bool))[0, 3, 5], [0.1, 0.2, 0.3]
+    )
     bound = bx.maskers.Image("grid", fill=0.5).for_instance(image)
     assert (bound.images(np.zeros((1, bound.n_players), bool)) == 0.5).all()
     with pytest.raises(ValueError, match="fill has 2 values for an image of 3 channels"):
@@ -113,7 +118,9 @@ def test_uint8_images_stay_uint8_with_a_rounded_fill() -> None:
     bound.bind(bx.wrap(model))
     out = bound.images(np.array([[True, False, True, False]]))
     assert out.dtype == np.uint8
-    np.testing.assert_array_equal(out[0][bound.segments == 1], np.rint(bound.fill_image()[bound.segments == 1]))
+    np.testing.assert_array_equal(
+        out[0][bound.segments == 1], np.rint(bound.fill_image()[bound.segments == 1])
+    )
     bx.Occlusion(model, masker, window=10).explain(image)
     assert set(seen) == {np.dtype(np.uint8)}
 
@@ -156,14 +163,21 @@ def test_batches_stay_within_the_memory_budget(rng: np.random.Generator) -> None
 def test_bad_input_messages(rng: np.random.Generator) -> None:
     masker = bx.maskers.Image("grid")
     f = lambda X: X.reshape(len(X), -1).sum(1)  # noqa: E731
-    with pytest.raises(ValueError, match=r"image 1 has shape \(8, 9, 3\).*image 0 has \(8, 8, 3\).*one size"):
+    with pytest.raises(
+        ValueError, match=r"image 1 has shape \(8, 9, 3\).*image 0 has \(8, 8, 3\).*one size"
+    ):
         bx.Lime(f, masker, seed=0).explain([rng.random((8, 8, 3)), rng.random((8, 9, 3))])
     nan = rng.random((8, 8, 3))
     nan[2, 3, 1] = np.nan
-    with pytest.raises(ValueError, match=r"image 0 has NaN or inf values \(first at row, column, channel \[2, 3, 1\]\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"image 0 has NaN or inf values \(first at row, column, channel \[2, 3, 1\]\)",
+    ):
         bx.Lime(f, masker, seed=0).explain([nan])
     with pytest.raises(ValueError, match="yields a single segment for this 8 x 8 image"):
-        bx.Lime(f, bx.maskers.Image("grid", n_rows=1, n_cols=1), seed=0).explain(rng.random((8, 8, 3)))
+        bx.Lime(f, bx.maskers.Image("grid", n_rows=1, n_cols=1), seed=0).explain(
+            rng.random((8, 8, 3))
+        )
     with pytest.raises(ValueError, match="returned labels of shape"):
         bx.maskers.Image(lambda im: np.zeros(3)).segment(rng.random((8, 8, 3)))
     with pytest.raises(ValueError, match="segmenter must be one of"):

@@ -95,6 +95,8 @@ class Occlusion(Explainer):
     ) -> None:
         super().__init__(model, masker, seed=None, n_jobs=n_jobs)
         self.window, self.stride, self.fill = window, stride, fill
+        self.window_: tuple[int, ...] = ()
+        self.stride_: tuple[int, ...] = ()
         from ...maskers.image import Image
 
         if fill is not None:
@@ -110,8 +112,8 @@ class Occlusion(Explainer):
     def _configure(self) -> None:
         if isinstance(self.masker, BoundImage):
             h, w = self.masker.shape
-            self.window_ = _pair(IMAGE_WINDOW if self.window is None else self.window, "window")
-            self.window_ = (min(self.window_[0], h), min(self.window_[1], w))
+            wh, ww = _pair(IMAGE_WINDOW if self.window is None else self.window, "window")
+            self.window_ = (min(wh, h), min(ww, w))
             self.stride_ = _pair(self.window_ if self.stride is None else self.stride, "stride")
             return
         d = self.masker.n_players
@@ -166,7 +168,9 @@ class Occlusion(Explainer):
                 "parameters": {
                     "window": list(self.window_),
                     "stride": list(self.stride_),
-                    "fill": self.fill if isinstance(self.fill, (str, type(None))) else repr(self.fill),
+                    "fill": self.fill
+                    if isinstance(self.fill, (str, type(None)))
+                    else repr(self.fill),
                 },
             },
         )
@@ -192,7 +196,7 @@ class Occlusion(Explainer):
     ) -> tuple[np.ndarray, np.ndarray, int, list[int]]:
         bound = self.masker
         assert isinstance(bound, BoundImage)
-        (H, W), (h, w), (sh, sw) = bound.shape, self.window_, self.stride_
+        (H, W), (h, w), (sh, sw) = bound.shape, self.window_, self.stride_  # pairs for images
         ys, xs = window_starts(H, h, sh), window_starts(W, w, sw)
         rows_in = np.arange(H)[None, :]
         cols_in = np.arange(W)[None, :]

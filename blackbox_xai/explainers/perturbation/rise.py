@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from math import ceil
 from typing import Any
 
@@ -31,6 +32,22 @@ def bilinear_matrix(size_in: int, size_out: int) -> np.ndarray:
     np.add.at(out, (np.arange(size_out), lo), 1 - frac)
     np.add.at(out, (np.arange(size_out), hi), frac)
     return out
+
+
+def _soft_masks(
+    Ry: np.ndarray,
+    Rx: np.ndarray,
+    grids: np.ndarray,
+    shifts: np.ndarray,
+    shape: tuple[int, int],
+    a: int,
+    b: int,
+) -> np.ndarray:
+    """Masks ``a:b`` of a block: each grid upsampled (``Ry``, ``Rx``) and cropped at its
+    shift, as one contraction over the selected rows of the upsampling matrices."""
+    Ay = Ry[shifts[a:b, 0, None] + np.arange(shape[0])]
+    Ax = Rx[shifts[a:b, 1, None] + np.arange(shape[1])]
+    return np.einsum("cyi,cij,cxj->cyx", Ay, grids[a:b], Ax, optimize=True)
 
 
 class Rise(Explainer):
@@ -156,11 +173,7 @@ class Rise(Explainer):
             grids = (rng.random((c, gh + 1, gw + 1)) < self.p).astype(np.float64)
             shifts = rng.integers(0, cell, size=(c, 2))
 
-            def masks(a: int, b: int) -> np.ndarray:
-                Ay = Ry[shifts[a:b, 0, None] + np.arange(H)]
-                Ax = Rx[shifts[a:b, 1, None] + np.arange(W)]
-                return np.einsum("cyi,cij,cxj->cyx", Ay, grids[a:b], Ax, optimize=True)
-
+            masks = partial(_soft_masks, Ry, Rx, grids, shifts, (H, W))
             outs = bound.predict_masks(self.model, masks, c)
             if targets is None:
                 targets = output_indices(target, self.model.output_names or [])

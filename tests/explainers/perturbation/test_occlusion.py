@@ -58,7 +58,9 @@ def test_a_quadrant_model_puts_all_occlusion_mass_in_the_quadrant(rng) -> None:
 
 def test_last_window_is_flush_with_the_edge() -> None:
     image = np.ones((7, 7))
-    e = bx.Occlusion(lambda X: X.sum(axis=(1, 2)), bx.maskers.Image(fill=0.0), window=3).explain(image)
+    e = bx.Occlusion(lambda X: X.sum(axis=(1, 2)), bx.maskers.Image(fill=0.0), window=3).explain(
+        image
+    )
     # Windows start at 0, 3 and 4: pixel row 4 and beyond lie in the last window only.
     assert e.meta["n_evals"] == [1 + 9]
     np.testing.assert_allclose(e.values[0, 6, 6, 0], 9.0)
@@ -104,4 +106,6 @@ def test_bad_parameters() -> None:
     with pytest.raises(ValueError, match="window=4 is more than the 3 players"):
         bx.Occlusion(lambda A: A.sum(1), np.zeros((1, 3)), window=4)
     with pytest.raises(ValueError, match="window must be an int or a pair"):
-        bx.Occlusion(lambda A: A.sum(1), bx.maskers.Image(), window=(1, 2, 3)).explain(np.ones((4, 4)))
+        bx.Occlusion(lambda A: A.sum(1), bx.maskers.Image(), window=(1, 2, 3)).explain(
+            np.ones((4, 4))
+        )
