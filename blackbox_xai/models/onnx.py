@@ -367,7 +367,7 @@ class OnnxModel(Model):
         if len(self._input_specs) == 1 and self._input_specs[0][3] > 2:
             # Images, sequences: one input fed whole (there are no columns to split).
             name, elem = self._input_specs[0][:2]
-            return {name: np.ascontiguousarray(arr.astype(_NUMPY_OF_ELEM[elem]))}
+            return {name: np.ascontiguousarray(arr, dtype=_NUMPY_OF_ELEM[elem])}
         feeds = {}
         col = 0
         for name, elem, width, rank in self._input_specs:

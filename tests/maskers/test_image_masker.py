@@ -190,3 +190,18 @@ def test_bad_input_messages(rng: np.random.Generator) -> None:
         masker.for_instance(np.array([["a"]]))
     with pytest.raises(TypeError, match="bound to each image"):
         masker.validate(rng.random((8, 8)))
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+def test_model_batches_equal_the_composed_images_in_the_model_layout(rng, layout) -> None:
+    image = (rng.random((6, 5, 3)) * 255).astype(np.uint8)
+    arr = np.moveaxis(image, -1, 0) if layout == "channels_first" else image
+    bound = bx.maskers.Image("grid", layout=layout, n_rows=2, n_cols=2).for_instance(arr)
+    hard = rng.random((4, 6, 5)) < 0.5
+    soft = rng.random((4, 6, 5))
+    for masks in (hard, soft):
+        batch = bound.model_batch(masks)
+        np.testing.assert_array_equal(batch, bound.to_model(bound.compose(masks)))
+        assert batch.flags["C_CONTIGUOUS"]
+    assert bound.model_batch(hard).shape == ((4, 3, 6, 5) if layout == "channels_first" else (4, 6, 5, 3))
+    assert bound.model_batch(hard).dtype == np.uint8 and bound.model_batch(soft).dtype == np.float64
