@@ -203,5 +203,7 @@ def test_model_batches_equal_the_composed_images_in_the_model_layout(rng, layout
         batch = bound.model_batch(masks)
         np.testing.assert_array_equal(batch, bound.to_model(bound.compose(masks)))
         assert batch.flags["C_CONTIGUOUS"]
-    assert bound.model_batch(hard).shape == ((4, 3, 6, 5) if layout == "channels_first" else (4, 6, 5, 3))
+    assert bound.model_batch(hard).shape == (
+        (4, 3, 6, 5) if layout == "channels_first" else (4, 6, 5, 3)
+    )
     assert bound.model_batch(hard).dtype == np.uint8 and bound.model_batch(soft).dtype == np.float64
