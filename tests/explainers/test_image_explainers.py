@@ -233,3 +233,21 @@ def test_light_squeezenet_at_224(squeezenet) -> None:
     Z = ~np.eye(4, dtype=bool)
     drops = full[top] - model(bound.to_model(bound.images(Z)))[:, top]
     np.testing.assert_allclose(occ.values[0, ::112, ::112, 0].ravel(), drops, rtol=1e-5)
+
+
+def test_images_in_parallel_give_the_same_values(rng: np.random.Generator) -> None:
+    import joblib
+
+    images = rng.random((3, 12, 12, 3))
+    f = lambda X: np.tanh(X[:, :6].sum(axis=(1, 2, 3)) / 50)  # noqa: E731
+    masker = bx.maskers.Image("grid", n_rows=3, n_cols=3)
+    one = bx.Lime(f, masker, seed=4).explain(images, n_samples=100)
+    rise = bx.Rise(f, bx.maskers.Image(fill=0.0), n_masks=50, seed=4).explain(images)
+    with joblib.parallel_config(backend="threading"):
+        two = bx.Lime(f, masker, seed=4, n_jobs=2).explain(images, n_samples=100, chunk_size=1)
+        rise2 = bx.Rise(f, bx.maskers.Image(fill=0.0), n_masks=50, seed=4, n_jobs=2).explain(
+            images, chunk_size=1
+        )
+    np.testing.assert_array_equal(one.values, two.values)
+    np.testing.assert_array_equal(rise.values, rise2.values)
+    assert one.meta["segments"] == two.meta["segments"]
