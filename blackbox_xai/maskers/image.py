@@ -180,13 +180,7 @@ class Image(Masker):
         TypeError
             The model takes documents, not arrays.
         """
-        if getattr(model, "input_kind", "array") == "text":
-            raise TypeError("this model takes documents (strings); an Image masker sends images.")
-        self.model_layout = getattr(model, "input_layout", None)
-        shape = getattr(model, "input_shape", None)
-        self.model_shape = None if shape is None else tuple(shape)
-        dtype = getattr(model, "input_dtype", None)
-        self.model_dtype = None if dtype is None else np.dtype(dtype)
+        self.model_layout, self.model_shape, self.model_dtype = _model_input(model)
 
     # -- images ---------------------------------------------------------------------------
     def instances(self, X: Any) -> list[np.ndarray]:
@@ -365,6 +359,19 @@ class Image(Masker):
         return f"Image(segmenter={seg!r}, fill={self.fill!r})"
 
 
+def _model_input(model: Model) -> tuple[str | None, tuple[int | None, ...] | None, Any]:
+    """The layout, per-image shape and dtype a model declares (None where it does not)."""
+    if getattr(model, "input_kind", "array") == "text":
+        raise TypeError("this model takes documents (strings); an Image masker sends images.")
+    shape = getattr(model, "input_shape", None)
+    dtype = getattr(model, "input_dtype", None)
+    return (
+        getattr(model, "input_layout", None),
+        None if shape is None else tuple(shape),
+        None if dtype is None else np.dtype(dtype),
+    )
+
+
 def check_fill(fill: Any) -> None:
     """Refuse a fill that is neither a known name nor finite numbers."""
     if isinstance(fill, str):
@@ -396,6 +403,10 @@ class BoundImage(InstanceMasker):
         self.masker = masker
         self.image = image
         self.given = given
+        # The model this instance is explained with (bind), as the masker last saw it.
+        self.model_layout = masker.model_layout
+        self.model_shape = masker.model_shape
+        self.model_dtype = masker.model_dtype
         self._seg: np.ndarray | None = None
         self._fills: dict[str, np.ndarray] = {}
         self._model_arrays: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
@@ -419,6 +430,11 @@ class BoundImage(InstanceMasker):
     def shape(self) -> tuple[int, int]:
         """``(H, W)``."""
         return int(self.image.shape[0]), int(self.image.shape[1])
+
+    def bind(self, model: Model) -> None:
+        """Build this image's model inputs in ``model``'s layout, size and dtype."""
+        self.model_layout, self.model_shape, self.model_dtype = _model_input(model)
+        self._model_arrays.clear()
 
     def rows(self) -> np.ndarray:
         """The image as the one-row input of :meth:`validate`: ``(1, H, W, C)``."""
@@ -489,8 +505,8 @@ class BoundImage(InstanceMasker):
 
     # -- masked images ------------------------------------------------------------------
     def _output_dtype(self, soft: bool) -> np.dtype:
-        if self.masker.model_dtype is not None:
-            return self.masker.model_dtype
+        if self.model_dtype is not None:
+            return self.model_dtype
         if soft and self.image.dtype.kind in "ui":
             return np.dtype(np.float64)
         return self.image.dtype
@@ -510,8 +526,8 @@ class BoundImage(InstanceMasker):
         return _as_dtype(out, dtype)
 
     def _model_layout(self) -> str:
-        layout = self.masker.model_layout
-        shape = self.masker.model_shape
+        layout = self.model_layout
+        shape = self.model_shape
         if layout is None:
             if shape is not None and len(shape) == 2:
                 return "2d"

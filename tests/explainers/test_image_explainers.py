@@ -251,3 +251,15 @@ def test_images_in_parallel_give_the_same_values(rng: np.random.Generator) -> No
     np.testing.assert_array_equal(one.values, two.values)
     np.testing.assert_array_equal(rise.values, rise2.values)
     assert one.meta["segments"] == two.meta["segments"]
+
+
+def test_one_masker_serves_models_of_different_layouts(rng: np.random.Generator) -> None:
+    proto, w = _cnn(rng, linear=True)
+    image = rng.random((10, 12, 3))
+    masker = bx.maskers.Image("grid", fill=0.0, n_rows=2, n_cols=2)
+    onnx_shap = bx.ExactShapley(bx.OnnxModel(proto), masker)  # takes (n, 3, H, W)
+    numpy_shap = bx.ExactShapley(lambda X: (X @ w).mean(axis=(1, 2)), masker)  # (n, H, W, 3)
+    a = numpy_shap.explain(image)
+    b = onnx_shap.explain(image)
+    np.testing.assert_allclose(a.values, numpy_shap.explain(image).values)
+    np.testing.assert_allclose(a.values, b.values, rtol=1e-5)
