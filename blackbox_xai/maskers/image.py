@@ -82,6 +82,8 @@ class Image(Masker):
         Gaussian blur of the image (``blur_sigma``), the segment inpainted from its
         surroundings (``skimage.restoration.inpaint_biharmonic``, one segment at a
         time, computed once per image), or a constant (one value, or one per channel).
+        Integer images get the fill rounded to their dtype: a masked image is an image
+        of the same kind.
     layout : {"auto", "channels_last", "channels_first"}
         How the given images are laid out. "auto" reads ``(H, W)``, ``(H, W, C)`` and
         ``(n, H, W, C)`` with ``C`` in 1, 3, 4 as channels last, and ``(C, H, W)``,
@@ -408,6 +410,7 @@ class BoundImage(InstanceMasker):
         self.model_shape = masker.model_shape
         self.model_dtype = masker.model_dtype
         self._seg: np.ndarray | None = None
+        self._n = 0
         self._fills: dict[str, np.ndarray] = {}
         self._model_arrays: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
 
@@ -416,11 +419,13 @@ class BoundImage(InstanceMasker):
         """The image's segments (computed on first use)."""
         if self._seg is None:
             self._seg = self.masker.segments_of(self.image)
+            self._n = int(self._seg.max()) + 1
         return self._seg
 
     @property
     def n_players(self) -> int:  # type: ignore[override]
-        return int(self.segments.max()) + 1
+        self.segments  # noqa: B018 (computes them, and their count, once)
+        return self._n
 
     @property
     def player_names(self) -> list[str]:  # type: ignore[override]
