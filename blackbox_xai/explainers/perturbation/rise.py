@@ -23,10 +23,14 @@ DEFAULT_CELLS = 7
 
 def bilinear_matrix(size_in: int, size_out: int) -> np.ndarray:
     """``(size_out, size_in)`` weights of bilinear upsampling with pixel centres aligned
-    (as ``skimage.transform.resize(order=1)``, RISE's reference implementation)."""
-    pos = np.clip((np.arange(size_out) + 0.5) * size_in / size_out - 0.5, 0, size_in - 1)
+    and the grid mirrored at its edges: ``skimage.transform.resize(order=1,
+    mode="reflect", anti_aliasing=False)``, as in RISE's reference implementation."""
+    pos = (np.arange(size_out) + 0.5) * size_in / size_out - 0.5
+    last = size_in - 1
+    pos = np.abs(pos)  # mirror about the first cell (numpy's "reflect": d c b | a b c d)
+    pos = np.where(pos > last, 2 * last - pos, pos) if last > 0 else np.zeros_like(pos)
     lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, size_in - 1)
+    hi = np.minimum(lo + 1, last)
     frac = pos - lo
     out = np.zeros((size_out, size_in))
     np.add.at(out, (np.arange(size_out), lo), 1 - frac)

@@ -16,9 +16,10 @@ def _quadrant(X: np.ndarray) -> np.ndarray:
 def test_bilinear_matrix_rows_are_weights_that_reproduce_a_ramp() -> None:
     R = bilinear_matrix(3, 12)
     np.testing.assert_allclose(R.sum(axis=1), 1.0)
-    ramp = R @ np.arange(3.0)
-    # Pixel centres map to (i + 0.5) / 4 - 0.5, clipped to the grid.
-    np.testing.assert_allclose(ramp, np.clip((np.arange(12) + 0.5) / 4 - 0.5, 0, 2))
+    # Pixel centres map to (i + 0.5) / 4 - 0.5, mirrored at the first and last cells.
+    np.testing.assert_allclose(R[2:10] @ np.arange(3.0), (np.arange(2, 10) + 0.5) / 4 - 0.5)
+    np.testing.assert_allclose(R[:2] @ np.arange(3.0), [0.375, 0.125])
+    np.testing.assert_allclose(R[10:] @ np.arange(3.0), [2 - 0.125, 2 - 0.375])
 
 
 def test_the_map_is_the_mask_weighted_mean_output() -> None:
@@ -84,3 +85,16 @@ def test_rise_needs_an_image_masker() -> None:
         bx.Rise(lambda A: A.sum(1), np.zeros((1, 3)))
     with pytest.raises(ValueError, match="p must be in"):
         bx.Rise(_quadrant, bx.maskers.Image(), p=1.5)
+
+
+def test_upsampling_is_scikit_images_bilinear_resize(rng: np.random.Generator) -> None:
+    # RISE's reference code upsamples each grid with skimage.transform.resize(order=1,
+    # mode="reflect", anti_aliasing=False); the matrices give the same masks.
+    import skimage.transform
+
+    grid = (rng.random((8, 6)) < 0.5).astype(float)
+    expected = skimage.transform.resize(
+        grid, (8 * 19, 6 * 19), order=1, mode="reflect", anti_aliasing=False
+    )
+    ours = bilinear_matrix(8, 8 * 19) @ grid @ bilinear_matrix(6, 6 * 19).T
+    np.testing.assert_allclose(ours, expected, atol=1e-12)
