@@ -62,7 +62,7 @@ def _matches(pattern: str, text: str) -> bool:
 
 
 def test_the_readme_has_its_examples():
-    assert len(BLOCKS) == 5
+    assert len(BLOCKS) == 6
     assert all(_expected(b) and None not in _expected(b) for b in BLOCKS)
 
 
@@ -137,10 +137,22 @@ def test_concepts_example_results(folder):
     assert namespace["indices"][:, 0].tolist() == [0, 1, 2]  # each digit is its own nearest
 
 
+def test_image_example_results(folder, monkeypatch):
+    monkeypatch.chdir(folder)
+    namespace, _ = _run(_block("bx.maskers.Image"), folder)
+    page = (folder / "cat.html").read_text()
+    # The image, then LIME's and SHAP's maps and top superpixels, occlusion's and RISE's maps.
+    assert page.count("<img ") == 7
+    occlusion = namespace["occlusion"]
+    assert occlusion.values.shape == (1, 75, 113, 1)
+    # The model reads the top-left 40 x 60 pixels only: no occlusion mass elsewhere.
+    assert (occlusion.values[0, 48:, :, 0] == 0).all()
+    assert (occlusion.values[0, :, 64:, 0] == 0).all()
+
+
 def test_the_architecture_document_is_linked_and_names_what_exists():
     readme = (ROOT / "README.md").read_text()
     assert "../shared" not in readme and "](docs/architecture.md)" in readme
-    assert "occlusion" not in readme.lower()
     doc = (ROOT / "docs" / "architecture.md").read_text()
     import blackbox_xai as bx
 

@@ -15,6 +15,7 @@ from .gradients import (
     SmoothGrad,
 )
 from .lime import Lime
+from .perturbation import Occlusion, Rise
 from .shapley import ExactShapley, KernelShap, SamplingShapley
 from .surrogate import GlobalSurrogate, SurrogateFidelity
 
@@ -35,6 +36,8 @@ __all__ = [
     "KernelShap",
     "LayerActivations",
     "Lime",
+    "Occlusion",
+    "Rise",
     "Saliency",
     "SamplingShapley",
     "SmoothGrad",

@@ -80,6 +80,8 @@ def explain_instances(
     explainer: Explainer, X: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Explanation:
     """Explain every instance of ``X`` with ``explainer`` bound to it, then stack."""
+    # The masker may serve several explainers: check the input against this one's model.
+    explainer.masker.bind(explainer.model)
     instances = explainer.masker.instances(X)
     entropy = resolve_seed(explainer.seed)
     inner = dict(kwargs)

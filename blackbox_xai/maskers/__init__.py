@@ -3,6 +3,7 @@
 from typing import Any
 
 from .base import InstanceMasker, Masker
+from .image import BoundImage, Image
 from .tabular import Tabular
 from .text import BoundText, Text
 
@@ -14,4 +15,13 @@ def as_masker(obj: Any) -> Masker:
     return Tabular(obj)
 
 
-__all__ = ["BoundText", "InstanceMasker", "Masker", "Tabular", "Text", "as_masker"]
+__all__ = [
+    "BoundImage",
+    "BoundText",
+    "Image",
+    "InstanceMasker",
+    "Masker",
+    "Tabular",
+    "Text",
+    "as_masker",
+]

@@ -53,6 +53,11 @@ class Masker(ABC):
         """Give the model what it needs to read this masker's inputs (no-op by default)."""
         return None
 
+    def model_rows(self, X: Any) -> Any:
+        """Validated rows as the model takes them (as they are by default; images are
+        laid out as the model expects)."""
+        return X
+
     # -- maskers whose players depend on the instance ---------------------------------
     def instances(self, X: Any) -> list[Any]:
         """Check the input of a per-instance masker and split it into instances.

@@ -206,6 +206,11 @@ class OnnxModel(Model):
         self.intra_op_threads = intra_op_threads
         self._session: Any = None
         self._input_specs = self._read_input_specs(proto)
+        fed = next(v for v in proto.graph.input if v.name == self._input_specs[0][0])
+        self._input_dims: tuple[int | None, ...] = tuple(
+            int(d.dim_value) if d.HasField("dim_value") else None
+            for d in fed.type.tensor_type.shape.dim
+        )
         self.input_kind = "text" if self._input_specs[0][1] == _STRING_ELEM else "array"
         self.output = self._choose_output(proto, output)
         self._get_session()  # fail now, not at the first prediction
@@ -237,6 +242,33 @@ class OnnxModel(Model):
         return (
             None if any(w is None for w in widths) else int(sum(w for w in widths if w is not None))
         )
+
+    @property
+    def input_shape(self) -> tuple[int | None, ...] | None:
+        """Shape of one input item (the batch axis dropped) of a model with one input of
+        rank 3 or more (images), None for dynamic axes; None for other models."""
+        if len(self._input_specs) != 1 or self._input_specs[0][3] < 3:
+            return None
+        return self._input_dims[1:]
+
+    @property
+    def input_layout(self) -> str | None:
+        """``"channels_first"`` or ``"channels_last"`` for a rank-4 image input, read
+        from which axis has a static size of 1, 3 or 4 channels (the second is
+        preferred: ONNX exports of CNNs are NCHW); None otherwise."""
+        shape = self.input_shape
+        if shape is None or len(shape) != 3:
+            return None
+        if shape[0] in (1, 3, 4):
+            return "channels_first"
+        if shape[2] in (1, 3, 4):
+            return "channels_last"
+        return None
+
+    @property
+    def input_dtype(self) -> np.dtype:
+        """The numpy dtype fed to the (first) input."""
+        return np.dtype(_NUMPY_OF_ELEM[self._input_specs[0][1]])
 
     # -- session ------------------------------------------------------------------------
     def _get_session(self) -> Any:
@@ -335,6 +367,10 @@ class OnnxModel(Model):
             texts = np.asarray(list(X), dtype=object)
             return {name: texts.reshape(-1, 1) if rank == 2 else texts}
         arr = X.to_numpy() if is_dataframe(X) else np.asarray(X)
+        if len(self._input_specs) == 1 and self._input_specs[0][3] > 2:
+            # Images, sequences: one input fed whole (there are no columns to split).
+            name, elem = self._input_specs[0][:2]
+            return {name: np.ascontiguousarray(arr, dtype=_NUMPY_OF_ELEM[elem])}
         feeds = {}
         col = 0
         for name, elem, width, rank in self._input_specs:

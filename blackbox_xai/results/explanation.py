@@ -220,6 +220,41 @@ class Explanation(JsonRoundTrip):
             return [int(o) for o in fx.argmax(axis=1)], "predicted"
         return [k - 1] * n, "last"
 
+    # -- images -------------------------------------------------------------------------
+    @property
+    def is_image(self) -> bool:
+        """Whether the rows are images (per-pixel values, or values per superpixel)."""
+        return "image_shape" in self.meta
+
+    def pixel_map(self, row: int = 0, output: int | str | None = None) -> np.ndarray:
+        """One image's attributions as an ``(H, W)`` map.
+
+        Per-pixel values (occlusion, RISE) as they are; values per superpixel (LIME,
+        Shapley values on an Image masker) painted onto their segment's pixels.
+
+        Parameters
+        ----------
+        row : int
+        output : int or str, optional
+            The last output by default.
+
+        Raises
+        ------
+        ValueError
+            The explanation is not of images.
+        """
+        o = self.output_index(output)
+        if self.values.ndim == 4:
+            return np.asarray(self.values[row, :, :, o])
+        segments = self.meta.get("segments")
+        if segments is None or segments[row] is None:
+            raise ValueError(
+                "pixel_map needs an image explanation: per-pixel values, or values per "
+                "superpixel with meta['segments'] (an Image masker)."
+            )
+        seg = np.asarray(segments[row], dtype=np.int64)
+        return np.asarray(self.values[row, :, o])[seg]
+
     def __repr__(self) -> str:
         head = (
             f"Explanation(method={self.method!r}, shape={self.shape}, outputs={self.output_names})"
@@ -373,12 +408,18 @@ class Explanation(JsonRoundTrip):
         -------
         str
             For text explanations (``meta["token_offsets"]``), each document with its
-            tokens coloured by their attribution (see ``report.text``).
+            tokens coloured by their attribution (see ``report.text``); for images,
+            each image, its attribution map overlaid and, for superpixel values, its
+            top superpixels (see ``report.image``).
         """
         if "token_offsets" in self.meta:
             from ..report.text import text_explanation_html
 
             return text_explanation_html(self, output=output)
+        if self.is_image:
+            from ..report.image import image_explanation_html
+
+            return image_explanation_html([self], output=output)
         from ..report import explanation_html
 
         return explanation_html(self, output=output, max_features=max_features)
@@ -389,7 +430,8 @@ class Explanation(JsonRoundTrip):
     def plot(
         self, row: int = 0, output: int | str | None = None, max_features: int = 10, ax: Any = None
     ) -> Any:
-        """Horizontal bar chart of one row's attributions (needs matplotlib).
+        """Horizontal bar chart of one row's attributions (needs matplotlib); for images,
+        the attribution map overlaid on the image, with a colour bar.
 
         Parameters
         ----------
@@ -403,6 +445,10 @@ class Explanation(JsonRoundTrip):
         -------
         matplotlib Axes
         """
+        if self.is_image:
+            from ..report.image import plot_image_explanation
+
+            return plot_image_explanation(self, row=row, output=output, ax=ax)
         plt = import_optional("matplotlib.pyplot")
         top = self.top_features(row, output, max_features)[::-1]
         if ax is None:

@@ -346,7 +346,7 @@ class Lime(Explainer):
                 np.random.default_rng(np.random.SeedSequence(entropy)), scrambles, d
             )
         )
-        self.model.probe(X)
+        self.model.probe(self.masker.model_rows(X))
         return _Setup(
             enumerated=bool(enumerate_masks),
             shared=bool(shareable if share_samples is None else share_samples),
