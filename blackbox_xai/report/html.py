@@ -194,7 +194,7 @@ def describe(expl: Explanation) -> tuple[str, str]:
     if "n_evals" not in meta and "n_samples" in meta.get("parameters", {}):
         budget.append(f"{meta['parameters']['n_samples']} samples per row")
     uncertainty: list[str] = []
-    if meta.get("exact"):
+    if meta.get("exact") or expl.method == "exact_shapley":
         uncertainty.append("exact: every coalition enumerated, no sampling error")
     elif expl.stderr is not None:
         se = expl.stderr[np.isfinite(expl.stderr)]

@@ -247,17 +247,10 @@ def beeswarm(expl: Explanation, output: int | str | None = None, max_features: i
     for line, j in enumerate(order):
         x = values[:, j]
         offsets = _swarm_offsets(x, span / 60.0)
-        colour = _rank01(X[:, j]) if X is not None else None
-        points = ax.scatter(
-            x,
-            line + offsets,
-            c=colour if colour is not None else _palette.NEUTRAL,
-            cmap=_palette.VALUE_CMAP if colour is not None else None,
-            vmin=0,
-            vmax=1,
-            s=12,
-            linewidths=0,
-        )
+        colour: dict[str, Any] = {"c": _palette.NEUTRAL}
+        if X is not None:
+            colour = {"c": _rank01(X[:, j]), "cmap": _palette.VALUE_CMAP, "vmin": 0, "vmax": 1}
+        points = ax.scatter(x, line + offsets, s=12, linewidths=0, **colour)
     ax.axvline(0, color=_palette.NEUTRAL, lw=0.8)
     ax.set_yticks(np.arange(len(order)), [names[j] for j in order])
     ax.set_xlabel(f"attribution to {expl.output_names[o]!r} ({len(expl)} rows)")
@@ -426,16 +419,10 @@ def dependence(
         c = None if interaction is None else _feature_index(expl, interaction)
     fig = _figure(6, 4)
     ax = fig.add_subplot()
-    points = ax.scatter(
-        X[:, j],
-        values[:, j],
-        c=_rank01(X[:, c]) if c is not None else _palette.NEGATIVE,
-        cmap=_palette.VALUE_CMAP if c is not None else None,
-        vmin=0,
-        vmax=1,
-        s=16,
-        linewidths=0,
-    )
+    colour: dict[str, Any] = {"c": _palette.NEGATIVE}
+    if c is not None:
+        colour = {"c": _rank01(X[:, c]), "cmap": _palette.VALUE_CMAP, "vmin": 0, "vmax": 1}
+    points = ax.scatter(X[:, j], values[:, j], s=16, linewidths=0, **colour)
     ax.axhline(0, color=_palette.NEUTRAL, lw=0.8)
     ax.set_xlabel(f"{names[j]} (value)")
     ax.set_ylabel(f"attribution of {names[j]} to {expl.output_names[o]!r}")
@@ -607,8 +594,8 @@ def text_highlight(
             while stop < end and colour_of[stop] == j and text[stop] != " ":
                 stop += 1
             piece = text[i:stop]
-            if j >= 0 and scale > 0 and piece.strip():
-                alpha = min(1.0, abs(float(values[j])) / scale) * 0.85
+            alpha = min(1.0, abs(float(values[j])) / scale) * 0.85 if j >= 0 and scale > 0 else 0
+            if alpha > 0 and piece.strip():
                 face = colours.to_rgba(_palette.signed(float(values[j])), alpha)
                 ax.add_patch(
                     patches.Rectangle(
