@@ -158,6 +158,7 @@ def waterfall(
         f"base + attributions {_number(total)}"
     )
     ax.set_title(f"{expl.method}, row {row}", fontsize=10)
+    ax.use_sticky_edges = False  # bars stick to their left ends; let the margins pad
     ax.margins(x=0.15)
     return fig
 
