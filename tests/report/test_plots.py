@@ -229,6 +229,24 @@ def test_a_figure_is_reproduced_from_the_saved_explanation(exact, draw):
     assert plots.to_data_uri(draw(exact)) == plots.to_data_uri(draw(again))
 
 
+def test_text_and_image_figures_are_reproduced_from_the_saved_explanation():
+    def model(docs: list[str]) -> np.ndarray:
+        score = np.array([d.count("good") - d.count("dull") for d in docs], float)
+        return np.c_[-score, score]
+
+    text = bx.ExactShapley(model, bx.maskers.Text()).explain(["good, not dull", "dull"])
+    again = bx.Explanation.from_json(text.to_json())
+    for row in (0, 1):
+        first = plots.to_data_uri(plots.text_highlight(text, row, 1))
+        assert first == plots.to_data_uri(plots.text_highlight(again, row, 1))
+    rng = np.random.default_rng(7)
+    image = bx.Explanation(
+        rng.standard_normal((2, 4, 4, 1)), np.zeros((2, 1)), data=rng.uniform(size=(2, 1, 4, 4))
+    )
+    again = bx.Explanation.from_json(image.to_json())
+    assert plots.to_data_uri(plots.image_maps(image)) == plots.to_data_uri(plots.image_maps(again))
+
+
 def test_signed_colours_stay_apart_under_colour_vision_deficiencies():
     """The two signed colours, simulated for protanopia, deuteranopia and tritanopia
     (Machado, Oliveira & Fernandes 2009, severity 1, applied to linear RGB), remain far
