@@ -13,9 +13,11 @@ for feature values), chosen to stay distinct for colour-blind readers.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -40,6 +42,22 @@ __all__ = [
     "to_data_uri",
     "waterfall",
 ]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _plain_text(draw: F) -> F:
+    """Draw with mathtext off: names such as ``"$ spent"`` or ``"$x$"`` are shown as
+    written (mathtext would parse them, or fail on them)."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        matplotlib = import_optional("matplotlib")
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return cast(F, wrapper)
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -87,6 +105,7 @@ def _top(values: np.ndarray, max_features: int) -> tuple[np.ndarray, np.ndarray]
     return order[: max_features - 1], order[max_features - 1 :]
 
 
+@_plain_text
 def waterfall(
     expl: Explanation, row: int = 0, output: int | str | None = None, max_features: int = 10
 ) -> Figure:
@@ -163,6 +182,7 @@ def waterfall(
     return fig
 
 
+@_plain_text
 def bar(
     expl: Explanation, row: int = 0, output: int | str | None = None, max_features: int = 10
 ) -> Figure:
@@ -217,6 +237,7 @@ def _global(expl: Explanation, output: int | str | None, what: str) -> tuple[int
     return o, expl.values[:, :, o]
 
 
+@_plain_text
 def beeswarm(expl: Explanation, output: int | str | None = None, max_features: int = 10) -> Figure:
     """Every row's attribution of each feature, one line of dots per feature.
 
@@ -288,6 +309,7 @@ def _rank01(column: np.ndarray) -> np.ndarray:
     return inverse / top
 
 
+@_plain_text
 def importance(
     expl: Explanation, output: int | str | None = None, max_features: int = 10
 ) -> Figure:
@@ -388,6 +410,7 @@ def _data_matrix(expl: Explanation, what: str) -> np.ndarray:
     return np.asarray(data, dtype=np.float64)
 
 
+@_plain_text
 def dependence(
     expl: Explanation,
     feature: int | str,
@@ -435,6 +458,7 @@ def dependence(
     return fig
 
 
+@_plain_text
 def anchor_card(anchor: AnchorExplanation) -> Figure:
     """An anchor as a card: the rule, the prediction, its precision (with confidence
     bounds and the threshold) and its coverage (the share of reference rows, or
@@ -493,6 +517,7 @@ def anchor_card(anchor: AnchorExplanation) -> Figure:
     return fig
 
 
+@_plain_text
 def surrogate_tree(surrogate: Any, fidelity: Any = None) -> Figure:
     """A fitted global surrogate drawn: the tree (or the rules / coefficients) and its
     fidelity to the model, held-out when ``fidelity`` is given.
@@ -539,6 +564,7 @@ def surrogate_tree(surrogate: Any, fidelity: Any = None) -> Figure:
     return fig
 
 
+@_plain_text
 def text_highlight(
     expl: Explanation, row: int = 0, output: int | str | None = None, width: int = 80
 ) -> Figure:
@@ -636,6 +662,7 @@ def _wrap(text: str, width: int) -> list[tuple[int, int]]:
     return spans
 
 
+@_plain_text
 def image_maps(expl: Explanation, max_rows: int = 4, images: Any = None) -> Figure:
     """Image attributions side by side with their inputs: one column per row, the input
     on top (grey) and its map below (red up, blue down, symmetric scale per row).
@@ -687,6 +714,7 @@ def image_maps(expl: Explanation, max_rows: int = 4, images: Any = None) -> Figu
     return fig
 
 
+@_plain_text
 def to_data_uri(fig: Figure, fmt: str = "svg", dpi: int = 100) -> str:
     """The figure as a ``data:`` URI (SVG text or PNG bytes, base64), for self-contained
     HTML. SVGs are written with a fixed id salt and no date, so the same figure gives

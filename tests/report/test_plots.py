@@ -146,6 +146,17 @@ def test_figures_refuse_what_they_cannot_draw(exact):
         plots.to_data_uri(plots.bar(exact), "gif")
 
 
+def test_names_are_drawn_as_written_not_as_mathtext(exact):
+    odd = r"$\frac$ & <b>"  # mathtext would fail on it
+    named = bx.Explanation(
+        exact.values, exact.base_values, data=exact.data, feature_names=[odd, "a", "b", "c", "d"]
+    )
+    for draw in (plots.bar, plots.waterfall, plots.beeswarm, plots.importance):
+        fig = draw(named, max_features=5)
+        assert odd in [t.get_text().split(" = ")[0] for t in fig.axes[0].get_yticklabels()]
+        assert plots.to_data_uri(fig).startswith("data:image/svg+xml;base64,")
+
+
 def test_anchor_card_shows_rule_precision_and_coverage():
     rng = np.random.default_rng(4)
     X = rng.uniform(-1, 1, (300, 3))
