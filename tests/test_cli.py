@@ -74,7 +74,9 @@ def test_demo_report_in_a_browser(demo, render_html):
     ]
     sections = p.query_selector_all("section.bx-section")
     assert len(sections) == len(methods)
-    assert all(s.query_selector(".bx-read") is not None for s in sections)
+    reads = [s.query_selector(".bx-read").inner_text() for s in sections]
+    assert all(r.startswith("How to read this.") for r in reads)
+    assert len(set(reads[-4:])) == 4  # each gradient method says what its maps mean
     # every figure present and drawn: 3 waterfalls + beeswarm + importance + dependence
     # (Kernel SHAP), 2 bars (LIME), 2 anchor cards, the tree, 1 bar + the review anchor's
     # card, 4 gradient maps

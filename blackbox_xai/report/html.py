@@ -141,6 +141,28 @@ _HOW_TO_READ = {
         "from the baseline, and Grad-CAM shows where the chosen layer's features support "
         "the class, at that layer's resolution."
     ),
+    "saliency": (
+        "Each map is the gradient of the explained output at each pixel: how strongly a small "
+        "change of that pixel would move the output. By default its sign is dropped (so "
+        "every pixel is red); gradients are local and noisy, and flat where the model "
+        "saturates."
+    ),
+    "integrated_gradients": (
+        "Each pixel's share of the change of the output between a baseline image and this "
+        "one, integrated along the straight path between them: the shares add up to that "
+        "change (the completeness gap above says how closely). Red pixels raise the "
+        "output, blue ones lower it; the baseline decides what counts as absent."
+    ),
+    "smoothgrad": (
+        "The gradient averaged over noisy copies of the image, which removes much of a "
+        "plain gradient's speckle; the standard errors come from the noise draws. Red "
+        "raises the output, blue lowers it."
+    ),
+    "grad_cam": (
+        "Where the chosen convolutional layer's features support the class: the layer's "
+        "activations weighted by the class's average gradient, clipped at zero and resized "
+        "to the image. Coarse (the layer's resolution) but specific to the class."
+    ),
     "anchors": (
         "An anchor is a rule that, when it holds, keeps the model's prediction with high "
         "probability. Precision is the share of samples satisfying the rule that get the "
@@ -311,7 +333,9 @@ def explanation_section(
             parts.append(plots.figure_html(plots.bar(expl[0], 0, o, max_features), "bar", fmt))
     elif family == "gradient" and expl.values.ndim > 3:
         if draw:
-            parts.append(plots.figure_html(plots.image_maps(expl, 4), "attribution maps", fmt))
+            parts.append(
+                plots.figure_html(plots.image_maps(expl, 4), "attribution maps", fmt, wide=True)
+            )
     else:
         if draw:
             # Waterfalls only where attributions add up to the prediction (Shapley values).
@@ -337,8 +361,10 @@ def explanation_section(
             + "</details>"
         )
     budget, uncertainty = describe(expl)
+    # Gradient methods differ in what their maps mean: each has its own paragraph.
+    read = _HOW_TO_READ.get(expl.method) if family == "gradient" else None
     return Section(
-        heading, expl.method, budget, uncertainty, _HOW_TO_READ[family], "\n".join(parts)
+        heading, expl.method, budget, uncertainty, read or _HOW_TO_READ[family], "\n".join(parts)
     )
 
 
