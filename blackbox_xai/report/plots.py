@@ -37,6 +37,7 @@ __all__ = [
     "figure_html",
     "image_maps",
     "importance",
+    "strongest_interaction",
     "surrogate_tree",
     "text_highlight",
     "to_data_uri",
