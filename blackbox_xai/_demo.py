@@ -18,6 +18,7 @@ import numpy as np
 
 from .models import Model
 from .report import Section, anchors_section, explanation_section, report_page, surrogate_section
+from .utils.formatting import fmt_number, plural
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,7 +92,7 @@ def _tabular(args: argparse.Namespace) -> tuple[list[Section | str], Any]:
     expl = KernelShap(model, masker, seed=args.seed).explain(rows, n_evals=args.n_evals)
     o = expl.output_names.index("1")
     print(
-        f"\nKernel SHAP values for {len(rows)} rows ({args.n_evals} coalitions each, "
+        f"\nKernel SHAP values for {plural(len(rows), 'row')} ({args.n_evals} coalitions each, "
         f"{masker.data.shape[0]} background rows, {expl.meta['n_model_rows']} model rows, "
         f"{time.perf_counter() - tick:.2f} s); output '1' ({data.target_names[1]}); "
         "+- is one standard error\n"
@@ -103,10 +104,13 @@ def _tabular(args: argparse.Namespace) -> tuple[list[Section | str], Any]:
     assert expl.stderr is not None
     for r in range(min(len(rows), args.anchors)):
         pred = expl.base_values[r, o] + expl.values[r, :, o].sum()
-        print(f"row {r}: E f = {expl.base_values[r, o]:.3f}  ->  f(x) = {pred:.3f}")
+        print(
+            f"row {r}: E f = {fmt_number(expl.base_values[r, o], '.3f')}  ->  "
+            f"f(x) = {fmt_number(pred, '.3f')}"
+        )
         for name, value in expl.top_features(r, o, 3):
             se = expl.stderr[r, names.index(name), o]
-            print(f"    {name:<24} {value:+.4f} +- {se:.4f}")
+            print(f"    {name:<24} {fmt_number(value, '+.4f')} +- {se:.4f}")
         anchor = anchors[r]
         rule = " AND ".join(anchor.rule) or "(always)"
         print(

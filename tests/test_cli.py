@@ -120,9 +120,11 @@ def test_explain_reads_onnx_and_csv(tmp_path, cancer12, cancer_forest, capsys):
     assert "exact_shapley" in capsys.readouterr().out
 
 
-def test_explain_refuses_other_model_files(tmp_path):
-    import pytest
-
+def test_explain_refuses_other_model_files(tmp_path, capsys):
     (tmp_path / "rows.csv").write_text("1,2\n")
-    with pytest.raises(SystemExit, match=r"must be an .onnx or .skops file"):
-        main(["explain", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "rows.csv")])
+    assert main(["explain", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "rows.csv")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == f"blackbox-xai: error: {tmp_path / 'm.pkl'}: the model must be an .onnx or .skops file.\n"
+    )

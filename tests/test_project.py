@@ -1,4 +1,7 @@
-"""Project contracts: CI runs the README's test command; importing needs only the core."""
+"""Project contracts: CI runs the README's test command; importing needs only the core.
+
+The README's Python examples are run by ``test_readme.py``.
+"""
 
 import re
 import subprocess
@@ -29,20 +32,3 @@ def test_import_needs_only_the_core_dependencies():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
-
-
-def test_readme_python_example_runs(tmp_path, monkeypatch):
-    code = re.findall(r"```python\n(.+?)\n```", (ROOT / "README.md").read_text(), flags=re.S)[0]
-    monkeypatch.chdir(tmp_path)
-    namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
-    assert namespace["kernel"].values.shape == (2, 13, 3)
-    assert (tmp_path / "wine.json").exists()
-
-
-def test_readme_gradient_example_runs():
-    code = re.findall(r"```python\n(.+?)\n```", (ROOT / "README.md").read_text(), flags=re.S)[1]
-    namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
-    assert namespace["saliency"].shape == (4, 64)
-    assert namespace["guided"].shape == (4, 64)

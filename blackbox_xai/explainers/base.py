@@ -6,6 +6,7 @@ from typing import Any
 
 from ..maskers import Masker, as_masker
 from ..models import Model, wrap
+from ..utils.formatting import signature_repr
 from ..utils.seeding import SeedLike
 
 
@@ -44,5 +45,7 @@ class Explainer:
         """
 
     def __repr__(self) -> str:
-        players = "per instance" if self.masker.per_instance else self.masker.n_players
-        return f"{type(self).__name__}(model={self.model!r}, n_players={players})"
+        # As scikit-learn prints estimators: the parameters that differ from the defaults.
+        return signature_repr(
+            self, {"masker": self.masker, "masker_or_data": self.masker, "model": self.model}
+        )

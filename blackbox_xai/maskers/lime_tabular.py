@@ -11,6 +11,7 @@ from scipy.special import ndtri
 
 from ..models.base import Model
 from ..sampling import scrambled_sobol, shifted_uniforms
+from ..utils.formatting import Shown, signature_repr
 from ..utils.optional import is_dataframe
 from ..utils.validation import check_array, feature_names_of
 from .base import Masker
@@ -103,6 +104,14 @@ class LimeTabular(Masker):
         self.feature_names = names
         self.n_players = X.shape[1]
         self.n_replicates = int(n_replicates)
+        # Kept for repr only: the parameters as given.
+        self._given = {
+            "data": Shown(f"<{X.shape[0]} rows x {X.shape[1]} columns>"),
+            "discretizer": discretizer,
+            "categorical": categorical,
+            "labels": None if labels is None else Shown(f"<{len(labels)} labels>"),
+            "feature_names": feature_names,
+        }
         #: A mask's output depends on the values drawn: masks are not merged, and
         #: enumerating them still averages random draws.
         self.deterministic = False
@@ -129,6 +138,9 @@ class LimeTabular(Masker):
     def validate(self, X: Any) -> np.ndarray:
         """Rows to explain as float64 ``(n, p)``."""
         return check_array(X, name="X", n_features=self.n_features)
+
+    def __repr__(self) -> str:
+        return signature_repr(self, self._given)
 
     def bind(self, model: Model) -> None:
         """Pass a DataFrame's schema to the model."""

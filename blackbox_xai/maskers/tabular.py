@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..models.base import Model
+from ..utils.formatting import Shown, plural, signature_repr
 from ..utils.optional import is_dataframe
 from ..utils.validation import check_array, feature_names_of
 from .base import Masker
@@ -80,6 +81,7 @@ class Tabular(Masker):
             raise ValueError(f"memory_budget_mb must be positive, got {memory_budget_mb}.")
         self.memory_budget_mb = float(memory_budget_mb)
         w = self._check_weights(weights, data.shape[0])
+        n_given = self._given_rows = data.shape[0]
         if summarize is not None:
             data, w = _summarize(data, w, summarize, n_summary, seed)
         elif data.shape[0] > LARGE_BACKGROUND:
@@ -94,6 +96,22 @@ class Tabular(Masker):
         self.weights = w
         self.player_names, self.group_matrix = _groups(groups, self.feature_names)
         self.n_players = len(self.player_names)
+        # Kept for repr only: the parameters as given.
+        self._given = {
+            "background": Shown(f"<{n_given} rows x {data.shape[1]} columns>"),
+            "feature_names": feature_names,
+            "groups": groups,
+            "weights": None if weights is None else Shown("<weights>"),
+            "summarize": summarize,
+            "n_summary": n_summary,
+            "seed": seed,
+        }
+
+    def __repr__(self) -> str:
+        shown = signature_repr(self, self._given)
+        if self.data.shape[0] != self._given_rows:
+            shown = shown[:-1] + f"; {plural(self.data.shape[0], 'background row')} kept)"
+        return shown
 
     @property
     def n_features(self) -> int:

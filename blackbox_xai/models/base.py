@@ -162,7 +162,7 @@ class Model:
             )
         if self.output_names is None:
             self.output_names = (
-                [f"output {i}" for i in range(out.shape[1])] if out.shape[1] > 1 else ["output"]
+                [str(i) for i in range(out.shape[1])] if out.shape[1] > 1 else ["output"]
             )
         if not np.isfinite(out).all():
             bad = np.argwhere(~np.isfinite(out))[0]
@@ -172,8 +172,16 @@ class Model:
             )
         return out
 
+    def _describe(self) -> str:
+        """What the model wraps, for ``repr`` (``"RandomForestClassifier, output='proba'"``)."""
+        return ""
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(n_outputs={self.n_outputs}, n_calls={self.n_calls}, n_rows={self.n_rows})"
+        what = self._describe()
+        return (
+            f"{type(self).__name__}({what + ', ' if what else ''}n_outputs={self.n_outputs}, "
+            f"n_calls={self.n_calls}, n_rows={self.n_rows})"
+        )
 
 
 def _n_rows(X: Any) -> int:

@@ -42,5 +42,8 @@ class CallableModel(Model):
             output_names=output_names, feature_names=feature_names, batch_size=batch_size
         )
 
+    def _describe(self) -> str:
+        return getattr(self.fn, "__qualname__", type(self.fn).__name__)
+
     def _predict(self, X: Any) -> Any:
         return self.fn(X)

@@ -222,6 +222,9 @@ class OnnxModel(Model):
         if self.input_kind == "array" and width is not None:
             self.probe(np.zeros((1, width)))
 
+    def _describe(self) -> str:
+        return f"output={self.output!r}, providers={self.providers}"
+
     @property
     def n_input_columns(self) -> int | None:
         """Columns the model takes (summed over its inputs), None when not fixed.

@@ -92,6 +92,9 @@ class SklearnModel(Model):
             )
         return output
 
+    def _describe(self) -> str:
+        return f"{type(self.estimator).__name__}, output={self.output!r}"
+
     def _default_output_names(self) -> list[str] | None:
         classes = getattr(self.estimator, "classes_", None)
         if classes is None or self.output == "predict":

@@ -18,6 +18,7 @@ table.bx td,table.bx th{padding:2px 8px;text-align:left;font-size:14px}
 .bar{display:inline-block;height:12px}
 .pos{background:#c0392b}.neg{background:#2471a3}
 .num{font-variant-numeric:tabular-nums;text-align:right}
+.bx-legend{font-size:13px;color:#444}
 """
 
 
@@ -26,46 +27,103 @@ def _num(value: float) -> str:
     return f"{0.0 if abs(value) < 1e-12 else value:.4g}"
 
 
+#: What the base value is, by method (the caption's legend says it in words).
+_BASE_MEANING = {
+    "exact_shapley": "the model's mean output over the background rows (no feature known)",
+    "kernel_shap": "the model's mean output over the background rows (no feature known)",
+    "sampling_shapley": "the model's mean output over the background rows (no feature known)",
+    "lime": "the intercept of the local linear model fitted around the row",
+}
+
+
+def _legend(expl: Explanation, has_stderr: bool) -> str:
+    base = _BASE_MEANING.get(expl.method, "the model's output at the method's reference input")
+    parts = [
+        f"<b>base value</b>: {html.escape(base)}",
+        "<b>attribution</b>: how much the feature's value moves the output away from the "
+        "base value (red up, blue down); a row's attributions, the 'other features' row "
+        "included, add up to its 'base + attributions'",
+    ]
+    if expl.method in _BASE_MEANING and expl.method != "lime":
+        parts[-1] += ", the model's output for the row"
+    if has_stderr:
+        parts.append(
+            "<b>std. error</b>: the standard error of an estimated attribution (the spread a "
+            "rerun with another seed would show); about 95% of reruns fall within two"
+        )
+    return "<p class='bx-legend'>" + "; ".join(parts) + ".</p>"
+
+
 def explanation_html(
     expl: Explanation, output: int | str | None = None, max_features: int = 10
 ) -> str:
-    """One table per explained row: feature, value, signed bar, attribution."""
-    o = expl.output_index(output)
-    parts = [
-        f"<h3>{html.escape(expl.method)}: attributions to output "
-        f"{html.escape(expl.output_names[o])!s}</h3>"
-    ]
-    scale = max(float(abs(expl.values[..., o]).max()), 1e-300)
+    """One table per explained row: feature, value, signed bar, attribution.
+
+    The largest ``max_features`` attributions are listed; the others are summed in one
+    "other N features" row, so that the rows shown add up to the total in the caption.
+    ``output=None`` shows each row's predicted class where the method gives the model's
+    output (Shapley values), else the output :meth:`Explanation.shown_outputs` picks.
+    """
+    if output is None:
+        outputs, reason = expl.shown_outputs()
+        title = {
+            "predicted": "attributions to each row's predicted class",
+            "target": "attributions to each row's target",
+        }.get(reason, f"attributions to output {html.escape(expl.output_names[outputs[0]])!s}")
+    else:
+        o = expl.output_index(output)
+        outputs, reason = [o] * len(expl), "given"
+        title = f"attributions to output {html.escape(expl.output_names[o])!s}"
     stderr = expl.stderr
+    parts = [f"<h3>{html.escape(expl.method)}: {title}</h3>", _legend(expl, stderr is not None)]
+    names = expl.feature_names or []
+    # Data columns line up with features only without multi-column groups.
+    show_data = getattr(expl.data, "shape", (0, -1))[-1] == len(names)
     for row in range(len(expl)):
+        o = outputs[row]
+        scale = max(float(abs(expl.values[row, ..., o]).max()), 1e-300)
         top = expl.top_features(row, o, max_features)
         base = expl.base_values[row, o]
-        total = base + expl.values[row, ..., o].sum()
+        values = expl.values[row, ..., o]
+        total = base + np.nansum(values)
+        label = html.escape(expl.output_names[o])
+        what = {"predicted": "predicted class", "target": "target"}.get(reason, "output")
         parts.append(
-            f"<table class='bx'><caption>row {row}: base value {_num(base)}, "
+            f"<table class='bx'><caption>row {row}, {what} {label}: base value {_num(base)}, "
             f"base + attributions {_num(total)}</caption>"
             "<tr><th>feature</th><th class='num'>value</th><th></th><th class='num'>attribution</th>"
             + ("<th class='num'>std. error</th>" if stderr is not None else "")
             + "</tr>"
         )
-        names = expl.feature_names or []
-        # Data columns line up with features only without multi-column groups.
-        show_data = getattr(expl.data, "shape", (0, -1))[-1] == len(names)
+        shown: list[int] = []
         for name, value in top:
             j = names.index(name) if name in names else -1
+            shown.append(j)
             data = _num(float(expl.data[row, j])) if show_data else ""
-            width = int(120 * abs(value) / scale)
-            cls = "pos" if value > 0 else "neg"
             se = ""
             if stderr is not None and j >= 0:
                 se = f"<td class='num'>{_num(float(stderr[row, j, o]))}</td>"
+            parts.append(_bar_row(html.escape(name), data, value, scale, se))
+        n_other = int(np.isfinite(values).sum()) - len(top)
+        if n_other > 0:
+            # As a waterfall plot does: the rest in one row, so the bars add up.
+            rest = float(np.nansum(values) - sum(v for _, v in top))
+            se = "<td class='num'></td>" if stderr is not None else ""
             parts.append(
-                f"<tr><td>{html.escape(name)}</td><td class='num'>{data}</td>"
-                f"<td><span class='bar {cls}' style='width:{width}px'></span></td>"
-                f"<td class='num'>{value:+.4g}</td>{se}</tr>"
+                _bar_row(f"<i>other {n_other} features</i>", "", rest, max(scale, abs(rest)), se)
             )
         parts.append("</table>")
     return "\n".join(parts)
+
+
+def _bar_row(name: str, data: str, value: float, scale: float, se: str) -> str:
+    width = int(120 * abs(value) / scale)
+    cls = "pos" if value > 0 else "neg"
+    return (
+        f"<tr><td>{name}</td><td class='num'>{data}</td>"
+        f"<td><span class='bar {cls}' style='width:{width}px'></span></td>"
+        f"<td class='num'>{_num(value) if value < 0 else '+' + _num(value)}</td>{se}</tr>"
+    )
 
 
 def anchors_html(anchors: Sequence[AnchorExplanation]) -> str:
@@ -295,11 +353,16 @@ def explanation_section(
 ) -> Section:
     """A report section of an :class:`~blackbox_xai.Explanation`, drawn from it alone.
 
+    Each row's figure and table show its predicted class for Shapley values (its target
+    for gradients) unless ``output`` is given; the summaries over rows show ``output``,
+    or the one output every row shows, or else the last output.
+
     Tabular rows get a waterfall per row (the first ``max_rows``; a signed bar chart for
     methods whose values do not add up to the prediction, such as LIME), and with five
     rows or more a beeswarm, a global importance bar and the dependence plot of the most
-    important feature, then the table of attributions (folded); texts get their highlighted tokens and a
-    bar chart of the first document; images get their attribution maps.
+    important feature, then the table of attributions (folded beyond ``max_rows`` rows);
+    texts get their highlighted tokens and a bar chart of the first document; images get
+    their attribution maps.
 
     Parameters
     ----------
@@ -321,8 +384,17 @@ def explanation_section(
     from . import plots
 
     family = _family(expl)
-    o = expl.output_index(output)
-    heading = title or f"{expl.method}: attributions to {expl.output_names[o]!r}"
+    # Per-row figures follow the tables: each row's predicted class (Shapley values) or
+    # target unless an output is given; summaries over rows need one output for all.
+    if output is None:
+        per_row, reason = expl.shown_outputs()
+        o = per_row[0] if len(set(per_row)) == 1 else expl.output_index(None)
+    else:
+        o = expl.output_index(output)
+        per_row, reason = [o] * len(expl), "given"
+    shown = {"predicted": "each row's predicted class", "target": "each row's target"}
+    what = shown.get(reason, repr(expl.output_names[o])) if len(set(per_row)) > 1 else None
+    heading = title or f"{expl.method}: attributions to {what or repr(expl.output_names[o])}"
     draw = _figures_available(figures)
     parts: list[str] = [] if draw else [_NO_FIGURES]
     if family == "text":
@@ -330,7 +402,8 @@ def explanation_section(
 
         parts.append(text_explanation_html(expl, output=o))
         if draw:
-            parts.append(plots.figure_html(plots.bar(expl[0], 0, o, max_features), "bar", fmt))
+            first = plots.bar(expl[0], 0, per_row[0], max_features)
+            parts.append(plots.figure_html(first, "bar", fmt))
     elif family == "gradient" and expl.values.ndim > 3:
         if draw:
             parts.append(
@@ -341,7 +414,7 @@ def explanation_section(
             # Waterfalls only where attributions add up to the prediction (Shapley values).
             one_row = plots.waterfall if family == "shapley" else plots.bar
             for row in range(min(len(expl), max_rows)):
-                fig = one_row(expl, row, o, max_features)
+                fig = one_row(expl, row, per_row[row], max_features)
                 parts.append(plots.figure_html(fig, f"attributions of row {row}", fmt))
             same_players = not isinstance(expl.meta.get("n_players"), list)
             if len(expl) >= _MIN_GLOBAL_ROWS and same_players:
@@ -353,11 +426,13 @@ def explanation_section(
                     parts.append(
                         plots.figure_html(plots.dependence(expl, top, o), "dependence", fmt)
                     )
-        # The full table is long: folded (a plain <details>, no script) below the figures.
+        # Many rows make a long table: folded (a plain <details>, no script) below the
+        # figures; a few rows' tables stay open.
+        unfolded = " open" if len(expl) <= max_rows else ""
         parts.append(
-            f"<details class='bx-table'><summary>table of attributions ({len(expl)} "
+            f"<details class='bx-table'{unfolded}><summary>table of attributions ({len(expl)} "
             f"row{'s' if len(expl) != 1 else ''})</summary>"
-            + explanation_html(expl, output=o, max_features=max_features)
+            + explanation_html(expl, output=output, max_features=max_features)
             + "</details>"
         )
     budget, uncertainty = describe(expl)

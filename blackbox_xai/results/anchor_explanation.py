@@ -93,10 +93,25 @@ class AnchorExplanation(JsonRoundTrip):
         rule = " AND ".join(self.rule) if self.rule else "(any row)"
         if isinstance(self.data, str):
             rule = " AND ".join(repr(w) for w in self.rule) if self.rule else "(any text)"
-        status = "" if self.success else ", not reaching the threshold"
+        predicted = repr(self.predicted)
+        name = self.meta.get("predicted_name")
+        if name is not None and str(name) != str(self.predicted):
+            predicted += f" ({name!r})"
+        # The threshold applies to the lower confidence bound, not to the estimate:
+        # print both, or "precision 0.966, not reaching 0.95" reads as a contradiction.
+        params = self.meta.get("parameters") or {}
+        threshold, delta = params.get("threshold"), params.get("delta")
+        lower = f"lower bound {self.precision_bounds[0]:.3f}"
+        if delta is not None:
+            lower += f" at {1 - float(delta):.0%} confidence"
+        if threshold is not None:
+            verdict = ">=" if self.success else "< threshold"
+            lower += f" {verdict}{' threshold' if self.success else ''} {float(threshold):.3g}"
+        elif not self.success:
+            lower += ", not reaching the threshold"
         return (
-            f"AnchorExplanation(IF {rule} THEN predict {self.predicted!r}; "
-            f"precision {self.precision:.3f}, coverage {self.coverage:.3f}{status})"
+            f"AnchorExplanation(IF {rule} THEN predict {predicted}; "
+            f"precision {self.precision:.3f} ({lower}), coverage {self.coverage:.3f})"
         )
 
     def to_html(self) -> str:

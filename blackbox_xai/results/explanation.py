@@ -9,10 +9,17 @@ from typing import Any
 
 import numpy as np
 
+from ..utils.formatting import fmt_number, plural
 from ..utils.optional import import_optional
 from .json_io import JsonRoundTrip, jsonable
 
 _FORMAT_VERSION = 1
+
+#: Methods whose values add up to the model's output: ``base + sum(values) = f(x)``.
+_EFFICIENT = ("exact_shapley", "kernel_shap", "sampling_shapley")
+
+#: Rows summarised by ``print(explanation)``.
+_ROWS_SHOWN = 5
 
 
 def _rows_of(value: Any, idx: np.ndarray, n: int) -> Any:
@@ -84,7 +91,7 @@ class Explanation(JsonRoundTrip):
         self.output_names = (
             [str(o) for o in output_names]
             if output_names is not None
-            else [f"output {i}" for i in range(k)]
+            else ([str(i) for i in range(k)] if k > 1 else ["output"])
         )
         if len(self.output_names) != k:
             raise ValueError(f"{len(self.output_names)} output names for {k} outputs.")
@@ -184,19 +191,66 @@ class Explanation(JsonRoundTrip):
         order = np.argsort(-np.abs(v), kind="stable")[:n]
         return [(names[j], float(v[j])) for j in order]
 
+    def shown_outputs(self) -> tuple[list[int], str]:
+        """The output each row's summary shows, and why (used by ``print``).
+
+        Returns
+        -------
+        outputs : list of int
+            One output index per row.
+        reason : str
+            ``"predicted"`` (Shapley values: ``base + sum(values)`` is the model's output,
+            the largest is the predicted class), ``"target"`` (the explained target of
+            each row), ``"only"`` (a single output) or ``"last"`` (several outputs and no
+            prediction recorded).
+        """
+        n, k = len(self), self.values.shape[-1]
+        targets = self.meta.get("target")
+        if (
+            isinstance(targets, list)
+            and len(targets) == n
+            and all(isinstance(t, int) and 0 <= t < k for t in targets)
+        ):
+            return [int(t) for t in targets], "target"
+        if k == 1:
+            return [0] * n, "only"
+        if self.method in _EFFICIENT:
+            axes = tuple(range(1, self.values.ndim - 1))
+            fx = self.base_values + np.nansum(self.values, axis=axes)
+            return [int(o) for o in fx.argmax(axis=1)], "predicted"
+        return [k - 1] * n, "last"
+
     def __repr__(self) -> str:
         head = (
             f"Explanation(method={self.method!r}, shape={self.shape}, outputs={self.output_names})"
         )
         if self.values.ndim != 3 or len(self) == 0:
             return head
-        o = self.output_index(None)
-        lines = [
-            head,
-            f"  row 0, output {self.output_names[o]!r}: base {self.base_values[0, o]:.4g}",
-        ]
-        for name, value in self.top_features(0, o, 5):
-            lines.append(f"    {name:<28} {value:+.4g}")
+        outputs, reason = self.shown_outputs()
+        lines = [head]
+        if reason == "last":
+            lines.append(
+                f"  output {self.output_names[-1]!r} shown (the last of "
+                f"{len(self.output_names)}; {self.method} records no prediction to pick "
+                "one): top_features(row, output=...) gives the others"
+            )
+        shown = min(len(self), _ROWS_SHOWN)
+        for row in range(shown):
+            o = outputs[row]
+            name = self.output_names[o]
+            base = fmt_number(self.base_values[row, o])
+            if reason == "predicted":
+                fx = fmt_number(self.base_values[row, o] + np.nansum(self.values[row, :, o]))
+                what = f"predicted {name!r} (f = {fx}, base {base})"
+            elif reason == "target":
+                what = f"target {name!r} (base {base})"
+            else:
+                what = f"output {name!r} (base {base})"
+            lines.append(f"  row {row}: {what}")
+            for feature, value in self.top_features(row, o, 5):
+                lines.append(f"    {feature:<28} {fmt_number(value, '+.4g')}")
+        if len(self) > shown:
+            lines.append(f"  ... {plural(len(self) - shown, 'more row')}")
         return "\n".join(lines)
 
     # -- tables -------------------------------------------------------------------------
@@ -311,7 +365,9 @@ class Explanation(JsonRoundTrip):
         Parameters
         ----------
         output : int or str, optional
-            Output to show (the last by default).
+            Output to show; by default each row's predicted class for Shapley values,
+            the target of gradient methods, the last output otherwise
+            (:meth:`shown_outputs`).
         max_features : int
             Features per figure and table, largest first.
         figures : bool, optional

@@ -133,4 +133,6 @@ def test_stacked_explanations_round_trip_and_tabulate(sequences: list[np.ndarray
     frame = expl.to_frame()
     assert len(frame) == 2 * (3 + 7 + 5)  # no padded rows
     assert not frame["value"].isna().any()
-    assert "per instance" in repr(bx.ExactShapley(linear, Sequences()))
+    assert repr(bx.ExactShapley(linear, Sequences())).startswith(
+        "ExactShapley(model=CallableModel(linear"
+    )

@@ -80,7 +80,7 @@ def test_non_numeric_and_high_rank_outputs_are_refused():
 def test_probe_learns_outputs_without_counting():
     model = bx.wrap(lambda X: np.c_[X[:, 0], X[:, 0]])
     model.probe(np.zeros((5, 1)))
-    assert model.n_outputs == 2 and model.output_names == ["output 0", "output 1"]
+    assert model.n_outputs == 2 and model.output_names == ["0", "1"]
     assert model.n_calls == 0
 
 

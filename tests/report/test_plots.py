@@ -168,9 +168,7 @@ def test_anchor_card_shows_rule_precision_and_coverage():
     anchor = bx.Anchors(step, X, seed=0).explain(np.array([0.5, 0.0, 0.0]))
     fig = plots.anchor_card(anchor)
     text = fig.axes[0].texts[0].get_text()
-    assert text.startswith(f"IF {anchor.rule[0]}") and text.endswith(
-        "THEN the model predicts output 1"
-    )
+    assert text.startswith(f"IF {anchor.rule[0]}") and text.endswith("THEN the model predicts 1")
     widths = sorted(b.get_width() for b in fig.axes[1].patches)
     np.testing.assert_allclose(widths, sorted([anchor.precision, anchor.coverage]))
     labels = " ".join(t.get_text() for t in fig.axes[1].get_yticklabels())

@@ -224,7 +224,7 @@ class GradientExplainer:
             names = self.model.output_names
         if names is None:
             k = outputs().shape[1]
-            names = [f"output {i}" for i in range(k)] if k > 1 else ["output"]
+            names = [str(i) for i in range(k)] if k > 1 else ["output"]
         return list(names)
 
     def __repr__(self) -> str:

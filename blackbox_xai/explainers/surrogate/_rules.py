@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ...utils.formatting import fmt_number, plural
 from ...utils.validation import check_array
 
 
@@ -39,6 +40,10 @@ class Rule:
         Number of fitting rows that satisfy it.
     feature_index : dict of str -> int
         Column of each feature name in the rows ``matches`` reads.
+    output_names : tuple of str
+        The fitted output of each entry of ``value`` (empty for a class label).
+    fit_to : {"output", "logit", "label"}
+        What ``value`` holds: the model's outputs, their logits, or class probabilities.
     """
 
     conditions: tuple[Condition, ...]
@@ -47,6 +52,8 @@ class Rule:
     support: float
     n_samples: int
     feature_index: dict[str, int] = field(repr=False, compare=False, default_factory=dict)
+    output_names: tuple[str, ...] = ()
+    fit_to: str = "output"
 
     def matches(self, X: Any) -> np.ndarray:
         """Which rows of ``X`` satisfy every condition, exactly as the tree decides.
@@ -71,12 +78,25 @@ class Rule:
 
     def __str__(self) -> str:
         body = " and ".join(str(c) for c in self.conditions) or "always"
-        shown = (
-            f"{self.prediction:.4g}"
-            if isinstance(self.prediction, float)
-            else repr(self.prediction)
+        if isinstance(self.prediction, str):
+            shown = f"class {self.prediction!r}"
+        else:
+            # Name every fitted output: a bare number does not say which output it is.
+            kind = "logit " if self.fit_to == "logit" else ""
+            names = self.output_names or ("output",)
+            values = np.atleast_1d(self.value)
+            shown = ", ".join(
+                f"{kind}{_output_label(name)} = {fmt_number(float(v))}"
+                for name, v in zip(names, values, strict=False)
+            )
+        return (
+            f"if {body} then {shown}  (support {self.support:.1%}, {plural(self.n_samples, 'row')})"
         )
-        return f"if {body} then {shown}  (support {self.support:.1%}, {self.n_samples} rows)"
+
+
+def _output_label(name: str) -> str:
+    # The default name of a single output reads as a word; class names are quoted.
+    return name if name == "output" else repr(name)
 
 
 def simplify(conditions: list[Condition]) -> list[Condition]:

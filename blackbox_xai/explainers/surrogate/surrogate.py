@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ...models import Model, wrap
+from ...utils.formatting import signature_repr
 from ...utils.optional import is_dataframe
 from ...utils.seeding import SeedLike, resolve_seed
 from ...utils.validation import check_array, check_positive_int, feature_names_of
@@ -87,8 +88,8 @@ class GlobalSurrogate:
     >>> X = np.random.default_rng(0).integers(0, 4, size=(400, 2)).astype(float)
     >>> s = bx.GlobalSurrogate(lambda A: 3.0 * (A[:, 0] > 1), max_depth=1).fit(X)
     >>> print(s.rules(as_text=True))
-    if x0 > 1.5 then 3  (support 52.5%, 210 rows)
-    if x0 <= 1.5 then 0  (support 47.5%, 190 rows)
+    if x0 > 1.5 then output = 3  (support 52.5%, 210 rows)
+    if x0 <= 1.5 then output = 0  (support 47.5%, 190 rows)
     """
 
     def __init__(
@@ -399,7 +400,13 @@ class GlobalSurrogate:
             support=n / self.n_fit_rows_,
             n_samples=n,
             feature_index={name: j for j, name in enumerate(self.feature_names_)},
+            output_names=() if self.fit_to == "label" else tuple(self.output_names_),
+            fit_to=self.fit_to,
         )
+
+    def __repr__(self) -> str:
+        # As scikit-learn prints estimators: the parameters that differ from the defaults.
+        return signature_repr(self)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "estimator_"):

@@ -24,7 +24,7 @@ def test_saliency_of_a_softmax_regression_logit_is_its_weights(softmax_regressio
         explanation = bx.Saliency(model, output="logits", abs=False).explain(x, target=c)
         assert explanation.values.shape == (5, 4, 1)
         np.testing.assert_array_equal(explanation.values[..., 0], np.tile(w[:, c], (5, 1)))
-        assert explanation.output_names == [f"output {c}"]
+        assert explanation.output_names == [str(c)]
         times_input = bx.GradientXInput(model, output="logits").explain(x, target=c)
         np.testing.assert_array_equal(times_input.values[..., 0], x * w[:, c])
 
@@ -181,7 +181,7 @@ def test_targets_none_int_name_per_row_and_callable(softmax_regression):
     assert default.meta["target"] == predicted.tolist()
     assert default.output_names == ["predicted class"]
     np.testing.assert_array_equal(default.values[..., 0], w[:, predicted].T)
-    by_name = explainer.explain(x, target="output 2")
+    by_name = explainer.explain(x, target="2")
     np.testing.assert_array_equal(by_name.values, explainer.explain(x, target=2).values)
     np.testing.assert_array_equal(explainer.explain(x, target=-1).values, by_name.values)
     second = explainer.explain(x, target=lambda out: np.argsort(out, axis=1)[:, -2])

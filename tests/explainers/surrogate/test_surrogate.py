@@ -95,7 +95,7 @@ def test_label_fit_reports_agreement_and_macro_f1() -> None:
     expected = (model.predict(X[400:]) == surrogate.predict(X[400:])).mean()
     assert fid.held_out["agreement"] == pytest.approx(expected)
     rule = surrogate.rules()[0]
-    assert rule.prediction in ("0", "1") and "then '" in str(rule)
+    assert rule.prediction in ("0", "1") and "then class '" in str(rule)
 
 
 def test_logit_fit_is_exact_for_a_logistic_model_with_a_linear_surrogate() -> None:
