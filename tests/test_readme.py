@@ -62,7 +62,7 @@ def _matches(pattern: str, text: str) -> bool:
 
 
 def test_the_readme_has_its_examples():
-    assert len(BLOCKS) == 6
+    assert len(BLOCKS) == 7
     assert all(_expected(b) and None not in _expected(b) for b in BLOCKS)
 
 
@@ -148,6 +148,15 @@ def test_image_example_results(folder, monkeypatch):
     # The model reads the top-left 40 x 60 pixels only: no occlusion mass elsewhere.
     assert (occlusion.values[0, 48:, :, 0] == 0).all()
     assert (occlusion.values[0, :, 64:, 0] == 0).all()
+
+
+def test_report_example_results(folder, monkeypatch):
+    monkeypatch.chdir(folder)
+    _run(_block("wine.html"), folder)
+    page = (folder / "wine.html").read_text()
+    assert page.startswith("<!doctype html>") and page.count("class='bx-read'") == 3
+    assert (folder / "waterfall.png").stat().st_size > 0
+    assert (folder / "beeswarm.svg").read_text().startswith("<?xml")
 
 
 def test_the_architecture_document_is_linked_and_names_what_exists():

@@ -1,5 +1,25 @@
-"""Rendering of results: self-contained HTML pages (and, later, figures)."""
+"""Rendering of results: self-contained HTML pages and matplotlib figures (``plots``)."""
 
-from .html import anchors_html, explanation_html, html_page
+from .html import (
+    Section,
+    anchors_html,
+    anchors_section,
+    describe,
+    explanation_html,
+    explanation_section,
+    html_page,
+    report_page,
+    surrogate_section,
+)
 
-__all__ = ["anchors_html", "explanation_html", "html_page"]
+__all__ = [
+    "Section",
+    "anchors_html",
+    "anchors_section",
+    "describe",
+    "explanation_html",
+    "explanation_section",
+    "html_page",
+    "report_page",
+    "surrogate_section",
+]

@@ -392,8 +392,10 @@ class Explanation(JsonRoundTrip):
         return cls.from_dict(obj)
 
     # -- views --------------------------------------------------------------------------
-    def to_html(self, output: int | str | None = None, max_features: int = 10) -> str:
-        """An HTML fragment: one bar table per row.
+    def to_html(
+        self, output: int | str | None = None, max_features: int = 10, figures: bool | None = None
+    ) -> str:
+        """An HTML fragment: the report section of this explanation (as in a report page).
 
         Parameters
         ----------
@@ -402,27 +404,27 @@ class Explanation(JsonRoundTrip):
             the target of gradient methods, the last output otherwise
             (:meth:`shown_outputs`).
         max_features : int
-            Features per row, largest first.
+            Features per figure and table, largest first.
+        figures : bool, optional
+            Embed figures (default: when matplotlib is installed): a waterfall per row,
+            for several rows a beeswarm, global importance and dependence plot; text
+            explanations show each document with its tokens coloured by attribution
+            (see ``report.text``), image explanations their maps.
 
         Returns
         -------
         str
-            For text explanations (``meta["token_offsets"]``), each document with its
-            tokens coloured by their attribution (see ``report.text``); for images,
-            each image, its attribution map overlaid and, for superpixel values, its
-            top superpixels (see ``report.image``).
+            Self-contained (its own ``<style>``, no script, every string escaped); the
+            same fragment notebooks show (``_repr_html_``). Tabular rows get their
+            figures and table, texts their tokens coloured by attribution
+            (``report.text``), images their attribution overlays (``report.image``).
         """
-        if "token_offsets" in self.meta:
-            from ..report.text import text_explanation_html
+        from ..report import explanation_section
 
-            return text_explanation_html(self, output=output)
-        if self.is_image:
-            from ..report.image import image_explanation_html
-
-            return image_explanation_html([self], output=output)
-        from ..report import explanation_html
-
-        return explanation_html(self, output=output, max_features=max_features)
+        section = explanation_section(
+            self, output=output, max_features=max_features, figures=figures
+        )
+        return section._repr_html_()
 
     def _repr_html_(self) -> str:
         return self.to_html()
