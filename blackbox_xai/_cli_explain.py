@@ -137,8 +137,7 @@ def _anchors(job: Job) -> Any:
             # Anchors draws single background rows: a large background costs nothing.
             warnings.filterwarnings("ignore", message="the background has", category=UserWarning)
             masker = bx.Tabular(job.background, feature_names=job.feature_names)
-    explainer = bx.Anchors(job.model, masker, seed=job.args.seed)
-    explainer.n_jobs = job.args.n_jobs
+    explainer = bx.Anchors(job.model, masker, seed=job.args.seed, n_jobs=job.args.n_jobs)
     budget = job.args.budget
     if budget is not None:
         job.budget["max_model_calls"] = budget
@@ -170,7 +169,9 @@ def _surrogate(job: Job) -> Any:
     return surrogate, surrogate.fidelity(rows), surrogate.explain(rows)
 
 
-#: ``--method`` -> how to run it. A new method is one entry here.
+#: ``--method`` -> how to run it. A new method is one entry here; a masker explainer
+#: needs only ``MaskerMethod("ClassName", budget="explain argument")`` (its ``explain``
+#: takes ``progress``), e.g. ``"occlusion": MaskerMethod("Occlusion")``.
 METHODS: dict[str, Callable[[Job], Any]] = {
     "kernel-shap": MaskerMethod("KernelShap", budget="n_evals"),
     "sampling-shapley": MaskerMethod("SamplingShapley", budget="n_permutations"),

@@ -196,12 +196,15 @@ def test_image_files_are_read_in_the_model_layout(files, tmp_path, capsys):
 
 
 # -- report formats -------------------------------------------------------------------------
-def test_html_report_names_model_method_and_budget(files, capsys, render_html):
+def test_html_report_names_model_method_and_budget(files, tmp_path, capsys, render_html):
     d, _, _ = files
-    out = d / "report.html"
-    assert _explain(d, d / "mlp.onnx", d / "rows.csv", "--budget", "300", "--out", out) == 0
+    out = tmp_path / "report.html"
+    model = tmp_path / "<b>m&m.onnx"  # a file name is user text: escaped
+    shutil.copy(d / "mlp.onnx", model)
+    assert _explain(d, model, d / "rows.csv", "--budget", "300", "--n-jobs", "2", "--out", out) == 0
     page = out.read_text()
-    assert "mlp.onnx" in page and "kernel-shap" in page and "n_evals=300" in page
+    assert "&lt;b&gt;m&amp;m.onnx" in page and "<b>m" not in page
+    assert "kernel-shap" in page and "n_evals=300" in page
     assert "largest standard error" in page and page.count("<caption>row ") == 3
     assert render_html(page).errors == []
 
