@@ -1,8 +1,9 @@
 """Reading an ONNX file defensively: a size limit, then ``onnx.checker``.
 
-The command line reads model files users download; a file that is too large, is not an
-ONNX model, or breaks the ONNX specification is refused with a one-line reason before
-ONNX Runtime sees it.
+Model files are often downloaded; a file that is too large, is not an ONNX model, or
+breaks the ONNX specification is refused with a one-line reason before ONNX Runtime sees
+it. ``OnnxModel`` reads paths through here, and so does the command line (which lets the
+user raise the size limit).
 """
 
 from __future__ import annotations
@@ -54,8 +55,11 @@ def read_onnx_file(path: str | os.PathLike[str], max_mb: float = 2048.0) -> byte
     if not proto.graph.node and not proto.graph.output:
         # protobuf parses many non-ONNX byte strings into an empty message.
         raise ValueError(f"{name} is not an ONNX model (no graph).")
+    external = any(t.data_location == onnx.TensorProto.EXTERNAL for t in proto.graph.initializer)
     try:
-        onnx.checker.check_model(proto)
+        # By path when tensors live in other files: the checker then resolves (and
+        # validates) their locations relative to the model's folder.
+        onnx.checker.check_model(name if external else proto)
     except Exception as exc:
         first = " ".join(str(exc).split())
         raise ValueError(f"{name} fails the ONNX checker: {first}") from exc
