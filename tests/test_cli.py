@@ -1,4 +1,4 @@
-"""The command line: the demo runs end to end and writes its report."""
+"""The command line: the demo runs end to end and writes its report (explain: test_cli_explain)."""
 
 import contextlib
 import io
@@ -84,47 +84,3 @@ def test_demo_report_in_a_browser(demo, render_html):
     assert len(images) == 6 + 2 + 2 + 1 + 2 + 4
     assert all(img.evaluate("i => i.complete && i.naturalWidth > 100") for img in images)
     assert (SCREENSHOTS / "demo_report.png").stat().st_size > 10_000
-
-
-def test_explain_reads_onnx_and_csv(tmp_path, cancer12, cancer_forest, capsys):
-    import numpy as np
-
-    from blackbox_xai.models.convert import sklearn_to_onnx
-
-    X, _ = cancer12
-    (tmp_path / "m.onnx").write_bytes(sklearn_to_onnx(cancer_forest, X))
-    names = ",".join(f"f{j}" for j in range(12))
-    np.savetxt(tmp_path / "rows.csv", X[:3], delimiter=",", header=names, comments="")
-    np.savetxt(tmp_path / "bg.csv", X[100:160], delimiter=",")
-    out = tmp_path / "out"
-    code = main(
-        [
-            "explain",
-            str(tmp_path / "m.onnx"),
-            "--data",
-            str(tmp_path / "rows.csv"),
-            "--background",
-            str(tmp_path / "bg.csv"),
-            "--n-background",
-            "5",
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 0
-    expl = bx.Explanation.from_json(out / "explanation.json")
-    assert expl.feature_names[:2] == ["f0", "f1"] and expl.values.shape == (3, 12, 2)
-    np.testing.assert_allclose(
-        expl.values.sum(axis=1) + expl.base_values, cancer_forest.predict_proba(X[:3]), atol=1e-5
-    )
-    assert "exact_shapley" in capsys.readouterr().out
-
-
-def test_explain_refuses_other_model_files(tmp_path, capsys):
-    (tmp_path / "rows.csv").write_text("1,2\n")
-    assert main(["explain", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "rows.csv")]) == 2
-    err = capsys.readouterr().err
-    assert (
-        err
-        == f"blackbox-xai: error: {tmp_path / 'm.pkl'}: the model must be an .onnx or .skops file.\n"
-    )

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..results import Explanation
 from ..utils.parallel import map_row_chunks
+from ..utils.progress import progress_bar
 from ..utils.seeding import resolve_seed
 
 if TYPE_CHECKING:
@@ -46,14 +47,19 @@ def splits_instances(explain: E) -> E:
     With an ordinary masker the method runs as written. With a per-instance masker the
     input is split into instances, each explained by a copy of the explainer bound to
     that instance (same arguments), and the results are stacked.
+
+    The wrapper also takes the method's ``progress`` argument: it opens the progress bar
+    over the rows (or instances), so the method itself never sees it set.
     """
 
     @functools.wraps(explain)
     def wrapper(self: Explainer, X: Any, *args: Any, **kwargs: Any) -> Explanation:
+        show = kwargs.pop("progress", False)
         if not self.masker.per_instance:
-            result: Explanation = explain(self, X, *args, **kwargs)
+            with progress_bar(show, _n_rows(X), self.method):
+                result: Explanation = explain(self, X, *args, **kwargs)
             return result
-        return explain_instances(self, X, args, kwargs)
+        return explain_instances(self, X, args, kwargs, progress=show)
 
     return wrapper  # type: ignore[return-value]
 
@@ -76,8 +82,20 @@ def _explain_chunk(
     return out
 
 
+def _n_rows(X: Any) -> int:
+    """Rows in ``X`` for the progress bar: one for a single row or document."""
+    if isinstance(X, str) or getattr(X, "ndim", 2) == 1:
+        return 1
+    return len(X)
+
+
 def explain_instances(
-    explainer: Explainer, X: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    explainer: Explainer,
+    X: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    progress: bool = False,
 ) -> Explanation:
     """Explain every instance of ``X`` with ``explainer`` bound to it, then stack."""
     # The masker may serve several explainers: check the input against this one's model.
@@ -87,9 +105,10 @@ def explain_instances(
     inner = dict(kwargs)
     chunk_size = inner.pop("chunk_size", None)
     work = functools.partial(_explain_chunk, explainer, instances, entropy, args, inner)
-    parts = map_row_chunks(
-        work, explainer.model, len(instances), n_jobs=explainer.n_jobs, chunk_size=chunk_size
-    )
+    with progress_bar(progress, len(instances), explainer.method):
+        parts = map_row_chunks(
+            work, explainer.model, len(instances), n_jobs=explainer.n_jobs, chunk_size=chunk_size
+        )
     done = [item for part in parts for item in part]
     return stack_explanations([e for e, _ in done], [m for _, m in done], entropy)
 

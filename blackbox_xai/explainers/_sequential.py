@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..results import Explanation
+from ..utils import progress
 from ..utils.parallel import map_row_chunks
 
 if TYPE_CHECKING:
@@ -143,7 +144,10 @@ RowsFn = Callable[["Model", int, int], list[np.ndarray]]
 
 def _in_blocks(rows: RowsFn, block: int, model: Model, start: int, stop: int) -> list[np.ndarray]:
     """``rows`` over rows ``start:stop``, ``block`` rows at a time, concatenated."""
-    parts = [rows(model, s, min(stop, s + block)) for s in range(start, stop, block)]
+    parts = []
+    for s in range(start, stop, block):
+        parts.append(rows(model, s, min(stop, s + block)))
+        progress.advance(min(stop, s + block) - s)
     return [np.concatenate(p) for p in zip(*parts, strict=True)]
 
 

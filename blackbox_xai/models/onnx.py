@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..utils.optional import import_optional, is_dataframe
+from ._onnx_file import read_onnx_file
 from .base import Model
 
 # ONNX TensorProto element types this wrapper feeds, and the numpy dtype of each.
@@ -48,11 +49,7 @@ def load_model_bytes(source: Any) -> tuple[bytes, list[str] | None]:
     if isinstance(source, (bytes, bytearray)):
         return bytes(source), None
     if isinstance(source, (str, os.PathLike)):
-        try:
-            with open(source, "rb") as fh:
-                return fh.read(), None
-        except OSError as exc:
-            raise ValueError(f"could not read the ONNX file {os.fspath(source)!r}: {exc}") from exc
+        return read_onnx_file(source), None
     if type(source).__name__ == "ModelProto":
         return source.SerializeToString(), None
     if type(source).__name__ == "InferenceSession":

@@ -34,7 +34,7 @@ class Explanation(JsonRoundTrip):
 
     Parameters
     ----------
-    values : array of shape (n, *feature_shape, k)
+    values : array of shape ``(n, *feature_shape, k)``
         Attribution of each feature to each output.
     base_values : array of shape (n, k)
         The reference output (e.g. ``E f`` for Shapley values).

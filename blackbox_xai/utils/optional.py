@@ -15,6 +15,8 @@ _EXTRA_OF = {
     "dask": "dist",
     "distributed": "dist",
     "pandas": "all",
+    "tqdm": "cli",
+    "skops": "cli",
 }
 
 

@@ -7,10 +7,13 @@ the chunk size and the number of workers never change a result.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from joblib import Parallel, delayed, effective_n_jobs
+
+from . import progress
 
 if TYPE_CHECKING:
     from ..models.base import Model
@@ -65,15 +68,33 @@ def map_row_chunks(
         Rows per task; results do not depend on it.
     """
     n_workers = effective_n_jobs(n_jobs)
+    counts = progress.counts_chunks()
     chunks = row_chunks(n_rows, n_workers, chunk_size)
     if n_workers == 1:
-        return [fn(model, start, stop) for start, stop in chunks]
-    outputs = Parallel(n_jobs=n_jobs)(
+        return [
+            progress.run_chunk(functools.partial(fn, model, start, stop), stop - start, counts)
+            for start, stop in chunks
+        ]
+    # A generator hands chunks back as they finish (in order), so an open bar moves.
+    outputs = Parallel(n_jobs=n_jobs, return_as="generator" if counts else "list")(
         delayed(_run_counted)(fn, model, start, stop) for start, stop in chunks
     )
     results = []
-    for result, calls, rows in outputs:
+    for (result, calls, rows), (start, stop) in zip(outputs, chunks, strict=True):
         model.n_calls += calls
         model.n_rows += rows
         results.append(result)
+        if counts:
+            progress.advance(stop - start)
+    return results
+    # A generator hands chunks back as they finish (in order), so the bar moves.
+    outputs = Parallel(n_jobs=n_jobs, return_as="generator" if counts else "list")(
+        delayed(_run_counted)(fn, model, start, stop) for start, stop in chunks
+    )
+    results = []
+    for (result, calls, rows), (start, stop) in zip(outputs, chunks, strict=True):
+        model.n_calls += calls
+        model.n_rows += rows
+        results.append(result)
+        progress.advance(stop - start if counts else 0)
     return results

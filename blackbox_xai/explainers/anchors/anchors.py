@@ -15,6 +15,7 @@ from ...models import Model, wrap
 from ...results import AnchorExplanation
 from ...utils.optional import is_dataframe
 from ...utils.parallel import map_row_chunks
+from ...utils.progress import progress_bar
 from ...utils.seeding import SeedLike, resolve_seed, row_rng
 from ...utils.validation import check_positive_int, check_unit_interval
 from ..base import Explainer
@@ -278,7 +279,12 @@ class Anchors(Explainer):
         return self._explain_checked(X, max_model_calls, None)[0]
 
     def explain_many(
-        self, X: Any, max_model_calls: int | None = None, *, chunk_size: int | None = None
+        self,
+        X: Any,
+        max_model_calls: int | None = None,
+        *,
+        chunk_size: int | None = None,
+        progress: bool = False,
     ) -> list[AnchorExplanation]:
         """Anchors of several rows; the rows' bandit rounds share model calls.
 
@@ -289,6 +295,9 @@ class Anchors(Explainer):
             Budget of model calls per row (see :meth:`explain`).
         chunk_size : int, optional
             Rows per parallel task (``n_jobs``); results do not depend on it.
+        progress : bool
+            Show a progress bar over the rows on stderr (needs tqdm); the anchors do
+            not depend on it.
 
         Returns
         -------
@@ -303,8 +312,12 @@ class Anchors(Explainer):
                 if max_model_calls is None
                 else check_positive_int(max_model_calls, "max_model_calls")
             )
-            return explain_documents(self, self.text_.masker.instances(X), limit, chunk_size)
-        return self._explain_checked(self._check_rows(X), max_model_calls, chunk_size)
+            documents = self.text_.masker.instances(X)
+            with progress_bar(progress, len(documents), self.method):
+                return explain_documents(self, documents, limit, chunk_size)
+        rows = self._check_rows(X)
+        with progress_bar(progress, len(rows), self.method):
+            return self._explain_checked(rows, max_model_calls, chunk_size)
 
     def _explain_checked(
         self, X: np.ndarray, max_model_calls: int | None, chunk_size: int | None

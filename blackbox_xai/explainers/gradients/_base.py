@@ -16,6 +16,7 @@ import numpy as np
 from ...autodiff.layers import GraphIndex
 from ...results import Explanation
 from ...utils.optional import is_dataframe
+from ...utils.progress import progress_bar
 from ...utils.validation import check_finite
 from ._model import as_differentiable
 from ._space import ArraySpace, EmbeddingSpace, Space, find_embedding, predict
@@ -90,7 +91,7 @@ class GradientExplainer:
         raise NotImplementedError
 
     # -- explain ------------------------------------------------------------------------
-    def explain(self, X: Any, target: Any = None) -> Explanation:
+    def explain(self, X: Any, target: Any = None, *, progress: bool = False) -> Explanation:
         """Attribute the target output of each row of ``X`` to its features.
 
         Parameters
@@ -102,6 +103,9 @@ class GradientExplainer:
             The output explained per row: None for the predicted class, a class index
             or output name for all rows, one class per row, ``(n, k)`` float weights of
             the outputs, or a callable mapping the outputs ``(n, k)`` to any of these.
+        progress : bool
+            Show a progress bar over the rows on stderr (needs tqdm); the values do
+            not depend on it.
 
         Returns
         -------
@@ -123,7 +127,8 @@ class GradientExplainer:
         names = self._output_names(X, outputs)
         targets = resolve_targets(target, n, names, outputs)
         before = getattr(self.model, "n_gradient_rows", None)
-        result = self._attribute(space, targets)
+        with progress_bar(progress, n, self.method):
+            result = self._attribute(space, targets)
         meta: dict[str, Any] = {
             "parameters": self._parameters(),
             **targets.meta(names),

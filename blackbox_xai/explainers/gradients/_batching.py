@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from ...utils import progress
+
 #: (row, first point, end point) of one row's share of a call.
 Segment = tuple[int, int, int]
 
@@ -61,6 +63,7 @@ def accumulate(
         for row, start, stop in chunk:
             fold(row, start, grads[offset : offset + stop - start])
             offset += stop - start
+        progress.advance(sum(stop == points_per_row[row] for row, _, stop in chunk))
 
 
 def running_total(total: np.ndarray, terms: np.ndarray) -> np.ndarray:

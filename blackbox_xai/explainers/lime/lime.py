@@ -19,6 +19,7 @@ from ...sampling import (
     scrambled_sobol,
     shifted_uniforms,
 )
+from ...utils import progress
 from ...utils.parallel import map_row_chunks
 from ...utils.seeding import SeedLike, resolve_seed, row_rng
 from ...utils.validation import check_positive_int
@@ -144,6 +145,7 @@ class Lime(Explainer):
         n_holdout: int | None = None,
         tol: float | None = 0.05,
         chunk_size: int | None = None,
+        progress: bool = False,
         share_samples: bool | None = None,
     ) -> Explanation:
         """Local surrogate coefficients of the rows of ``X``.
@@ -179,6 +181,9 @@ class Lime(Explainer):
             marks every row converged.
         chunk_size : int, optional
             Rows per parallel task; the values do not depend on it.
+        progress : bool
+            Show a progress bar over the rows on stderr (needs tqdm); the values do
+            not depend on it.
         share_samples : bool, optional
             Use one set of draws (and one set of model evaluations) for every row. With
             ``LimeTabular`` bins a draw's values come from the training data whatever the
@@ -406,6 +411,7 @@ class Lime(Explainer):
             for i in range(e - s):
                 hold = None if hold_set is None else hold_set.row(i, setup.targets)
                 out.append(self._fit_row(fit_set.row(i, setup.targets), hold, f_inst[i], setup))
+            progress.advance(e - s)
         return out
 
     def _enumerated(

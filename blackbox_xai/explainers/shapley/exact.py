@@ -116,7 +116,9 @@ class ExactShapley(Explainer):
             )
 
     @splits_instances
-    def explain(self, X: Any, *, chunk_size: int | None = None) -> Explanation:
+    def explain(
+        self, X: Any, *, chunk_size: int | None = None, progress: bool = False
+    ) -> Explanation:
         """Shapley values of every output for the rows of ``X``.
 
         Parameters
@@ -125,6 +127,9 @@ class ExactShapley(Explainer):
             Rows to explain (validated by the masker).
         chunk_size : int, optional
             Rows per parallel task; the values do not depend on it.
+        progress : bool
+            Show a progress bar over the rows on stderr (needs tqdm); the values do
+            not depend on it.
 
         Returns
         -------

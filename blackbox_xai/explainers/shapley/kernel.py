@@ -260,6 +260,7 @@ class KernelShap(Explainer):
         weights: str = DEFAULT_WEIGHTS,
         background: str = "auto",
         chunk_size: int | None = None,
+        progress: bool = False,
     ) -> Explanation:
         """Shapley values of every output for the rows of ``X``.
 
@@ -291,6 +292,9 @@ class KernelShap(Explainer):
             ``"sample"`` where it applies, ``"mean"`` otherwise (recorded in ``meta``).
         chunk_size : int, optional
             Rows per parallel task; the values do not depend on it.
+        progress : bool
+            Show a progress bar over the rows on stderr (needs tqdm); the values do
+            not depend on it.
 
         Returns
         -------

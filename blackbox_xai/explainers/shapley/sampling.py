@@ -107,6 +107,7 @@ class SamplingShapley(Explainer):
         max_permutations: int | None = None,
         background: str = "mean",
         chunk_size: int | None = None,
+        progress: bool = False,
     ) -> Explanation:
         """Shapley values of every output for the rows of ``X``.
 
@@ -138,6 +139,9 @@ class SamplingShapley(Explainer):
             so it depends on ``chunk_size``/``n_jobs`` (the values do not).
         chunk_size : int, optional
             Rows per parallel task; the values do not depend on it.
+        progress : bool
+            Show a progress bar over the rows on stderr (needs tqdm); the values do
+            not depend on it.
 
         Returns
         -------
