@@ -253,6 +253,7 @@ def load_model(args: argparse.Namespace) -> tuple[Model, bytes | None]:
         from .models._onnx_file import read_onnx_file
 
         data = read_onnx_file(path, max_mb=args.max_model_mb)
+        _check_onnx_output(path, data, args.output)
         return OnnxModel(data, providers=args.providers, output=args.output), data
     if lower.endswith(".skops"):
         return wrap(_load_skops(path, args.trust), output=args.output), None
@@ -269,6 +270,34 @@ def load_model(args: argparse.Namespace) -> tuple[Model, bytes | None]:
     raise CliError(
         f"{path}: the model must be an .onnx or .skops file (or a pickle with --trust-pickle)."
     )
+
+
+def _check_onnx_output(path: str, data: bytes, output: str | None) -> None:
+    """Refuse an unknown output, or a label (non-float) one, naming the float outputs."""
+    if output is None:
+        return
+    import onnx
+
+    graph = onnx.load_model_from_string(data).graph
+    # Tensors of integers, strings or booleans are labels; a ZipMap of probabilities is
+    # not a tensor at all (OnnxModel turns it back into one).
+    outputs = {
+        o.name: o.type.tensor_type.elem_type if o.type.HasField("tensor_type") else None
+        for o in graph.output
+    }
+    if output not in outputs:
+        raise CliError(
+            f"{path}: --output {output!r} is not an output; outputs are {list(outputs)}."
+        )
+    floats = (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16)
+    elem = outputs[output]
+    if elem is not None and elem not in floats:
+        kind = onnx.TensorProto.DataType.Name(elem).lower()
+        choices = [name for name, e in outputs.items() if e is None or e in floats]
+        raise CliError(
+            f"{path}: --output {output!r} holds {kind} values (class labels), which have no "
+            f"attributions; explain a float output instead: {choices}."
+        )
 
 
 def _load_skops(path: str, trust: Sequence[str]) -> Any:
