@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from threadpoolctl import threadpool_limits
 
 from .config import config_context, get_config
@@ -46,11 +46,14 @@ def in_worker(
 ) -> T:
     """``fn(*args)`` with the caller's ``settings`` and row ``offset``.
 
+    joblib calls inside the task (a random forest's ``predict``) run sequentially: under
+    the dask backend they would otherwise spread over the cluster, and a forest summing
+    its trees in whatever order threads finish changes the last bits of its output.
     In a process other than the caller's (pid ``caller``) BLAS gets one thread. Threads
     of the caller's process are left alone: BLAS limits are process-wide, and threads
     setting and restoring them concurrently would leave the caller with the wrong one.
     """
-    with config_context(**settings), row_offset(offset):
+    with config_context(**settings), row_offset(offset), parallel_config(backend="sequential"):
         if os.getpid() == caller:
             return fn(*args)
         with threadpool_limits(1, user_api="blas"):
