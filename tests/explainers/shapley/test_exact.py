@@ -85,7 +85,7 @@ def test_a_row_alone_gets_the_values_it_gets_among_others():
     # numpy sums a middle axis in another order when it has one row; a one-row block
     # (a one-row dask partition, a tight memory budget) must not change the last bits.
     rng = np.random.default_rng(0)
-    v = rng.normal(size=(3, 2**6, 2)) * 10.0 ** rng.integers(-3, 3, size=(3, 2**6, 1))
+    v = rng.normal(size=(3, 2**6, 1))  # one output: the case numpy sums differently
     together = shapley_from_all_coalitions(v, 6)
     for i in range(3):
         np.testing.assert_array_equal(shapley_from_all_coalitions(v[i : i + 1], 6)[0], together[i])
