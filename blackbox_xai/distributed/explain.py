@@ -32,7 +32,9 @@ def _explain_part(
 
 def _call_explain(explainer: Explainer, part: Any, kwargs: dict[str, Any]) -> Any:
     # Anchors explains one row with ``explain`` and a table with ``explain_many``.
-    method = getattr(explainer, "explain_many", explainer.explain)
+    method = getattr(explainer, "explain_many", None) or getattr(explainer, "explain", None)
+    if method is None:
+        raise TypeError(f"{type(explainer).__name__} has no explain method to run on rows.")
     return method(part, **kwargs)
 
 

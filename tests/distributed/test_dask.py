@@ -104,9 +104,7 @@ def test_onnx_models_survive_being_shipped(client: Any, data: Any) -> None:
     )
 
 
-def test_joblib_dask_backend_matches_and_carries_the_memory_budget(
-    client: Any, data: Any
-) -> None:
+def test_joblib_dask_backend_matches_and_carries_the_memory_budget(client: Any, data: Any) -> None:
     X, est = data
     explainer = bx.KernelShap(est, X[:10], seed=2)
     expected = explainer.explain(X[:20], n_evals=64)
@@ -122,9 +120,7 @@ def test_joblib_dask_backend_matches_and_carries_the_memory_budget(
     assert tight.meta["n_model_calls"] == 80
 
 
-def test_summary_streams_without_collecting_and_agrees_with_numpy(
-    client: Any, data: Any
-) -> None:
+def test_summary_streams_without_collecting_and_agrees_with_numpy(client: Any, data: Any) -> None:
     X, est = data
     explainer = bx.KernelShap(est, X[:10], seed=3)
     values = bx.explain_dask(explainer, _array(X, 9), n_evals=64)
@@ -135,7 +131,9 @@ def test_summary_streams_without_collecting_and_agrees_with_numpy(
     truth = np.quantile(exact, summary.levels, axis=0, method="lower")
     assert np.all(np.abs(summary.quantiles - truth) <= 0.01 * np.abs(truth) * (1 + 1e-9))
     frame = bx.summarize_dask(dd.from_pandas(pd.DataFrame(exact[..., 0]), npartitions=4))
-    np.testing.assert_array_equal(frame.quantiles[..., 0], bx.summarize_dask(exact).quantiles[..., 0])
+    np.testing.assert_array_equal(
+        frame.quantiles[..., 0], bx.summarize_dask(exact).quantiles[..., 0]
+    )
 
 
 def test_a_killed_worker_still_gives_complete_identical_results(client: Any, data: Any) -> None:
