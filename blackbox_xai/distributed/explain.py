@@ -158,7 +158,8 @@ def explain_dask(
         return _explanations_bag(explainer, collection, kind, settings, caller, explain_kwargs)
     first = _first_row(collection, kind)
     with row_offset(0):
-        sample = _values_of(_call_explain(explainer, first, explain_kwargs))
+        probe = _call_explain(explainer, first, explain_kwargs)
+    sample = _values_of(probe)
     shipped = _ship(explainer)
     if kind == "array":
         d, k = sample.shape[1:]
@@ -174,7 +175,7 @@ def explain_dask(
             meta=np.empty((0, 0, 0), dtype=np.float64),
         )
     pd = import_optional("pandas")
-    columns = _columns(sample, explainer)
+    columns = _columns(sample, probe)
     offsets = _partition_offsets(collection)
     meta = pd.DataFrame({c: pd.Series(dtype=np.float64) for c in columns})
     return collection.map_partitions(
@@ -222,10 +223,11 @@ def _first_row(collection: Any, kind: str) -> Any:
     return first
 
 
-def _columns(sample: np.ndarray, explainer: Explainer) -> list[str]:
+def _columns(sample: np.ndarray, probe: Explanation) -> list[str]:
+    # The probe's names: an explainer may explain some outputs only (Lime's target).
     d, k = sample.shape[1:]
-    features = list(explainer.masker.player_names or [f"x{j}" for j in range(d)])
-    outputs = list(explainer.model.output_names or [str(i) for i in range(k)])
+    features = list(probe.feature_names or [f"x{j}" for j in range(d)])
+    outputs = list(probe.output_names or [str(i) for i in range(k)])
     if k == 1:
         return features
     return [f"{f}[{o}]" for f in features for o in outputs]

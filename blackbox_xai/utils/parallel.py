@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from joblib import Parallel, delayed, effective_n_jobs, parallel_config
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_limits  # a scikit-learn dependency, always there
 
 from .config import config_context, get_config
 from .seeding import current_row_offset, row_offset

@@ -114,6 +114,11 @@ def test_joblib_dask_backend_matches_and_carries_the_memory_budget(client: Any, 
         # 6.4 KiB of model input (80 pairs a call) reaches the workers: 80 calls, not 4.
         with bx.config_context(memory_budget_mb=0.05):
             tight = explainer.explain(X[:20], n_evals=64, chunk_size=5)
+    lime = bx.Lime(est, X[:40], seed=3, n_jobs=2)
+    with joblib.parallel_config(backend="dask"):
+        lime_dask = lime.explain(X[:9], n_samples=200, chunk_size=4).values
+    lime.n_jobs = 1
+    np.testing.assert_array_equal(lime_dask, lime.explain(X[:9], n_samples=200).values)
     np.testing.assert_array_equal(same.values, expected.values)
     np.testing.assert_array_equal(tight.values, expected.values)
     assert same.meta["n_model_calls"] == 4  # one call per chunk

@@ -41,6 +41,10 @@ BACKGROUNDS = ("auto", "mean", "sample")
 DEFAULT_WEIGHTS = "geometric"
 
 
+#: Arrays the size of a block's game values alive at once (model output, values in
+#: design order, per-stratum residuals), for sizing blocks within the budget.
+_COPIES = 4
+
 #: Redraws of a first-round design that cannot identify every player before giving up
 #: (each succeeds with probability >= 0.67 at the minimum budget for d = 5..15).
 _MAX_REDRAWS = 100
@@ -333,9 +337,14 @@ class KernelShap(Explainer):
                 },
             }
 
-        # The game values (rows x coalitions x outputs) of one block of rows stay within
-        # the "game_values" share of the budget (64 MiB by default).
-        values = int(budget_mb("game_values") * 2**20) // 8
+        # The game values (rows x coalitions x outputs) of one block of rows, with the
+        # model's output they come from and the regression's temporaries (about four
+        # arrays of that size at once, measured in benchmarks/scale.py), stay within the
+        # "game_values" share of the budget (64 MiB by default).
+        self.model.probe(X)
+        values = int(budget_mb("game_values") * 2**20) // (
+            8 * _COPIES * (self.model.n_outputs or 1)
+        )
         block = max(1, values // (cap * n_designs))
         return explain_rows(self, X, rows, block, chunk_size, meta)
 
