@@ -367,14 +367,16 @@ def _tables(payload: dict[str, Any]) -> str:
         "",
         "Reading the memory table: ``stream`` (explain_dask + summarize_dask, partitions of "
         "2,000 rows, synchronous scheduler) holds one partition's work and the summary's "
-        "counts, so its peak is the same at 10k and 100k rows. ``explain`` returns every "
+        "counts: its peak grows by 15 MiB from 10k to 100k rows (the graph of 50 "
+        "partitions; the rows themselves are loaded before 'MiB before'). ``explain`` returns every "
         "row's values and standard errors (2 x 8 x d x k bytes a row, 3.2 MB per 10k rows "
-        "here) and works on blocks of rows whose game values fill at most 64 MiB (the "
-        "``game_values`` share of ``bx.get_config()['memory_budget_mb']``): the peak grows "
-        "with the rows until a block is full (38,000 rows at 22 coalitions x 10 background "
-        "rows; 40 rows at 2,048 x 100), then only by the returned values. The full setting "
-        "(2,048 coalitions, 100 background rows) is flat from 48 to 96 rows for that reason; "
-        "at 100,000 rows it would take about 100,000 / (rows/s) seconds on this machine, "
+        "here) and works on blocks of rows whose game values, with the model output and "
+        "temporaries (4 copies), fill at most 64 MiB (the ``game_values`` share of "
+        "``bx.get_config()['memory_budget_mb']``): the peak grows with the rows until a "
+        "block is full (4,766 rows at 22 coalitions x 10 background rows x 2 outputs; 5 "
+        "rows at 2,048 x 100), then only by the returned values. The full setting (2,048 "
+        "coalitions, 100 background rows) is flat from 48 to 96 rows for that reason; at "
+        "100,000 rows it would take 100,000 / (rows/s) seconds (hours on this machine), "
         "which is why its 100k case is not run here.",
     ]
     return "\n".join(text)
