@@ -340,11 +340,11 @@ class KernelShap(Explainer):
         # The game values (rows x coalitions x outputs) of one block of rows, with the
         # model's output they come from and the regression's temporaries (about four
         # arrays of that size at once, measured in benchmarks/scale.py), stay within the
-        # "game_values" share of the budget (64 MiB by default).
-        self.model.probe(X)
-        values = int(budget_mb("game_values") * 2**20) // (
-            8 * _COPIES * (self.model.n_outputs or 1)
-        )
+        # "game_values" share of the budget (64 MiB by default). The outputs are known
+        # for ONNX and scikit-learn models; a callable not yet called counts as one (no
+        # extra call to learn it).
+        outputs = self.model.n_outputs or 1
+        values = int(budget_mb("game_values") * 2**20) // (8 * _COPIES * outputs)
         block = max(1, values // (cap * n_designs))
         return explain_rows(self, X, rows, block, chunk_size, meta)
 
