@@ -5,8 +5,9 @@ protocol; maskers say how absent features are represented; explainers estimate
 attributions on the resulting games and return an :class:`Explanation`.
 """
 
-from . import autodiff, datasets, maskers, metrics, models, results, sampling
+from . import autodiff, datasets, distributed, maskers, metrics, models, results, sampling
 from .autodiff import DifferentiableOnnxModel
+from .distributed import AttributionSummary, explain_dask, summarize_dask
 from .explainers import (
     Anchors,
     Cam,
@@ -35,14 +36,17 @@ from .explainers import (
 from .maskers import Tabular
 from .maskers.lime_tabular import LimeTabular
 from .metrics import compare
-from .models import CallableModel, Model, ModelCallError, OnnxModel, SklearnModel, wrap
+from .models import CachedModel, CallableModel, Model, ModelCallError, OnnxModel, SklearnModel, wrap
 from .results import AnchorExplanation, Explanation
+from .utils.config import config_context, get_config, set_config
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AnchorExplanation",
     "Anchors",
+    "AttributionSummary",
+    "CachedModel",
     "CallableModel",
     "Cam",
     "Deconvolution",
@@ -77,11 +81,17 @@ __all__ = [
     "__version__",
     "autodiff",
     "compare",
+    "config_context",
     "datasets",
+    "distributed",
+    "explain_dask",
+    "get_config",
     "maskers",
     "metrics",
     "models",
     "results",
     "sampling",
+    "set_config",
+    "summarize_dask",
     "wrap",
 ]

@@ -28,6 +28,16 @@ ALLOWED: dict[str, set[str]] = {
     "explainers": {"utils", "models", "autodiff", "maskers", "sampling", "results", "datasets"},
     "report": {"utils", "results"},
     "metrics": {"utils", "models", "autodiff", "maskers", "sampling", "results", "explainers"},
+    "distributed": {
+        "utils",
+        "models",
+        "autodiff",
+        "maskers",
+        "sampling",
+        "results",
+        "explainers",
+        "datasets",
+    },
 }
 #: Imports inside a function that cross the layers on purpose.
 LAZY_ALLOWED = {("results", "report")}

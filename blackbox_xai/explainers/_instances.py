@@ -21,7 +21,7 @@ import numpy as np
 from ..results import Explanation
 from ..utils.parallel import map_row_chunks
 from ..utils.progress import progress_bar
-from ..utils.seeding import resolve_seed
+from ..utils.seeding import resolve_seed, row_key, row_offset
 
 if TYPE_CHECKING:
     from ..maskers.base import InstanceMasker
@@ -35,9 +35,10 @@ _COUNTS = ("n_model_calls", "n_model_rows")
 
 
 def instance_seed(entropy: int, index: int) -> int:
-    """The seed of instance ``index``: a 63-bit integer from the ``index``-th child of
-    ``SeedSequence(entropy)``, whatever the chunking."""
-    child = np.random.SeedSequence(entropy, spawn_key=(index,))
+    """The seed of instance ``index``: a 63-bit integer from the child of
+    ``SeedSequence(entropy)`` of the instance's global index (``index`` plus the current
+    ``row_offset``), whatever the chunking."""
+    child = np.random.SeedSequence(entropy, spawn_key=row_key(index))
     return int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
@@ -78,7 +79,10 @@ def _explain_chunk(
     for i in range(start, stop):
         bound: InstanceMasker = explainer.masker.for_instance(instances[i])
         sub = copy_bound(explainer, bound, model, instance_seed(entropy, i))
-        out.append((sub.explain(bound.rows(), *args, **kwargs), bound.instance_meta()))
+        # The instance's seed already carries its global index; its one-row problem is
+        # row 0 of its own stream.
+        with row_offset(0):
+            out.append((sub.explain(bound.rows(), *args, **kwargs), bound.instance_meta()))
     return out
 
 

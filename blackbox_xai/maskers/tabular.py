@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..models.base import Model
+from ..utils.config import budget_mb, check_budget_mb
 from ..utils.formatting import Shown, plural, signature_repr
 from ..utils.optional import is_dataframe
 from ..utils.validation import check_array, feature_names_of
@@ -46,8 +47,10 @@ class Tabular(Masker):
         Seed of the summarisation.
     allow_nan : bool
         Accept NaN in background and explained rows (for models that handle it).
-    memory_budget_mb : float
+    memory_budget_mb : float, optional
         Largest model input built at once; model calls span rows and coalitions up to it.
+        None: the ``"model_input"`` share of the package's budget (32 MiB of the default
+        256, see :func:`blackbox_xai.set_config`), read at each call.
 
     Attributes
     ----------
@@ -66,7 +69,7 @@ class Tabular(Masker):
         n_summary: int = 100,
         seed: int = 0,
         allow_nan: bool = False,
-        memory_budget_mb: float = 32.0,
+        memory_budget_mb: float | None = None,
     ) -> None:
         self.columns: list[str] | None = (
             [str(c) for c in background.columns] if is_dataframe(background) else None
@@ -77,9 +80,9 @@ class Tabular(Masker):
         data = check_array(background, name="background", allow_nan=allow_nan, nan_hint=_NAN_HINT)
         self.feature_names = feature_names_of(background, data.shape[1], feature_names)
         self.allow_nan = allow_nan
-        if memory_budget_mb <= 0:
-            raise ValueError(f"memory_budget_mb must be positive, got {memory_budget_mb}.")
-        self.memory_budget_mb = float(memory_budget_mb)
+        self.memory_budget_mb = (
+            None if memory_budget_mb is None else check_budget_mb(memory_budget_mb)
+        )
         w = self._check_weights(weights, data.shape[0])
         n_given = self._given_rows = data.shape[0]
         if summarize is not None:
@@ -191,7 +194,9 @@ class Tabular(Masker):
         """
         n_bg = self.data.shape[0] if background_rows_per_pair is None else background_rows_per_pair
         bytes_per_pair = 8 * self.n_features * n_bg * 2  # input + where() temp
-        return max(1, int(self.memory_budget_mb * 2**20) // bytes_per_pair)
+        return max(
+            1, int(budget_mb("model_input", self.memory_budget_mb) * 2**20) // bytes_per_pair
+        )
 
     def coalition_values(self, model: Model, X: np.ndarray, Z: np.ndarray) -> np.ndarray:
         """Interventional values of coalitions ``Z`` for rows ``X``.

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..models.base import Model
+from ..utils.config import budget_mb, check_budget_mb
 from ..utils.validation import check_positive_int, check_texts
 from ._text_units import (
     GROUPINGS,
@@ -66,9 +67,11 @@ class Text(Masker):
         Most players a document may have. Longer documents are an error that says to
         group tokens (``groups="sentences"``) or raise the limit: estimators need at
         least as many model evaluations as players, and their work grows with them.
-    memory_budget_mb : float
+    memory_budget_mb : float, optional
         Perturbed documents are built and sent to the model in calls of at most this
-        many megabytes (texts and their pieces), never all at once.
+        many megabytes (texts and their pieces), never all at once. None: the
+        ``"model_input"`` share of the package's budget (see
+        :func:`blackbox_xai.set_config`).
 
     Examples
     --------
@@ -92,7 +95,7 @@ class Text(Masker):
         groups: str | int | Any = None,
         *,
         max_players: int = 1000,
-        memory_budget_mb: float = 32.0,
+        memory_budget_mb: float | None = None,
     ) -> None:
         self.tokenize = resolve_tokenizer(tokenizer)
         self.tokenizer = tokenizer if isinstance(tokenizer, str) else "callable"
@@ -120,11 +123,11 @@ class Text(Masker):
                 from ..utils.optional import import_optional
 
                 import_optional("nltk.tokenize.punkt")
-        if not (isinstance(memory_budget_mb, (int, float)) and memory_budget_mb > 0):
-            raise ValueError(f"memory_budget_mb must be positive, got {memory_budget_mb!r}.")
         self.mode, self.mask_token, self.features, self.groups = mode, mask_token, features, groups
         self.max_players = check_positive_int(max_players, "max_players")
-        self.memory_budget_mb = float(memory_budget_mb)
+        self.memory_budget_mb = (
+            None if memory_budget_mb is None else check_budget_mb(memory_budget_mb)
+        )
 
     # -- the Masker interface: a per-instance masker is used through for_instance ----------
     def validate(self, X: Any) -> Any:
@@ -303,7 +306,8 @@ class BoundText(InstanceMasker):
         longest = len(self.text) + n_tokens * len(self.masker.mask_token)
         char_bytes = max(1, (sys.getsizeof(self.text + "a") - sys.getsizeof(self.text)))
         per_text = 8 * (2 * n_tokens + 1) + char_bytes * longest + sys.getsizeof("")
-        return max(1, int(self.masker.memory_budget_mb * 2**20) // (2 * per_text))
+        budget = budget_mb("model_input", self.masker.memory_budget_mb)
+        return max(1, int(budget * 2**20) // (2 * per_text))
 
     def predict(
         self, model: Model, Z: np.ndarray, replacements: np.ndarray | None = None

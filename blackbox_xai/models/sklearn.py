@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from joblib import parallel_config
 from sklearn.base import is_classifier
 
 from ..utils.optional import import_optional, is_dataframe
@@ -143,6 +144,16 @@ class SklearnModel(Model):
 
     def _predict(self, X: Any) -> Any:
         X = self._as_model_input(X)
+        if getattr(self.estimator, "n_jobs", 1) is None:
+            # An estimator left at n_jobs=None would take the caller's joblib backend:
+            # under parallel_config(backend="dask") a forest spreads its trees over the
+            # cluster and sums them in whatever order they finish, changing the last
+            # bits from call to call. Set n_jobs on the estimator to parallelise it.
+            with parallel_config(backend="sequential"):
+                return self._predict_checked(X)
+        return self._predict_checked(X)
+
+    def _predict_checked(self, X: Any) -> Any:
         if self.output == "proba":
             return self.estimator.predict_proba(X)
         if self.output == "log_proba":

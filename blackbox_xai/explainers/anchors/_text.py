@@ -22,7 +22,7 @@ from ...maskers.text import BoundText, Text
 from ...models import Model
 from ...results import AnchorExplanation
 from ...utils.parallel import map_row_chunks
-from ...utils.seeding import resolve_seed, row_rng
+from ...utils.seeding import resolve_seed, row_key, row_rng
 from ...utils.validation import check_texts, check_unit_interval
 from ._search import AnchorSearch, Arm, BudgetExhausted, CallBudget, SearchSettings, bounds
 from ._targets import Target
@@ -385,7 +385,7 @@ def _explain_documents(
     """Anchors of documents ``start:stop``, their rounds sharing model calls (a
     module-level function so every joblib backend can pickle it)."""
     jobs = [
-        text.job(docs[i], row_rng(entropy, i), limit, {"seed": entropy, "row": i})
+        text.job(docs[i], row_rng(entropy, i), limit, {"seed": entropy, "row": row_key(i)[0]})
         for i in range(start, stop)
     ]
     drive_texts(model, jobs)

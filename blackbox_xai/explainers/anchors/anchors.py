@@ -13,10 +13,11 @@ from ...maskers import Masker, Tabular, Text
 from ...maskers.discretize import QuantileBins, exact_labels
 from ...models import Model, wrap
 from ...results import AnchorExplanation
+from ...utils.config import budget_mb
 from ...utils.optional import is_dataframe
 from ...utils.parallel import map_row_chunks
 from ...utils.progress import progress_bar
-from ...utils.seeding import SeedLike, resolve_seed, row_rng
+from ...utils.seeding import SeedLike, resolve_seed, row_key, row_rng
 from ...utils.validation import check_positive_int, check_unit_interval
 from ..base import Explainer
 from ._categories import CategoryCodes, DecodedModel
@@ -248,7 +249,12 @@ class Anchors(Explainer):
         self.reference_ = data
         self.reference_bins_ = self.bins_.transform(data)
         self.settings_ = SearchSettings(self.threshold, self.delta, self.tau, self.beam_size)
-        self._max_rows = max(1, int(masker.memory_budget_mb * 2**20) // (8 * masker.n_features))
+        self._memory_budget_mb = masker.memory_budget_mb
+
+    def _max_rows(self) -> int:
+        """Reference rows per model call within the masker's share of the budget."""
+        budget = budget_mb("model_input", self._memory_budget_mb)
+        return max(1, int(budget * 2**20) // (8 * self.reference_.shape[1]))
 
     # -- public -------------------------------------------------------------------------
     def explain(self, x: Any, max_model_calls: int | None = None) -> AnchorExplanation:
@@ -394,7 +400,7 @@ class Anchors(Explainer):
         n_samples = check_positive_int(n_samples, "n_samples")
         entropy = resolve_seed(seed)
         search = self._score_row(self.model, X[0], rule, rows, data is None, n_samples, entropy)
-        return _drive(self.model, [search], self._max_rows)[0]
+        return _drive(self.model, [search], self._max_rows())[0]
 
     def covers(self, x: Any, rule: Sequence[str | int], X: Any) -> np.ndarray:
         """Which rows of ``X`` satisfy ``rule``, a rule of row ``x``.
@@ -461,7 +467,7 @@ class Anchors(Explainer):
             x, predicates, self.reference_, row_rng(entropy, row), budget
         )
         arm, finished = yield from search.run()
-        meta = {"seed": entropy, "row": row, "stopped_by_budget": not finished}
+        meta = {"seed": entropy, "row": row_key(row)[0], "stopped_by_budget": not finished}
         return self._result(model, x, arm, search, predicted, kind, budget, meta)
 
     def _score_row(
@@ -553,7 +559,7 @@ def _explain_rows(
     """Anchors of rows ``start:stop``, their rounds sharing model calls (a module-level
     function so every joblib backend can pickle it)."""
     searches = [explainer._search_row(model, X[i], i, entropy, limit) for i in range(start, stop)]
-    return _drive(model, searches, explainer._max_rows)
+    return _drive(model, searches, explainer._max_rows())
 
 
 def _drive(model: Model, searches: list[RowSearch], max_rows: int) -> list[AnchorExplanation]:

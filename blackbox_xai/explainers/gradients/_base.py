@@ -15,6 +15,7 @@ import numpy as np
 
 from ...autodiff.layers import GraphIndex
 from ...results import Explanation
+from ...utils.config import check_budget_mb
 from ...utils.optional import is_dataframe
 from ...utils.progress import progress_bar
 from ...utils.validation import check_finite
@@ -52,9 +53,10 @@ class GradientExplainer:
     embedding : str, optional
         For token-id models: the tensor of token embeddings to attribute to; by default
         the output of the ``Gather`` that looks the ids up in a weight.
-    memory_budget_mb : float
+    memory_budget_mb : float, optional
         Size of the points held per gradient call (integration steps and noise samples
-        of many rows go into one call).
+        of many rows go into one call). None: the package's budget (256 MiB by default,
+        see :func:`blackbox_xai.set_config`), read at each call.
     """
 
     method = "gradient"
@@ -65,15 +67,13 @@ class GradientExplainer:
         *,
         output: str | None = None,
         embedding: str | None = None,
-        memory_budget_mb: float = 256.0,
+        memory_budget_mb: float | None = None,
     ) -> None:
         self.model = as_differentiable(model, output)
         self.embedding = embedding
-        if not isinstance(memory_budget_mb, (int, float)) or not memory_budget_mb > 0:
-            raise ValueError(
-                f"memory_budget_mb must be a positive number, got {memory_budget_mb!r}."
-            )
-        self.memory_budget_mb = float(memory_budget_mb)
+        self.memory_budget_mb = (
+            None if memory_budget_mb is None else check_budget_mb(memory_budget_mb)
+        )
         self._graph: GraphIndex | None = None
 
     # -- what subclasses use ------------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ...utils.config import budget_mb
 from ...utils.messages import warn_user
 from ...utils.seeding import SeedLike, resolve_seed
 from ._base import Attribution, GradientExplainer
@@ -113,7 +114,9 @@ class IntegratedGradients(GradientExplainer):
         f_x = targets.pick(space.outputs(rows, x))
         f_base = targets.pick(space.outputs(rows, base))
         change = f_x - f_base
-        integral = _PathIntegral(space, targets, x, base, self.memory_budget_mb)
+        integral = _PathIntegral(
+            space, targets, x, base, budget_mb("gradient_points", self.memory_budget_mb)
+        )
         if self.n_steps != "auto":
             steps = np.full(n, int(self.n_steps))
             values = integral(rows, int(self.n_steps), self.quadrature)

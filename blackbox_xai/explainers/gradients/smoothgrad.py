@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ...utils.config import budget_mb
 from ...utils.seeding import SeedLike, resolve_seed, row_rng
 from ._base import Attribution, GradientExplainer
 from ._batching import accumulate, max_points, running_total
@@ -139,7 +140,7 @@ class SmoothGrad(GradientExplainer):
 
         accumulate(
             [self.n_samples] * n,
-            max_points(self.memory_budget_mb, x.shape[1:]),
+            max_points(budget_mb("gradient_points", self.memory_budget_mb), x.shape[1:]),
             points,
             lambda rows, pts: space.gradients(rows, pts, targets.seeds(rows), "standard"),
             fold,

@@ -20,6 +20,7 @@ from ...sampling import (
     shifted_uniforms,
 )
 from ...utils import progress
+from ...utils.config import budget_mb
 from ...utils.parallel import map_row_chunks
 from ...utils.seeding import SeedLike, resolve_seed, row_rng
 from ...utils.validation import check_positive_int
@@ -35,8 +36,10 @@ from ._weights import kernel_weights, mask_probabilities
 #: Most masks enumerated per row (2**16): beyond that, sampling at the same budget is cheaper.
 MAX_ENUMERATED = 2**16
 
-#: Model-input cells (samples x columns) built at once per block of rows (~32 MiB).
-_BLOCK_CELLS = 2**20
+#: Model-input cells (samples x columns) built at once per block of rows take this
+#: fraction of the "game_values" share of the memory budget (2**20 cells, ~32 MiB with
+#: their temporaries, by default).
+_BLOCK_DIVISOR = 8
 
 #: Spawn key of the stream behind draws shared by all rows: two words, so it is never a
 #: row's key ``(row,)``, and it depends on the seed alone, not on the rows explained.
@@ -397,7 +400,8 @@ class Lime(Explainer):
         """Fit rows ``start:stop`` in blocks; one model call (or two, or none) per block."""
         per_row = setup.fit_evals + setup.n_holdout
         width = getattr(self.masker, "n_features", self.masker.n_players)
-        block = max(1, _BLOCK_CELLS // (per_row * width))
+        cells = int(budget_mb("game_values") * 2**20) // (8 * _BLOCK_DIVISOR)
+        block = max(1, cells // (per_row * width))
         out = []
         for s in range(start, stop, block):
             e = min(stop, s + block)

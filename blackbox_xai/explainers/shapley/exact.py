@@ -45,8 +45,10 @@ def shapley_from_all_coalitions(v: np.ndarray, d: int) -> np.ndarray:
         without = codes[(codes >> j) & 1 == 0]
         marginal = v[:, without | (1 << j)] - v[:, without]
         # An elementwise product and sum, not BLAS, so a row's value is independent of
-        # how many rows are computed with it.
-        phi[:, j] = (marginal * size_weight[sizes[without]][None, :, None]).sum(axis=1)
+        # how many rows are computed with it; summed along a contiguous last axis,
+        # because numpy's order of summing a middle axis changes when there is one row.
+        terms = marginal * size_weight[sizes[without]][None, :, None]
+        phi[:, j] = np.ascontiguousarray(terms.transpose(0, 2, 1)).sum(axis=-1)
     return phi
 
 

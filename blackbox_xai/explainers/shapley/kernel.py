@@ -10,6 +10,7 @@ import numpy as np
 from ...maskers.tabular import Tabular
 from ...models import Model
 from ...results import Explanation
+from ...utils.config import budget_mb
 from ...utils.messages import warn_user
 from ...utils.seeding import SeedLike, resolve_seed
 from ...utils.validation import check_positive_int
@@ -39,8 +40,10 @@ BACKGROUNDS = ("auto", "mean", "sample")
 #: "kernel" and 0.088 "leverage"), so it is the default.
 DEFAULT_WEIGHTS = "geometric"
 
-#: Keep the game values (rows x coalitions x outputs) of one block of rows near 64 MiB.
-_BLOCK_VALUES = 2**23
+
+#: Arrays the size of a block's game values alive at once (model output, values in
+#: design order, per-stratum residuals), for sizing blocks within the budget.
+_COPIES = 4
 
 #: Redraws of a first-round design that cannot identify every player before giving up
 #: (each succeeds with probability >= 0.67 at the minimum budget for d = 5..15).
@@ -338,7 +341,15 @@ class KernelShap(Explainer):
                 },
             }
 
-        block = max(1, _BLOCK_VALUES // (cap * n_designs))
+        # The game values (rows x coalitions x outputs) of one block of rows, with the
+        # model's output they come from and the regression's temporaries (about four
+        # arrays of that size at once, measured in benchmarks/scale.py), stay within the
+        # "game_values" share of the budget (64 MiB by default). The outputs are known
+        # for ONNX and scikit-learn models; a callable not yet called counts as one (no
+        # extra call to learn it).
+        outputs = self.model.n_outputs or 1
+        values = int(budget_mb("game_values") * 2**20) // (8 * _COPIES * outputs)
+        block = max(1, values // (cap * n_designs))
         return explain_rows(self, X, rows, block, chunk_size, meta)
 
     # -- checks -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import numpy as np
 from ...maskers.tabular import Tabular
 from ...models import Model
 from ...results import Explanation
+from ...utils.config import budget_mb
 from ...utils.seeding import SeedLike, resolve_seed, row_rng
 from ...utils.validation import check_positive_int
 from .._instances import splits_instances
@@ -28,8 +29,9 @@ from ._calibration import batch_moments, edgeworth_factor, merge_moments, pooled
 #: or one background row per permutation pair (Strumbelj & Kononenko 2014), stratified.
 BACKGROUNDS = ("mean", "sample")
 
-#: Keep the coalitions of one block of rows and one round near this many values.
-_BLOCK_VALUES = 2**22
+#: The coalitions of one block of rows and one round take this fraction of the
+#: "game_values" share of the memory budget (2**22 values, 32 MiB, by default).
+_BLOCK_DIVISOR = 2
 
 
 def _check_even(value: Any, name: str) -> int:
@@ -205,7 +207,8 @@ class SamplingShapley(Explainer):
                 },
             }
 
-        block = max(1, _BLOCK_VALUES // (per_round * 2 * d))
+        values = int(budget_mb("game_values") * 2**20) // (8 * _BLOCK_DIVISOR)
+        block = max(1, values // (per_round * 2 * d))
         return explain_rows(self, X, rows, block, chunk_size, meta)
 
     def _rows(
