@@ -91,7 +91,7 @@ def gradient_model(
     # onnx.tools.update_model_dims) and would fix the seeds' shapes wrongly.
     del proto.graph.value_info[:]
     stash = _WeightStash(proto)
-    proto = _upgrade(proto)
+    proto = upgrade_model(proto)
     analysis = _Analysis(proto, _names(wrt, "wrt"), outputs, stash.names)
     builder, seeds, grads = _write_gradients(analysis, relu_rule)
     _assemble(proto, analysis, builder, seeds, grads)
@@ -224,8 +224,21 @@ class _WeightStash:
                 init.raw_data = self.data[init.name]
 
 
-def _upgrade(proto: Any) -> Any:
-    """Inline local functions and bring the default-domain opset to MIN_OPSET or later."""
+def upgrade_model(proto: Any) -> Any:
+    """Inline local functions and bring the default-domain opset to MIN_OPSET or later.
+
+    ``gradient_model`` does this to every model it is given; callers that build many
+    gradient models from one graph (weight randomisation) upgrade it once, first.
+
+    Parameters
+    ----------
+    proto : onnx.ModelProto
+
+    Returns
+    -------
+    onnx.ModelProto
+        ``proto`` itself when it needs nothing, else the upgraded model.
+    """
     onnx = import_optional("onnx")
     if len(proto.functions):
         proto = import_optional("onnx.inliner").inline_local_functions(proto)
