@@ -194,7 +194,26 @@ def _gradients(args: argparse.Namespace) -> list[Section | str]:
             explanation_section(expl, title=f"Digits CNN: {label} of the predicted class")
         )
         print(f"    {label}: maps of shape {expl.values.shape[1:-1]}")
-    return sections
+    return sections + _perturbation(model, images, args.seed)
+
+
+def _perturbation(onnx_cnn: bytes, images: np.ndarray, seed: int) -> list[Section | str]:
+    """The same CNN explained without gradients: occlusion and RISE on the pixels."""
+    from . import Occlusion, OnnxModel, Rise
+    from .maskers import Image
+
+    model = OnnxModel(onnx_cnn)
+    predicted = model(images).argmax(axis=1)
+    k = int(predicted[0])  # one class for all maps: four digits the CNN calls k
+    rows = images[predicted == k][:4]
+    black = Image(fill=0.0)  # a pixel is absent when black (the digits' background)
+    occlusion = Occlusion(model, black, window=2).explain(rows, target=k)
+    rise = Rise(model, black, n_masks=1000, seed=seed).explain(rows, target=k)
+    print(f"    occlusion (2x2 windows) and RISE (1000 masks) of class {k}: maps of shape (8, 8)")
+    return [
+        explanation_section(occlusion, title=f"Digits CNN: occlusion of class {k}"),
+        explanation_section(rise, title=f"Digits CNN: RISE of class {k}"),
+    ]
 
 
 def _digits_cnn(seed: int) -> tuple[Any, np.ndarray, np.ndarray]:

@@ -42,6 +42,7 @@ def test_demo_writes_json_and_html(demo):
     assert "trained a small CNN on 8x8 digits (held-out accuracy 0.9" in printed
     for method in ("saliency", "integrated gradients", "SmoothGrad", "Grad-CAM"):
         assert f"    {method}: maps of shape" in printed
+    assert "occlusion (2x2 windows) and RISE (1000 masks) of class" in printed
 
 
 #: Where the demo report's screenshots go (kept as CI artifacts, shown in the README).
@@ -71,16 +72,22 @@ def test_demo_report_in_a_browser(demo, render_html):
         "integrated_gradients",
         "smoothgrad",
         "grad_cam",
+        "occlusion",
+        "rise",
     ]
     sections = p.query_selector_all("section.bx-section")
     assert len(sections) == len(methods)
     reads = [s.query_selector(".bx-read").inner_text() for s in sections]
     assert all(r.startswith("How to read this.") for r in reads)
-    assert len(set(reads[-4:])) == 4  # each gradient method says what its maps mean
+    assert len(set(reads[-6:-2])) == 4  # each gradient method says what its maps mean
     # every figure present and drawn: 3 waterfalls + beeswarm + importance + dependence
     # (Kernel SHAP), 2 bars (LIME), 2 anchor cards, the tree, 1 bar + the review anchor's
     # card, 4 gradient maps
     images = p.query_selector_all(".bx-fig img")
     assert len(images) == 6 + 2 + 2 + 1 + 2 + 4
+    # occlusion's and RISE's sections: each digit and its overlay (with its colour bar)
+    overlays = p.query_selector_all(".bx-images img")
+    assert len(overlays) >= 2 * 4 * 2
+    assert all(img.evaluate("i => i.complete && i.naturalWidth > 0") for img in overlays)
     assert all(img.evaluate("i => i.complete && i.naturalWidth > 100") for img in images)
     assert (SCREENSHOTS / "demo_report.png").stat().st_size > 10_000
