@@ -58,6 +58,15 @@ class Job:
     budget: dict[str, Any] = field(default_factory=dict)
 
 
+_KIND_NAMES = {"table": "CSV rows", "text": "documents", "image": "image files"}
+
+
+def _check_budget(job: Job, budget: str | None) -> None:
+    """Refuse ``--budget`` for a method that has none, rather than ignore it."""
+    if budget is None and job.args.budget is not None:
+        raise CliError(f"{job.args.method} has no budget to set: drop --budget.")
+
+
 @dataclass(frozen=True)
 class MaskerMethod:
     """An explainer on a masker game: ``cls(model, masker, seed=, n_jobs=).explain(rows)``.
@@ -67,27 +76,39 @@ class MaskerMethod:
 
     cls: str
     budget: str | None = None
+    #: The data it explains: CSV rows ("table"), documents ("text"), image files ("image").
+    kinds: tuple[str, ...] = ("table", "text")
 
     def __call__(self, job: Job) -> Any:
         import blackbox_xai as bx
 
-        if job.kind == "image":
+        if job.kind not in self.kinds:
             raise CliError(
-                f"{job.args.method} needs rows or documents; images are explained by the "
-                "gradient methods (saliency, integrated-gradients, smoothgrad, grad-cam), "
-                "or pass the pixels as CSV columns."
+                f"{job.args.method} explains {' or '.join(_KIND_NAMES[k] for k in self.kinds)}"
+                f", not {_KIND_NAMES[job.kind]}; "
+                + (
+                    "images are explained by occlusion, rise and the gradient methods "
+                    "(saliency, integrated-gradients, smoothgrad, grad-cam)."
+                    if job.kind == "image"
+                    else "pass image files."
+                )
             )
+        _check_budget(job, self.budget)
         cls = getattr(bx, self.cls)
         options: dict[str, Any] = {"n_jobs": job.args.n_jobs}
         if "seed" in inspect.signature(cls).parameters:
             options["seed"] = job.args.seed
+        kwargs: dict[str, Any] = {}
+        if self.budget is not None and job.args.budget is not None:
+            # An explain argument, or a constructor's (Rise's n_masks).
+            into = options if self.budget in inspect.signature(cls).parameters else kwargs
+            into[self.budget] = job.args.budget
+            job.budget[self.budget] = job.args.budget
         explainer = cls(job.model, _masker(job), **options)
         accepts = inspect.signature(explainer.explain).parameters
         # Occlusion's windows are all evaluated in a few batched calls: it has no bar.
-        kwargs: dict[str, Any] = {"progress": job.progress} if "progress" in accepts else {}
-        if self.budget is not None and job.args.budget is not None:
-            kwargs[self.budget] = job.args.budget
-            job.budget[self.budget] = job.args.budget
+        if "progress" in accepts:
+            kwargs["progress"] = job.progress
         if "target" in accepts and job.args.target is not None:
             kwargs["target"] = _target(job.args.target)
         return explainer.explain(job.rows, **kwargs)
@@ -105,6 +126,7 @@ class GradientMethod:
 
         if job.onnx_bytes is None:
             raise CliError(f"{job.args.method} differentiates an ONNX graph: pass an .onnx model.")
+        _check_budget(job, self.budget)
         if job.kind == "text":
             raise CliError(
                 f"{job.args.method} needs numeric inputs; explain documents with kernel-shap, "
@@ -181,7 +203,8 @@ METHODS: dict[str, Callable[[Job], Any]] = {
     "lime": MaskerMethod("Lime", budget="n_samples"),
     "anchors": _anchors,
     "surrogate": _surrogate,
-    "occlusion": MaskerMethod("Occlusion"),
+    "occlusion": MaskerMethod("Occlusion", kinds=("table", "text", "image")),
+    "rise": MaskerMethod("Rise", budget="n_masks", kinds=("image",)),
     "saliency": GradientMethod("Saliency"),
     "integrated-gradients": GradientMethod("IntegratedGradients", budget="n_steps"),
     "smoothgrad": GradientMethod("SmoothGrad", budget="n_samples"),
@@ -199,6 +222,9 @@ def _masker(job: Job) -> Any:
 
     if job.kind == "text":
         return bx.maskers.Text()
+    if job.kind == "image":
+        # Image files are scaled to [0, 1]: a pixel is absent when black.
+        return bx.maskers.Image(fill=0.0)
     background = job.background
     n_summary = job.args.n_background
     return bx.Tabular(
@@ -697,7 +723,7 @@ def add_parser(sub: Any) -> None:
         "--budget",
         type=int,
         help="the method's budget: kernel-shap n_evals, sampling-shapley n_permutations, "
-        "lime/smoothgrad n_samples, integrated-gradients n_steps, anchors max_model_calls, "
+        "lime/smoothgrad n_samples, integrated-gradients n_steps, rise n_masks, anchors max_model_calls, "
         "surrogate max_depth",
     )
     p.add_argument("--seed", type=int, default=0)

@@ -211,8 +211,8 @@ def _perturbation(onnx_cnn: bytes, images: np.ndarray, seed: int) -> list[Sectio
     rise = Rise(model, black, n_masks=1000, seed=seed).explain(rows, target=k)
     print(f"    occlusion (2x2 windows) and RISE (1000 masks) of class {k}: maps of shape (8, 8)")
     return [
-        explanation_section(occlusion, title=f"Digits CNN: occlusion of class {k}"),
-        explanation_section(rise, title=f"Digits CNN: RISE of class {k}"),
+        explanation_section(occlusion, title=f"Digits CNN: occlusion of class {k}", max_rows=4),
+        explanation_section(rise, title=f"Digits CNN: RISE of class {k}", max_rows=4),
     ]
 
 

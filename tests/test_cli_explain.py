@@ -211,7 +211,37 @@ def test_image_files_are_read_in_the_model_layout(files, tmp_path, capsys):
         " is 9x9 with 1 channel(s); the model takes 8x8 with 1."
     )
     line = _error(capsys, _explain(d, d / "cnn.onnx", tmp_path / "a.png", "--method", "lime"))
-    assert "images are explained by the gradient methods" in line
+    assert "images are explained by occlusion, rise and the gradient methods" in line
+
+
+def test_occlusion_and_rise_explain_image_files(files, tmp_path, capsys):
+    from skimage.io import imsave
+
+    d, _, _ = files
+    image = np.arange(64, dtype=np.uint8).reshape(8, 8) * 4
+    imsave(tmp_path / "a.png", image, check_contrast=False)
+    model = bx.OnnxModel(str(d / "cnn.onnx"))
+    x = (image / 255).astype(np.float32)[None, None]
+    for method, extra in (("occlusion", []), ("rise", ["--budget", "200"])):
+        out = tmp_path / f"{method}.json"
+        code = _explain(d, d / "cnn.onnx", tmp_path / "a.png", "--method", method,
+                        "--target", "1", "--out", out, *extra)  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+        expl = bx.Explanation.from_json(out)
+        assert expl.values.shape == (1, 8, 8, 1)
+    # Occlusion with 1-pixel windows: each pixel's drop when it is black.
+    occlusion = bx.Occlusion(model, bx.maskers.Image(fill=0.0)).explain(x, target=1)
+    np.testing.assert_array_equal(
+        bx.Explanation.from_json(tmp_path / "occlusion.json").values, occlusion.values
+    )
+    assert bx.Explanation.from_json(tmp_path / "rise.json").meta["n_model_rows"] >= 200
+
+
+def test_a_budget_the_method_does_not_have_is_refused(files, capsys):
+    d, _, _ = files
+    line = _error(capsys, _explain(d, d / "mlp.onnx", d / "rows.csv", "--method",
+                                   "exact-shapley", "--budget", "3"))  # fmt: skip
+    assert line == "blackbox-xai: error: exact-shapley has no budget to set: drop --budget."
 
 
 # -- report formats -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from ..results import Explanation
 from ..utils.config import get_config
 from ..utils.optional import import_optional
 from ..utils.parallel import in_worker
-from ..utils.seeding import row_offset
+from ..utils.seeding import resolve_seed, row_offset
 
 RETURNS = ("values", "explanations")
 
@@ -88,6 +88,10 @@ def _ship(explainer: Explainer) -> Any:
     local = copy.copy(explainer)
     # Each partition is one task; nested parallelism inside a task would oversubscribe.
     local.n_jobs = 1
+    if hasattr(local, "seed"):
+        # seed=None draws fresh entropy once here, not once per partition: the run can be
+        # replayed from the one seed every partition records.
+        local.seed = resolve_seed(local.seed)
     try:
         from distributed import get_client
 

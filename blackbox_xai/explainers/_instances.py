@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from ..results import Explanation
+from ..utils import progress
 from ..utils.parallel import map_row_chunks
 from ..utils.progress import progress_bar
 from ..utils.seeding import resolve_seed, row_key, row_offset
@@ -82,7 +83,10 @@ def _explain_chunk(
         # The instance's seed already carries its global index; its one-row problem is
         # row 0 of its own stream.
         with row_offset(0):
-            out.append((sub.explain(bound.rows(), *args, **kwargs), bound.instance_meta()))
+            # One chunk holds all documents or images when there is one worker: each
+            # finished instance moves the bar.
+            done = progress.run_row(functools.partial(sub.explain, bound.rows(), *args, **kwargs))
+        out.append((done, bound.instance_meta()))
     return out
 
 

@@ -186,6 +186,12 @@ _HOW_TO_READ = {
         "are the coefficients' standard errors; check the local fit (R\u00b2) before "
         "trusting small coefficients."
     ),
+    "occlusion": (
+        "Each bar is how much the output drops when that feature (or the window of "
+        "features it belongs to) is replaced by the background: positive bars support the "
+        "output, negative ones work against it. Occlusion values do not add up to the "
+        "prediction; features that matter only together can each show a small drop."
+    ),
     "text": (
         "Each token is coloured by its attribution to the output named in the heading: red "
         "pushes towards it, blue against it, and the stronger the colour the larger the "
@@ -254,6 +260,8 @@ def _family(expl: Explanation) -> str:
         return "gradient"
     if "lime" in expl.method:
         return "lime"
+    if expl.method == "occlusion":
+        return "occlusion"
     if "shapley" in expl.method or "shap" in expl.method:
         return "shapley"
     return "gradient" if "n_gradient_rows" in expl.meta else "shapley"
@@ -418,7 +426,10 @@ def explanation_section(
     elif family == "image":
         from .image import image_explanation_html
 
-        parts.append(image_explanation_html([expl], output=o))
+        # The overlays are matplotlib figures too: none without it (or when not asked).
+        if draw:
+            rows = range(min(len(expl), max_rows))
+            parts.append(image_explanation_html([expl], output=o, rows=rows))
     elif family == "gradient" and expl.values.ndim > 3:
         if draw:
             parts.append(

@@ -14,7 +14,8 @@ def fmt_number(value: float, spec: str = ".4g") -> str:
     which reads as a negative result; it prints as ``0.000``, ``+0.000`` with ``+``.
     """
     text = format(float(value), spec)
-    if text.startswith("-") and not any(c in "123456789" for c in text.split("e")[0]):
+    rounds_to_zero = not any(c in "123456789" for c in text.split("e")[0])
+    if text.startswith("-") and np.isfinite(value) and rounds_to_zero:
         return ("+" if "+" in spec else "") + text[1:]
     return text
 

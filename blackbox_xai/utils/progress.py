@@ -65,6 +65,16 @@ def advance(n_rows: int) -> None:
         bar.update(int(n_rows))
 
 
+def run_row(fn: Callable[[], T]) -> T:
+    """Run the work of one row, counting it on the open bar unless its own blocks did."""
+    bar = _BAR.get()
+    before = None if bar is None else bar.n
+    result = fn()
+    if bar is not None and bar.n == before:
+        advance(1)
+    return result
+
+
 def counts_chunks() -> bool:
     """Whether a row map started here counts its chunks (a bar is open, no outer map)."""
     return _BAR.get() is not None and _MODE.get() == "open"

@@ -95,3 +95,11 @@ def test_huge_values_are_reported_as_clipped():
     with pytest.warns(UserWarning, match="1 attributions exceed 1e\\+12 in magnitude"):
         summary = bx.summarize_dask(np.array([[1.0], [2e12], [3.0]]))
     assert summary.n_clipped == 1
+
+
+def test_an_unseeded_explainer_gets_one_seed_for_all_partitions():
+    X = np.random.default_rng(0).random((6, 3))
+    explainer = bx.KernelShap(lambda X: X @ np.ones(3), X, seed=None)
+    bag = bx.explain_dask(explainer, da.from_array(X, chunks=2), returns="explanations")
+    seeds = {e.meta["seed"] for e in bag.compute(scheduler="synchronous")}
+    assert len(seeds) == 1

@@ -93,3 +93,23 @@ def test_report_page_in_a_browser(render_html: Any, kernel, data, tmp_path):
     # every figure decoded and drawn (a broken data URI has no natural size)
     assert all(img.evaluate("i => i.complete && i.naturalWidth > 100") for img in images)
     assert p.inner_text("section h2") == "<script>console.error('x')</script>"
+
+
+def test_occlusion_rows_get_signed_bars_and_their_own_reading():
+    X = np.random.default_rng(0).random((6, 4))
+    expl = bx.Occlusion(lambda X: (X @ np.arange(4.0))[:, None], X[:5]).explain(X[:2])
+    section = explanation_section(expl, figures=False)
+    # Occlusion drops do not add up to the prediction: no Shapley reading, no waterfall.
+    assert "Occlusion values do not add up to the prediction" in section.read
+    assert "add up to the output minus the base value" not in section.read
+
+
+def test_image_sections_draw_only_when_figures_are_asked_for():
+    pytest.importorskip("skimage")
+    images = np.random.default_rng(0).random((5, 8, 8, 3))
+    expl = bx.Occlusion(lambda b: b.mean(axis=(1, 2, 3))[:, None], bx.maskers.Image(fill=0.0),
+                        window=4).explain(images)  # fmt: skip
+    assert "<img" not in explanation_section(expl, figures=False).body
+    drawn = explanation_section(expl, figures=True, max_rows=2).body
+    # two images shown (max_rows), each with its overlay
+    assert drawn.count("<img") == 2 * 2

@@ -53,6 +53,7 @@ def test_print_counts_the_rows_it_leaves_out():
 def test_numbers_that_round_to_zero_have_no_sign():
     assert fmt_number(-1e-17, ".3f") == "0.000" and fmt_number(-1e-17, "+.3f") == "+0.000"
     assert fmt_number(-0.0, ".4g") == "0" and fmt_number(-0.0004, ".3f") == "0.000"
+    assert fmt_number(float("-inf")) == "-inf" and fmt_number(float("-inf"), "+.3f") == "-inf"
     assert fmt_number(-0.0006, ".3f") == "-0.001" and fmt_number(-2e-20, ".2e") == "-2.00e-20"
     assert plural(1, "row") == "1 row" and plural(0, "row") == "0 rows"
 

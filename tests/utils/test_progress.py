@@ -98,3 +98,16 @@ def test_progress_must_be_a_bool(model):
     clf, X = model
     with pytest.raises(TypeError, match="progress must be True or False, got 'yes'"):
         bx.KernelShap(clf, X[:5], seed=0).explain(X[:1], progress="yes")
+
+
+@pytest.mark.parametrize("explainer", ["KernelShap", "Lime", "SamplingShapley"])
+def test_documents_move_the_bar_one_by_one(explainer, capsys, updates):
+    texts = ["good food", "bad service and slow", "great", "awful food"]
+
+    def predict(docs):
+        return np.array([[d.count("good") + d.count("great") + 0.5] for d in docs])
+
+    model = bx.CallableModel(predict, input_kind="text")
+    getattr(bx, explainer)(model, bx.maskers.Text(), seed=0).explain(texts, progress=True)
+    # One worker: every document in one chunk, still one step per finished document.
+    assert updates[:4] == [1, 1, 1, 1] and _final_count(capsys.readouterr().err) == "4/4"
