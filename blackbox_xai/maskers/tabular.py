@@ -10,7 +10,8 @@ import numpy as np
 
 from ..models.base import Model
 from ..utils.optional import is_dataframe
-from ..utils.validation import check_array, feature_names_of
+from ..utils.validation import check_array, check_memory_budget, feature_names_of
+from ._columns import ColumnSchema
 from .base import Masker
 
 #: Background sizes above this are slow for every coalition; summarise them.
@@ -75,10 +76,11 @@ class Tabular(Masker):
         )
         data = check_array(background, name="background", allow_nan=allow_nan, nan_hint=_NAN_HINT)
         self.feature_names = feature_names_of(background, data.shape[1], feature_names)
+        self.schema = ColumnSchema(
+            self.feature_names, known=self.columns is not None or feature_names is not None
+        )
         self.allow_nan = allow_nan
-        if memory_budget_mb <= 0:
-            raise ValueError(f"memory_budget_mb must be positive, got {memory_budget_mb}.")
-        self.memory_budget_mb = float(memory_budget_mb)
+        self.memory_budget_mb = check_memory_budget(memory_budget_mb)
         w = self._check_weights(weights, data.shape[0])
         if summarize is not None:
             data, w = _summarize(data, w, summarize, n_summary, seed)
@@ -92,6 +94,7 @@ class Tabular(Masker):
             )
         self.data = data
         self.weights = w
+        self._named_players = groups is None
         self.player_names, self.group_matrix = _groups(groups, self.feature_names)
         self.n_players = len(self.player_names)
 
@@ -116,29 +119,37 @@ class Tabular(Masker):
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n, p) or (p,)
-            A DataFrame's columns are matched to the background's by name (and
-            reordered); arrays are taken in the background's column order.
+        X : array-like, DataFrame or Series of shape (n, p) or (p,)
+            A DataFrame's columns (a Series' index) are matched by name to the feature
+            names when those are known (a DataFrame background, ``feature_names``, or
+            the model's names) and reordered; arrays are taken in the background's
+            column order.
 
         Returns
         -------
         numpy.ndarray of shape (n, p)
+
+        Raises
+        ------
+        ValueError
+            If a DataFrame's or Series' names are not the feature names.
         """
-        if is_dataframe(X) and self.columns is not None:
-            names = [str(c) for c in X.columns]
-            if sorted(names) != sorted(self.columns):
-                raise ValueError(
-                    f"X's columns {names} are not the background's columns {self.columns}."
-                )
-            X = X[list(X.columns[[names.index(c) for c in self.columns]])]
+        X = self.schema.align(X)
         return check_array(
             X, name="X", n_features=self.n_features, allow_nan=self.allow_nan, nan_hint=_NAN_HINT
         )
 
     def bind(self, model: Model) -> None:
-        """Pass a DataFrame background's schema to the model."""
+        """Pass a DataFrame background's schema to the model; take the model's feature
+        names when the background has none (a NumPy background of a DataFrame model)."""
         if self.columns is not None and self.dtypes is not None:
             model.bind_frame_schema(self.columns, self.dtypes)
+        if not self.schema.known:
+            self.schema.adopt(model.feature_names)
+            if self.schema.known:
+                self.feature_names = list(self.schema.names)
+                if self._named_players:
+                    self.player_names = list(self.schema.names)
 
     def feature_masks(self, Z: np.ndarray) -> np.ndarray:
         """Expand player coalitions to column masks.

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..models.base import Model
-from ..utils.validation import check_positive_int, check_texts
+from ..utils.validation import check_memory_budget, check_positive_int, check_texts
 from ._text_units import (
     GROUPINGS,
     SpanTokenizer,
@@ -120,11 +120,9 @@ class Text(Masker):
                 from ..utils.optional import import_optional
 
                 import_optional("nltk.tokenize.punkt")
-        if not (isinstance(memory_budget_mb, (int, float)) and memory_budget_mb > 0):
-            raise ValueError(f"memory_budget_mb must be positive, got {memory_budget_mb!r}.")
         self.mode, self.mask_token, self.features, self.groups = mode, mask_token, features, groups
         self.max_players = check_positive_int(max_players, "max_players")
-        self.memory_budget_mb = float(memory_budget_mb)
+        self.memory_budget_mb = check_memory_budget(memory_budget_mb)
 
     # -- the Masker interface: a per-instance masker is used through for_instance ----------
     def validate(self, X: Any) -> Any:

@@ -178,3 +178,13 @@ def check_unit_interval(value: Any, name: str, *, closed: bool = False) -> float
     if not (0 < value < 1 or (closed and value == 1)):
         raise ValueError(f"{name} must be in (0, 1{']' if closed else ')'}, got {value!r}.")
     return float(value)
+
+
+def check_memory_budget(value: Any, name: str = "memory_budget_mb") -> float:
+    """Validate a memory budget in MiB: a finite positive number (NaN and inf would
+    make every batch size undefined or unbounded)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be a number of MiB, got {type(value).__name__}.")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number of MiB, got {value!r}.")
+    return float(value)

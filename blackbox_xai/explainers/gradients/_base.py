@@ -16,7 +16,7 @@ import numpy as np
 from ...autodiff.layers import GraphIndex
 from ...results import Explanation
 from ...utils.optional import is_dataframe
-from ...utils.validation import check_finite
+from ...utils.validation import check_finite, check_memory_budget
 from ._model import as_differentiable
 from ._space import ArraySpace, EmbeddingSpace, Space, find_embedding, predict
 from ._targets import Targets, resolve_targets
@@ -68,11 +68,7 @@ class GradientExplainer:
     ) -> None:
         self.model = as_differentiable(model, output)
         self.embedding = embedding
-        if not isinstance(memory_budget_mb, (int, float)) or not memory_budget_mb > 0:
-            raise ValueError(
-                f"memory_budget_mb must be a positive number, got {memory_budget_mb!r}."
-            )
-        self.memory_budget_mb = float(memory_budget_mb)
+        self.memory_budget_mb = check_memory_budget(memory_budget_mb)
         self._graph: GraphIndex | None = None
 
     # -- what subclasses use ------------------------------------------------------------

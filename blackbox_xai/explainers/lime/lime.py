@@ -203,7 +203,9 @@ class Lime(Explainer):
             ``shared_samples`` (the rows shared one set of draws: ``n_evals`` counts each
             row's samples, ``n_model_rows`` the model rows actually evaluated, once).
         """
-        X = self.masker.validate(X)
+        # A private copy: validation may return the caller's array itself, and neither a
+        # model that writes to its input nor a later edit of X may change this explanation.
+        X = np.array(self.masker.validate(X), copy=True)
         setup = self._setup(
             X,
             n_samples,
@@ -346,7 +348,7 @@ class Lime(Explainer):
                 np.random.default_rng(np.random.SeedSequence(entropy)), scrambles, d
             )
         )
-        self.model.probe(X)
+        self.model.probe(np.array(X[:1], copy=True))  # the model may write to its input
         return _Setup(
             enumerated=bool(enumerate_masks),
             shared=bool(shareable if share_samples is None else share_samples),
