@@ -286,11 +286,13 @@ class Tabular(Masker):
         step = self.pairs_per_call(background_rows_per_pair=1)
         parts = []
         if shared:
-            filled = self.data[background_rows]
             per_call = max(1, step // max(n, 1))  # coalitions per call (all rows each)
             for first in range(0, m if n else 0, per_call):
                 sl = slice(first, first + per_call)
-                out = model(np.where(masks[sl, None], X[None], filled[sl, None]).reshape(-1, p))
+                # Background rows gathered per call: all at once would hold p floats per
+                # coalition, outside the memory budget.
+                filled = self.data[background_rows[sl]]
+                out = model(np.where(masks[sl, None], X[None], filled[:, None]).reshape(-1, p))
                 parts.append(out.reshape(-1, n, out.shape[1]))
             if not parts:
                 return np.empty((n, m, model.n_outputs or 0))

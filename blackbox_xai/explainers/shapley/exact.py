@@ -63,8 +63,10 @@ def _exact_rows(
     every joblib backend can pickle it); ``transform`` maps the game values first (a
     link)."""
     Z = all_coalitions(d)
-    # Keep v (rows x 2**d x k) of one block near 64 MiB per output (k x 64 MiB in all).
-    rows_per_block = max(1, 2**23 // 2**d)
+    # Keep v (rows x 2**d x k) of one block within the masker's memory budget per output
+    # (64 MiB for maskers without one).
+    budget = int(getattr(masker, "memory_budget_mb", 64.0) * 2**20)
+    rows_per_block = max(1, budget // (8 * 2**d))
     phis, bases = [], []
     for s in range(start, stop, rows_per_block):
         e = min(stop, s + rows_per_block)
@@ -72,7 +74,9 @@ def _exact_rows(
         if transform is not None:
             v = transform(v)
         phis.append(shapley_from_all_coalitions(v, d))
-        bases.append(v[:, 0])
+        # A copy: the view v[:, 0] would keep the whole block (2**d values a row) alive
+        # until the end, so memory would grow with the rows explained.
+        bases.append(v[:, 0].copy())
     return np.concatenate(phis), np.concatenate(bases)
 
 
