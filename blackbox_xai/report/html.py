@@ -6,6 +6,8 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     from ..results import AnchorExplanation, Explanation
 
@@ -33,7 +35,9 @@ def explanation_html(
         f"<h3>{html.escape(expl.method)}: attributions to output "
         f"{html.escape(expl.output_names[o])!s}</h3>"
     ]
-    scale = max(float(abs(expl.values[..., o]).max()), 1e-300)
+    finite = np.abs(expl.values[..., o])
+    finite = finite[np.isfinite(finite)]
+    scale = max(float(finite.max()) if finite.size else 0.0, 1e-300)
     stderr = expl.stderr
     for row in range(len(expl)):
         top = expl.top_features(row, o, max_features)
@@ -52,7 +56,7 @@ def explanation_html(
         for name, value in top:
             j = names.index(name) if name in names else -1
             data = _num(float(expl.data[row, j])) if show_data else ""
-            width = int(120 * abs(value) / scale)
+            width = int(120 * abs(value) / scale) if np.isfinite(value) else 0  # NaN: no bar
             cls = "pos" if value > 0 else "neg"
             se = ""
             if stderr is not None and j >= 0:

@@ -1,4 +1,4 @@
-"""Explanation.from_json names what is wrong with a malformed file."""
+"""Malformed results: from_json names the problem, to_html shows NaN values."""
 
 import json
 
@@ -32,3 +32,10 @@ def test_malformed_json_files_are_named(good, tmp_path):
         with pytest.raises(ValueError, match=message):
             bx.Explanation.from_json(path)
     assert bx.Explanation.from_json(json.dumps(good)).feature_names == ["a", "b"]
+
+
+def test_html_of_nan_values_shows_nan():
+    values = np.array([[[np.nan], [1.0]]])
+    e = bx.Explanation(values, np.zeros((1, 1)), feature_names=["a", "b"], stderr=values * 0)
+    page = e.to_html()
+    assert "<td class='num'>+nan</td>" in page and "width:120px" in page
