@@ -323,12 +323,18 @@ def _summarize(
     from sklearn.cluster import KMeans
     from sklearn.metrics import pairwise_distances_argmin
 
-    scale = data.std(axis=0)
+    # Columns divided by their largest magnitude first: the standard deviation of values
+    # near 1e300 overflows to inf, and every row would then collapse into one cluster.
+    peak = np.abs(data).max(axis=0)
+    peak[peak == 0] = 1.0
+    unit = data / peak
+    scale = unit.std(axis=0)
     scale[scale == 0] = 1.0
+    unit /= scale
     km = KMeans(n_clusters=n_summary, n_init=4, random_state=int(rng.integers(2**31 - 1)))
-    km.fit(data / scale, sample_weight=w)
+    km.fit(unit, sample_weight=w)
     # Snap each centre to its nearest real row so the model never sees impossible inputs.
-    nearest = pairwise_distances_argmin(km.cluster_centers_, data / scale)
+    nearest = pairwise_distances_argmin(km.cluster_centers_, unit)
     weights = np.bincount(km.labels_, weights=w, minlength=n_summary)
     keep = weights > 0
     return data[nearest[keep]], weights[keep] / weights[keep].sum()
