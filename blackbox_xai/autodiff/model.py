@@ -15,7 +15,8 @@ from ..models.onnx import (
     numpy_dtype_of_elem,
     open_session,
 )
-from ..utils.optional import import_optional
+from ..utils.optional import import_optional, is_dataframe
+from ..utils.validation import check_finite
 from .context import StaticShapeError
 from .layers import cut_at, with_output
 from .transform import GRAD_SUFFIX, RELU_RULES, SEED_SUFFIX, gradient_model
@@ -368,7 +369,7 @@ class DifferentiableOnnxModel(OnnxModel):
     ) -> list[tuple[Any, np.ndarray]]:
         if relu_rule not in RELU_RULES:
             raise ValueError(f"relu_rule must be one of {RELU_RULES}, got {relu_rule!r}.")
-        rows = _rows(X)
+        rows = _checked_rows(X)
         n = len(rows)
         per_row = np.asarray(target)
         if per_row.ndim >= 1 and len(per_row) != n:
@@ -439,6 +440,27 @@ def _n_classes(shape: tuple[int, ...]) -> int | None:
     if len(shape) >= 2 and all(d == 1 for d in shape[2:]):
         return int(shape[1])
     return None
+
+
+def _checked_rows(X: Any) -> Any:
+    """Rows of ``X`` for a gradient, checked as a prediction's output would be: at least
+    one row, a batch axis, finite numbers (a NaN row has no gradient to speak of, and
+    ONNX Runtime returns zeros or NaN for it without a word)."""
+    rows = _rows(X)
+    if is_dataframe(rows):
+        rows = rows.to_numpy()
+    if rows.dtype == object or rows.dtype.kind in "USV":
+        return rows  # documents: the model's own input checks apply
+    if rows.ndim < 2:
+        raise ValueError(
+            f"X must have a batch axis (rows first), got shape {rows.shape}; pass one row "
+            "as X[None] or X.reshape(1, -1)."
+        )
+    if len(rows) == 0:
+        raise ValueError("X has no rows; a gradient needs at least one.")
+    if rows.dtype.kind == "f":
+        check_finite(rows, name="X")
+    return rows
 
 
 def _rows(X: Any) -> Any:

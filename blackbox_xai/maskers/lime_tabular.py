@@ -14,6 +14,7 @@ from ..sampling import scrambled_sobol, shifted_uniforms
 from ..utils.formatting import Shown, signature_repr
 from ..utils.optional import is_dataframe
 from ..utils.validation import check_array, feature_names_of
+from ._columns import ColumnSchema
 from .base import Masker
 from .discretize import QuantileBins
 
@@ -102,6 +103,9 @@ class LimeTabular(Masker):
             )
         self.player_names = names
         self.feature_names = names
+        self.schema = ColumnSchema(
+            names, known=self.columns is not None or feature_names is not None
+        )
         self.n_players = X.shape[1]
         self.n_replicates = int(n_replicates)
         # Kept for repr only: the parameters as given.
@@ -136,16 +140,23 @@ class LimeTabular(Masker):
         return self.n_players
 
     def validate(self, X: Any) -> np.ndarray:
-        """Rows to explain as float64 ``(n, p)``."""
-        return check_array(X, name="X", n_features=self.n_features)
+        """Rows to explain as float64 ``(n, p)``; a DataFrame's columns (a Series'
+        index) are matched to the feature names by name when those are known, as in
+        :meth:`Tabular.validate`."""
+        return check_array(self.schema.align(X), name="X", n_features=self.n_features)
 
     def __repr__(self) -> str:
         return signature_repr(self, self._given)
 
     def bind(self, model: Model) -> None:
-        """Pass a DataFrame's schema to the model."""
+        """Pass a DataFrame's schema to the model; take the model's feature names when
+        the training data has none."""
         if self.columns is not None and self.dtypes is not None:
             model.bind_frame_schema(self.columns, self.dtypes)
+        if not self.schema.known:
+            self.schema.adopt(model.feature_names)
+            if self.schema.known:
+                self.player_names = self.feature_names = list(self.schema.names)
 
     def _bin_positions(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sorted positions ``[start, stop)`` of each row's own bin, per feature: two ``(n, p)``."""

@@ -13,6 +13,7 @@ from ..utils.config import budget_mb, check_budget_mb
 from ..utils.formatting import Shown, plural, signature_repr
 from ..utils.optional import is_dataframe
 from ..utils.validation import check_array, feature_names_of
+from ._columns import ColumnSchema
 from .base import Masker
 
 #: Background sizes above this are slow for every coalition; summarise them.
@@ -79,6 +80,9 @@ class Tabular(Masker):
         )
         data = check_array(background, name="background", allow_nan=allow_nan, nan_hint=_NAN_HINT)
         self.feature_names = feature_names_of(background, data.shape[1], feature_names)
+        self.schema = ColumnSchema(
+            self.feature_names, known=self.columns is not None or feature_names is not None
+        )
         self.allow_nan = allow_nan
         self.memory_budget_mb = (
             None if memory_budget_mb is None else check_budget_mb(memory_budget_mb)
@@ -97,6 +101,7 @@ class Tabular(Masker):
             )
         self.data = data
         self.weights = w
+        self._named_players = groups is None
         self.player_names, self.group_matrix = _groups(groups, self.feature_names)
         self.n_players = len(self.player_names)
         # Kept for repr only: the parameters as given.
@@ -137,29 +142,37 @@ class Tabular(Masker):
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n, p) or (p,)
-            A DataFrame's columns are matched to the background's by name (and
-            reordered); arrays are taken in the background's column order.
+        X : array-like, DataFrame or Series of shape (n, p) or (p,)
+            A DataFrame's columns (a Series' index) are matched by name to the feature
+            names when those are known (a DataFrame background, ``feature_names``, or
+            the model's names) and reordered; arrays are taken in the background's
+            column order.
 
         Returns
         -------
         numpy.ndarray of shape (n, p)
+
+        Raises
+        ------
+        ValueError
+            If a DataFrame's or Series' names are not the feature names.
         """
-        if is_dataframe(X) and self.columns is not None:
-            names = [str(c) for c in X.columns]
-            if sorted(names) != sorted(self.columns):
-                raise ValueError(
-                    f"X's columns {names} are not the background's columns {self.columns}."
-                )
-            X = X[list(X.columns[[names.index(c) for c in self.columns]])]
+        X = self.schema.align(X)
         return check_array(
             X, name="X", n_features=self.n_features, allow_nan=self.allow_nan, nan_hint=_NAN_HINT
         )
 
     def bind(self, model: Model) -> None:
-        """Pass a DataFrame background's schema to the model."""
+        """Pass a DataFrame background's schema to the model; take the model's feature
+        names when the background has none (a NumPy background of a DataFrame model)."""
         if self.columns is not None and self.dtypes is not None:
             model.bind_frame_schema(self.columns, self.dtypes)
+        if not self.schema.known:
+            self.schema.adopt(model.feature_names)
+            if self.schema.known:
+                self.feature_names = list(self.schema.names)
+                if self._named_players:
+                    self.player_names = list(self.schema.names)
 
     def feature_masks(self, Z: np.ndarray) -> np.ndarray:
         """Expand player coalitions to column masks.
@@ -298,11 +311,13 @@ class Tabular(Masker):
         step = self.pairs_per_call(background_rows_per_pair=1)
         parts = []
         if shared:
-            filled = self.data[background_rows]
             per_call = max(1, step // max(n, 1))  # coalitions per call (all rows each)
             for first in range(0, m if n else 0, per_call):
                 sl = slice(first, first + per_call)
-                out = model(np.where(masks[sl, None], X[None], filled[sl, None]).reshape(-1, p))
+                # Background rows gathered per call: all at once would hold p floats per
+                # coalition, outside the memory budget.
+                filled = self.data[background_rows[sl]]
+                out = model(np.where(masks[sl, None], X[None], filled[:, None]).reshape(-1, p))
                 parts.append(out.reshape(-1, n, out.shape[1]))
             if not parts:
                 return np.empty((n, m, model.n_outputs or 0))
@@ -333,12 +348,18 @@ def _summarize(
     from sklearn.cluster import KMeans
     from sklearn.metrics import pairwise_distances_argmin
 
-    scale = data.std(axis=0)
+    # Columns divided by their largest magnitude first: the standard deviation of values
+    # near 1e300 overflows to inf, and every row would then collapse into one cluster.
+    peak = np.abs(data).max(axis=0)
+    peak[peak == 0] = 1.0
+    unit = data / peak
+    scale = unit.std(axis=0)
     scale[scale == 0] = 1.0
+    unit /= scale
     km = KMeans(n_clusters=n_summary, n_init=4, random_state=int(rng.integers(2**31 - 1)))
-    km.fit(data / scale, sample_weight=w)
+    km.fit(unit, sample_weight=w)
     # Snap each centre to its nearest real row so the model never sees impossible inputs.
-    nearest = pairwise_distances_argmin(km.cluster_centers_, data / scale)
+    nearest = pairwise_distances_argmin(km.cluster_centers_, unit)
     weights = np.bincount(km.labels_, weights=w, minlength=n_summary)
     keep = weights > 0
     return data[nearest[keep]], weights[keep] / weights[keep].sum()

@@ -63,4 +63,16 @@ def read_onnx_file(path: str | os.PathLike[str], max_mb: float = 2048.0) -> byte
     except Exception as exc:
         first = " ".join(str(exc).split())
         raise ValueError(f"{name} fails the ONNX checker: {first}") from exc
-    return data
+    if not external:
+        return data
+    # The weights kept in files beside the model are read in, so the model travels as
+    # one byte string (sessions, pickles, parallel workers). onnx reads them relative to
+    # the model's folder and refuses locations that escape it (``../``, absolute paths).
+    folder = os.path.dirname(os.path.abspath(name))
+    try:
+        onnx.load_external_data_for_model(proto, folder)
+    except Exception as exc:
+        raise ValueError(
+            f"the external data of the ONNX file {name!r} could not be read from {folder!r}: {exc}"
+        ) from exc
+    return bytes(proto.SerializeToString())

@@ -81,7 +81,9 @@ def explanation_html(
     show_data = getattr(expl.data, "shape", (0, -1))[-1] == len(names)
     for row in range(len(expl)):
         o = outputs[row]
-        scale = max(float(abs(expl.values[row, ..., o]).max()), 1e-300)
+        finite = np.abs(expl.values[row, ..., o])
+        finite = finite[np.isfinite(finite)]  # NaN attributions are shown, not drawn
+        scale = max(float(finite.max()) if finite.size else 0.0, 1e-300)
         top = expl.top_features(row, o, max_features)
         base = expl.base_values[row, o]
         values = expl.values[row, ..., o]
@@ -117,7 +119,7 @@ def explanation_html(
 
 
 def _bar_row(name: str, data: str, value: float, scale: float, se: str) -> str:
-    width = int(120 * abs(value) / scale)
+    width = int(120 * abs(value) / scale) if np.isfinite(value) else 0  # NaN: no bar
     cls = "pos" if value > 0 else "neg"
     return (
         f"<tr><td>{name}</td><td class='num'>{data}</td>"

@@ -343,9 +343,24 @@ class Explanation(JsonRoundTrip):
     @classmethod
     def from_dict(cls, obj: dict[str, Any]) -> Explanation:
         """Inverse of :meth:`to_dict`."""
+        if not isinstance(obj, dict):
+            raise ValueError(f"an Explanation is read from a dict, got a {type(obj).__name__}.")
         if obj.get("format") != "blackbox_xai.Explanation":
             raise ValueError("not a blackbox_xai Explanation (missing 'format').")
-        if obj.get("version", _FORMAT_VERSION) > _FORMAT_VERSION:
+        version = obj.get("version", _FORMAT_VERSION)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise ValueError(f"the Explanation's 'version' must be an integer, got {version!r}.")
+        missing = [key for key in ("values", "base_values") if key not in obj]
+        if missing:
+            raise ValueError(f"the Explanation lacks the key(s) {missing}.")
+        for key in ("feature_names", "output_names"):
+            names = obj.get(key)
+            if names is not None and not isinstance(names, list):
+                raise ValueError(
+                    f"the Explanation's {key!r} must be a list of names, got a "
+                    f"{type(names).__name__} ({names!r})."
+                )
+        if version > _FORMAT_VERSION:
             raise ValueError(
                 f"this Explanation was written in format version {obj['version']}, newer than "
                 f"{_FORMAT_VERSION}; upgrade blackbox_xai to read it."

@@ -53,5 +53,14 @@ class JsonRoundTrip:
         if not text.lstrip().startswith("{"):
             with open(text, encoding="utf-8") as fh:
                 text = fh.read()
-        result: T = cls.from_dict(json.loads(text))
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON: {exc}") from exc
+        if not isinstance(obj, dict):
+            raise ValueError(
+                f"the JSON holds a {type(obj).__name__}, not a {cls.__name__} object "
+                "(written by to_json)."
+            )
+        result: T = cls.from_dict(obj)
         return result

@@ -15,7 +15,11 @@ The budget is split into fixed shares (:data:`SHARES`), chosen so that the defau
 - ``"game_values"`` (1/4, 64 MiB): the game values Kernel SHAP holds per block of rows
   (rows x coalitions x outputs);
 - ``"gradient_points"`` (1, 256 MiB): the points (integration steps, noise samples) of
-  one gradient call; these are the only large arrays alive during a gradient call.
+  one gradient call; these are the only large arrays alive during a gradient call;
+- ``"coalition_designs"`` (4, 1024 MiB): the ceiling on Kernel SHAP's coalition designs
+  of one call (one design per background row with ``background="sample"``), which must
+  exist whole for the regression: ``explain`` refuses an ``n_evals`` beyond it, naming
+  the largest that fits, instead of running out of memory.
 
 The large working arrays alive at one moment are a block's game values plus one model
 input (3/8 of the budget), or the points of one gradient call (all of it), so peak
@@ -35,7 +39,12 @@ from typing import Any
 DEFAULTS: dict[str, Any] = {"memory_budget_mb": 256.0}
 
 #: Fraction of ``memory_budget_mb`` each kind of working array may take.
-SHARES: dict[str, float] = {"model_input": 1 / 8, "game_values": 1 / 4, "gradient_points": 1.0}
+SHARES: dict[str, float] = {
+    "model_input": 1 / 8,
+    "game_values": 1 / 4,
+    "gradient_points": 1.0,
+    "coalition_designs": 4.0,
+}
 
 _CONFIG: ContextVar[dict[str, Any]] = ContextVar("blackbox_xai_config", default=DEFAULTS)
 
@@ -47,7 +56,9 @@ def check_budget_mb(value: Any, name: str = "memory_budget_mb") -> float:
         or not isinstance(value, (int, float))
         or not 0 < value < float("inf")
     ):
-        raise ValueError(f"{name} must be a positive number of MiB (e.g. 256), got {value!r}.")
+        raise ValueError(
+            f"{name} must be a positive finite number of MiB (e.g. 256), got {value!r}."
+        )
     return float(value)
 
 

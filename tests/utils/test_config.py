@@ -45,9 +45,11 @@ def test_set_config_changes_this_context_only():
 
 @pytest.mark.parametrize("bad", [0, -1, float("inf"), "64", True])
 def test_bad_budgets_are_refused(bad):
-    with pytest.raises(ValueError, match="memory_budget_mb must be a positive number of MiB"):
+    with pytest.raises(
+        ValueError, match="memory_budget_mb must be a positive finite number of MiB"
+    ):
         bx.set_config(memory_budget_mb=bad)
-    with pytest.raises(ValueError, match="memory_budget_mb must be a positive number"):
+    with pytest.raises(ValueError, match="memory_budget_mb must be a positive finite number"):
         bx.Tabular(np.zeros((2, 2)), memory_budget_mb=bad)
 
 

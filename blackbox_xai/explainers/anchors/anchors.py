@@ -428,7 +428,9 @@ class Anchors(Explainer):
     def _check_rows(self, X: Any) -> np.ndarray:
         if self.codes_ is not None:
             X = self.codes_.encode(X)
-        X = self.masker.validate(X)
+        # A private copy: validation may return the caller's array itself, which the
+        # explanations (their ``data``) must not share.
+        X = np.array(self.masker.validate(X), copy=True)
         self.bins_.transform(X)  # unseen categorical values fail here, before any model call
         return np.asarray(X)
 

@@ -211,7 +211,9 @@ class Lime(Explainer):
             ``shared_samples`` (the rows shared one set of draws: ``n_evals`` counts each
             row's samples, ``n_model_rows`` the model rows actually evaluated, once).
         """
-        X = self.masker.validate(X)
+        # A private copy: validation may return the caller's array itself, and neither a
+        # model that writes to its input nor a later edit of X may change this explanation.
+        X = np.array(self.masker.validate(X), copy=True)
         setup = self._setup(
             X,
             n_samples,
@@ -354,7 +356,9 @@ class Lime(Explainer):
                 np.random.default_rng(np.random.SeedSequence(entropy)), scrambles, d
             )
         )
-        self.model.probe(self.masker.model_rows(X))
+        rows = self.masker.model_rows(X)
+        # The model may write to its input: the probe gets a copy.
+        self.model.probe(rows.copy() if isinstance(rows, np.ndarray) else rows)
         return _Setup(
             enumerated=bool(enumerate_masks),
             shared=bool(shareable if share_samples is None else share_samples),

@@ -13,6 +13,7 @@ from ...maskers import Masker
 from ...models import Model
 from ...results import Explanation
 from ...sampling import all_coalitions
+from ...utils.config import budget_mb
 from ...utils.parallel import map_row_chunks
 from .._instances import splits_instances
 from ..base import Explainer
@@ -65,8 +66,10 @@ def _exact_rows(
     every joblib backend can pickle it); ``transform`` maps the game values first (a
     link)."""
     Z = all_coalitions(d)
-    # Keep v (rows x 2**d x k) of one block near 64 MiB per output (k x 64 MiB in all).
-    rows_per_block = max(1, 2**23 // 2**d)
+    # Keep v (rows x 2**d x k) of one block within the masker's own memory budget per
+    # output, else the "game_values" share of the shared budget (64 MiB by default).
+    budget = int(budget_mb("game_values", getattr(masker, "memory_budget_mb", None)) * 2**20)
+    rows_per_block = max(1, budget // (8 * 2**d))
     phis, bases = [], []
     for s in range(start, stop, rows_per_block):
         e = min(stop, s + rows_per_block)
@@ -74,7 +77,9 @@ def _exact_rows(
         if transform is not None:
             v = transform(v)
         phis.append(shapley_from_all_coalitions(v, d))
-        bases.append(v[:, 0])
+        # A copy: the view v[:, 0] would keep the whole block (2**d values a row) alive
+        # until the end, so memory would grow with the rows explained.
+        bases.append(v[:, 0].copy())
     return np.concatenate(phis), np.concatenate(bases)
 
 

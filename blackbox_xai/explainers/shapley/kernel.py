@@ -10,7 +10,7 @@ import numpy as np
 from ...maskers.tabular import Tabular
 from ...models import Model
 from ...results import Explanation
-from ...utils.config import budget_mb
+from ...utils.config import budget_mb, check_budget_mb
 from ...utils.messages import warn_user
 from ...utils.seeding import SeedLike, resolve_seed
 from ...utils.validation import check_positive_int
@@ -44,6 +44,13 @@ DEFAULT_WEIGHTS = "geometric"
 #: Arrays the size of a block's game values alive at once (model output, values in
 #: design order, per-stratum residuals), for sizing blocks within the budget.
 _COPIES = 4
+
+#: Bytes a sampled coalition of ``d`` players costs while it is drawn, stored, sorted and
+#: evaluated: ``_BYTES_PER_PLAYER * d + _BYTES_PER_COALITION``. Measured with tracemalloc
+#: (d = 40 and 80, 10**5 to 2 * 10**6 coalitions: 13.4-13.7 bytes per player and
+#: coalition plus about 50), rounded up.
+_BYTES_PER_PLAYER = 16
+_BYTES_PER_COALITION = 96
 
 #: Redraws of a first-round design that cannot identify every player before giving up
 #: (each succeeds with probability >= 0.67 at the minimum budget for d = 5..15).
@@ -212,6 +219,14 @@ class KernelShap(Explainer):
         Seed of the coalition design; None draws one (recorded in ``meta["seed"]``).
     n_jobs : int, optional
         joblib workers over row chunks; results do not depend on it.
+    memory_budget_mb : float, optional
+        Most memory the coalition designs may take (every design's coalitions up to
+        ``max_evals``, while they are drawn, sorted and evaluated; about
+        ``16 d + 96`` bytes each); by default the ``"coalition_designs"`` share of the
+        shared budget (``bx.get_config()``: 4 x 256 = 1024 MiB). ``explain`` refuses an
+        ``n_evals`` beyond it and names the largest that fits. A block of rows explained
+        together keeps its game values within a sixteenth of it per output (by default
+        the ``"game_values"`` share). Model calls are bounded by the masker's budget.
 
     Examples
     --------
@@ -232,11 +247,15 @@ class KernelShap(Explainer):
         *,
         seed: SeedLike = None,
         n_jobs: int | None = None,
+        memory_budget_mb: float | None = None,
     ) -> None:
         super().__init__(model, masker, seed=seed, n_jobs=n_jobs)
         if link not in LINKS:
             raise ValueError(f"link must be one of {LINKS}, got {link!r}.")
         self.link = link
+        self.memory_budget_mb = (
+            None if memory_budget_mb is None else check_budget_mb(memory_budget_mb)
+        )
 
     def min_evals(self) -> int:
         """Smallest ``n_evals`` that can be solved.
@@ -321,6 +340,8 @@ class KernelShap(Explainer):
         exact = budget >= 2**d
         backgrounds = self._design_backgrounds(background)
         n_designs = 1 if backgrounds is None else len(backgrounds)
+        if not exact:
+            self._check_design_memory(budget, cap, tol, n_designs, d)
 
         rows = partial(self._rows, X, exact, weights, entropy, budget, cap, backgrounds, tol)
 
@@ -344,11 +365,12 @@ class KernelShap(Explainer):
         # The game values (rows x coalitions x outputs) of one block of rows, with the
         # model's output they come from and the regression's temporaries (about four
         # arrays of that size at once, measured in benchmarks/scale.py), stay within the
-        # "game_values" share of the budget (64 MiB by default). The outputs are known
-        # for ONNX and scikit-learn models; a callable not yet called counts as one (no
-        # extra call to learn it).
+        # "game_values" share of the budget (64 MiB by default; a sixteenth of the
+        # explainer's own budget when it has one). The outputs are known for ONNX and
+        # scikit-learn models; a callable not yet called counts as one (no extra call).
         outputs = self.model.n_outputs or 1
-        values = int(budget_mb("game_values") * 2**20) // (8 * _COPIES * outputs)
+        own = None if self.memory_budget_mb is None else self.memory_budget_mb / 16
+        values = int(budget_mb("game_values", own) * 2**20) // (8 * _COPIES * outputs)
         block = max(1, values // (cap * n_designs))
         return explain_rows(self, X, rows, block, chunk_size, meta)
 
@@ -367,6 +389,30 @@ class KernelShap(Explainer):
                 f"every player). Pass n_evals >= {minimum}."
             )
         return budget
+
+    def _check_design_memory(
+        self, budget: int, cap: int, tol: float | None, n_designs: int, d: int
+    ) -> None:
+        """Refuse designs whose coalitions would not fit ``memory_budget_mb``."""
+        per_coalition = n_designs * (_BYTES_PER_PLAYER * d + _BYTES_PER_COALITION)
+        limit = int(budget_mb("coalition_designs", self.memory_budget_mb) * 2**20)
+        if cap * per_coalition <= limit:
+            return
+        fits = limit // per_coalition  # coalitions per design
+        what = "max_evals" if tol is not None else "n_evals"
+        designs = f"{n_designs} designs (one per background row) x " if n_designs > 1 else ""
+        hint = (
+            f"the largest {what} that fits is {fits}"
+            if fits >= self.min_evals()
+            else "not even the smallest n_evals fits"
+        )
+        raise ValueError(
+            f"{what}={cap} needs about {cap * per_coalition / 2**20:.0f} MiB for its coalition "
+            f"designs ({designs}{cap} coalitions of {d} players), more than "
+            f"memory_budget_mb={limit / 2**20:g}: {hint}. Pass a smaller {what}"
+            + (", background='mean' (one design)" if n_designs > 1 else "")
+            + " or a larger memory_budget_mb."
+        )
 
     def _check_background(self, background: str) -> str:
         """The background option to use (``"auto"`` resolved)."""
@@ -523,8 +569,12 @@ def _model_row_order(coalitions: np.ndarray, rows_bg: np.ndarray) -> np.ndarray:
     d = coalitions.shape[1]
     bg_bits = int(rows_bg.max(initial=0)).bit_length()
     if d + bg_bits <= 63:  # one integer key: a single argsort instead of a lexsort
-        bits = np.left_shift(np.uint64(1), np.arange(d - 1, -1, -1, dtype=np.uint64))
-        keys = coalitions.astype(np.uint64) @ bits + (rows_bg.astype(np.uint64) << np.uint64(d))
+        # The coalition's bits, first player highest, read from packed bytes: a uint64
+        # matrix product would take 8 bytes per player and coalition.
+        packed = np.zeros((len(coalitions), 8), dtype=np.uint8)
+        packed[:, : (d + 7) // 8] = np.packbits(coalitions, axis=1)
+        keys = packed.view(">u8").ravel() >> np.uint64(64 - d)
+        keys = keys.astype(np.uint64) + (rows_bg.astype(np.uint64) << np.uint64(d))
         return np.argsort(keys, kind="stable")
     packed = np.packbits(coalitions, axis=1).T[::-1]
     return np.lexsort((*packed, rows_bg))

@@ -1,0 +1,162 @@
+"""ONNX models: batch-independent values, external data, parameters checked up front."""
+
+import os
+import shutil
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import blackbox_xai as bx
+from blackbox_xai.autodiff import DifferentiableOnnxModel
+from blackbox_xai.models.convert import sklearn_to_onnx
+
+
+@pytest.fixture(scope="module")
+def iris_onnx():
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+    return sklearn_to_onnx(pipe, X), X
+
+
+def test_ort_rows_depend_on_the_run_size_and_fixed_batches_remove_it(iris_onnx):
+    raw, X = iris_onnx
+    rows = X[:7].astype(np.float32)
+    session = ort.InferenceSession(raw, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    out = "output_probability"
+    alone = np.concatenate([session.run([out], {name: r[None]})[0] for r in rows])
+    together = session.run([out], {name: rows})[0]
+    assert not np.array_equal(alone, together)  # what fixed batches are for
+    model = bx.OnnxModel(raw)
+    assert model.fixed_batch == 256
+    one_by_one = np.concatenate([model(r[None]) for r in X[:7]])
+    np.testing.assert_array_equal(one_by_one, model(X[:7]))
+    np.testing.assert_array_equal(model(X)[:7], model(X[:7]))  # 150 rows: one padded run
+
+
+def test_onnx_shapley_values_do_not_depend_on_n_jobs_or_chunks(iris_onnx):
+    # Without fixed runs these differ by up to 3.5e-8 (ExactShapley) and 1.7e-8
+    # (KernelShap) between chunk sizes: each chunk is a model call of its own size.
+    raw, X = iris_onnx
+    model = bx.OnnxModel(raw)
+    rows, background = X, X[::30]
+    settings = ((1, None), (2, 16), (1, 1), (1, 7))
+    exact = [
+        bx.ExactShapley(model, background, n_jobs=n_jobs).explain(rows, chunk_size=c).values
+        for n_jobs, c in settings
+    ]
+    kernel = [
+        bx.KernelShap(model, background, seed=0, n_jobs=n_jobs)
+        .explain(rows, n_evals=12, chunk_size=c)
+        .values
+        for n_jobs, c in settings
+    ]
+    for values in (exact, kernel):
+        for other in values[1:]:
+            np.testing.assert_array_equal(values[0], other)
+
+
+def test_unpadded_runs_keep_models_that_reduce_over_the_batch():
+    nodes = [helper.make_node("ReduceSum", ["x"], ["y"], keepdims=1)]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [None, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.DOUBLE, [None, 1])],
+    )
+    model = bx.OnnxModel(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)]))
+    np.testing.assert_array_equal(model(np.array([[1.0, 2.0]])), [[3.0]])
+    assert model.fixed_batch is None
+
+
+def _external_model(folder, location="w.bin"):
+    weights = numpy_helper.from_array(np.arange(12, dtype=np.float32).reshape(4, 3), "W")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 3])],
+        [weights],
+    )
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    proto.ir_version = 8
+    path = os.path.join(folder, "model.onnx")
+    onnx.save_model(proto, path, save_as_external_data=True, location=location, size_threshold=0)
+    return path
+
+
+def test_external_data_beside_the_model_is_loaded(tmp_path):
+    path = _external_model(str(tmp_path))
+    x = np.ones((2, 4))
+    expected = [[18.0, 22.0, 26.0]] * 2
+    np.testing.assert_array_equal(bx.OnnxModel(path)(x), expected)
+    np.testing.assert_array_equal(DifferentiableOnnxModel(path)(x), expected)
+    grad = DifferentiableOnnxModel(path).gradient(x, 0)
+    np.testing.assert_array_equal(grad, [[0.0, 3.0, 6.0, 9.0]] * 2)
+
+
+def test_external_data_outside_the_model_folder_is_refused(tmp_path):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    path = _external_model(str(sub))
+    shutil.move(str(sub / "w.bin"), str(tmp_path / "w.bin"))
+    proto = onnx.load(path, load_external_data=False)
+    for entry in proto.graph.initializer[0].external_data:
+        if entry.key == "location":
+            entry.value = "../w.bin"
+    onnx.save_model(proto, path)
+    with pytest.raises(ValueError, match="points outside the directory"):
+        bx.OnnxModel(path)
+
+
+def test_bad_parameters_are_refused_naming_them(iris_onnx):
+    raw, _ = iris_onnx
+    cap = 4 * (os.cpu_count() or 1)
+    with pytest.raises(ValueError, match=rf"intra_op_threads=10000 .* Pass at most {cap}"):
+        bx.OnnxModel(raw, intra_op_threads=10**4)
+    with pytest.raises(ValueError, match="intra_op_threads must be >= 1"):
+        bx.OnnxModel(raw, intra_op_threads=0)
+    with pytest.raises(
+        ValueError, match=r"output 'output_label' holds INT64 values \(predicted lab"
+    ):
+        bx.OnnxModel(raw, output="output_label")
+    available = ort.get_available_providers()
+    with pytest.raises(ValueError, match=r"providers \['TypoExecutionProvider'\] are not avail"):
+        bx.OnnxModel(raw, providers=["TypoExecutionProvider"])
+    try:
+        bx.OnnxModel(raw, providers=["TypoExecutionProvider"])
+    except ValueError as exc:
+        assert str(available) in str(exc)
+
+
+def test_values_beyond_float32_are_refused_not_made_inf(iris_onnx):
+    raw, X = iris_onnx
+    model = bx.OnnxModel(raw)
+    big = X[:3].copy()
+    big[1, 2] = 1e300
+    with pytest.raises(
+        bx.ModelCallError, match=r"would become inf \(first: row 1, column 2, 1e\+300"
+    ):
+        model(big)
+
+
+def test_gradients_check_their_input_like_predictions(tmp_path):
+    model = DifferentiableOnnxModel(_external_model(str(tmp_path)))
+    bad = np.ones((2, 4))
+    bad[1, 3] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN values .* first at index \(1, 3\)"):
+        model.gradient(bad, 0)
+    bad[1, 3] = np.inf
+    with pytest.raises(ValueError, match="X contains inf values"):
+        model.gradient(bad, 0)
+    with pytest.raises(ValueError, match="X has no rows"):
+        model.gradient(np.ones((0, 4)), 0)
+    with pytest.raises(ValueError, match=r"X must have a batch axis .* shape \(4,\)"):
+        model.gradient(np.ones(4), 0)
