@@ -106,6 +106,7 @@ class Occlusion(Explainer):
                     "(Tabular: background rows, Text: mode)."
                 )
             check_fill(fill)
+        self._per_instance = self.masker.per_instance
         if not self.masker.per_instance:
             self._configure()
 
@@ -118,9 +119,13 @@ class Occlusion(Explainer):
             return
         d = self.masker.n_players
         window = check_positive_int(1 if self.window is None else self.window, "window")
-        if window > d:
-            raise ValueError(f"window={window} is more than the {d} players.")
         stride = check_positive_int(window if self.stride is None else self.stride, "stride")
+        if self._per_instance:
+            # One window for every document: a short one is occluded whole, as images
+            # clip the window to their size.
+            window, stride = min(window, d), min(stride, d)
+        elif window > d:
+            raise ValueError(f"window={window} is more than the {d} players.")
         self.window_, self.stride_ = (window,), (stride,)
 
     @splits_instances
