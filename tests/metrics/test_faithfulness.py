@@ -188,6 +188,27 @@ def test_cnn_deletion_tracks_the_explained_class(forest):
     assert curve.values.shape == (3, 65)
 
 
+def test_deletion_scores_the_output_a_perturbation_explainer_was_asked_for():
+    rng = np.random.default_rng(0)
+    X, M = rng.normal(size=(3, 4)), rng.normal(size=(4, 5))
+    f = lambda A: np.asarray(A) @ M  # noqa: E731
+    for explainer in (
+        bx.Occlusion(f, np.zeros((1, 4))),
+        bx.Lime(f, rng.normal(size=(20, 4)), seed=0),
+    ):
+        e = explainer.explain(X, target=3)
+        assert e.meta["target"] == [3, 3, 3]
+        curve = deletion_curve(f, X, e, np.zeros((1, 4)))
+        assert curve.meta["target"] == [3, 3, 3]
+        np.testing.assert_allclose(curve.values[:, 0], f(X)[:, 3], rtol=1e-12)
+    assert "target" not in bx.Occlusion(f, np.zeros((1, 4))).explain(X).meta
+    g = lambda B: B.reshape(len(B), -1)[:, :3]  # noqa: E731
+    rise = bx.Rise(g, bx.maskers.Image(), n_masks=4, seed=0).explain(
+        np.ones((2, 4, 4, 3)), target=2
+    )
+    assert rise.meta["target"] == [2, 2]
+
+
 # -- declarations and messages -----------------------------------------------------------
 def test_each_metric_declares_what_it_applies_to():
     assert deletion_curve.info.higher_is_better is False

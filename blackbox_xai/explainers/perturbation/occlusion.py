@@ -14,7 +14,7 @@ from ...results import Explanation
 from ...utils.parallel import map_row_chunks
 from ...utils.validation import check_positive_int
 from .._instances import splits_instances
-from .._targets import output_indices
+from .._targets import output_indices, target_meta
 from ..base import Explainer
 from ._windows import coverage, window_starts
 
@@ -170,6 +170,7 @@ class Occlusion(Explainer):
                 "n_model_calls": self.model.n_calls - calls,
                 "n_model_rows": self.model.n_rows - rows,
                 "converged": [True] * len(X),
+                **target_meta(target, targets, len(X)),
                 "parameters": {
                     "window": list(self.window_),
                     "stride": list(self.stride_),

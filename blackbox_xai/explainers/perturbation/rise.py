@@ -14,7 +14,7 @@ from ...utils.seeding import SeedLike, resolve_seed, row_rng
 from ...utils.validation import check_positive_int, check_unit_interval
 from .._instances import splits_instances
 from .._sequential import check_tol
-from .._targets import output_indices
+from .._targets import output_indices, target_meta
 from ..base import Explainer
 
 #: Grid cells along the longer side by default (Petsiuk et al. use a 7 x 7 grid on 224 px).
@@ -216,6 +216,7 @@ class Rise(Explainer):
                 "n_model_rows": self.model.n_rows - rows,
                 "converged": [bool(ok)],
                 "relative_se": [rel],
+                **target_meta(target, targets, 1),
                 "parameters": {
                     "n_masks": self.n_masks,
                     "cell_size": cell,
