@@ -20,6 +20,7 @@ from ..maskers import Tabular, Text
 from ..maskers.base import Masker
 from ..models import Model
 from ..results import Explanation
+from ..utils.config import budget_mb, check_budget_mb
 from ..utils.optional import import_optional
 from ..utils.validation import check_texts
 
@@ -106,15 +107,16 @@ class ImagePerturbation:
     channel_axis : int, optional
         Axis of the channels in one image (``0`` for ``(C, H, W)``, ``-1`` for
         ``(H, W, C)``); None for 2-D images. By default ``0`` for 3-D images.
-    memory_budget_mb : float
-        Largest batch of perturbed images built at once.
+    memory_budget_mb : float, optional
+        Largest batch of perturbed images built at once; None: the ``"model_input"``
+        share of the package's budget (see :func:`blackbox_xai.set_config`).
     """
 
     segments: Any = None
     fill: Any = 0.0
     sigma: float = 5.0
     channel_axis: int | None = 0
-    memory_budget_mb: float = 64.0
+    memory_budget_mb: float | None = None
 
 
 class ImagePerturber(Perturber):
@@ -130,11 +132,10 @@ class ImagePerturber(Perturber):
             raise ValueError(
                 f"fill must be a number, an array or one of {FILLS}, got {spec.fill!r}."
             )
-        if not spec.memory_budget_mb > 0 or not spec.sigma > 0:
-            raise ValueError(
-                f"memory_budget_mb and sigma must be positive, got {spec.memory_budget_mb} "
-                f"and {spec.sigma}."
-            )
+        if spec.memory_budget_mb is not None:
+            check_budget_mb(spec.memory_budget_mb)
+        if not spec.sigma > 0:
+            raise ValueError(f"sigma must be positive, got {spec.sigma}.")
         self.spec = spec
         self.X = X
         self.channel_axis = None if X.ndim == 3 else (spec.channel_axis or 0) % 3
@@ -184,7 +185,8 @@ class ImagePerturber(Perturber):
         n = len(self.X)
         m = Z[0].shape[0] if Z else 0
         per_image = max(1, self.X[0].size * 8 * 2)
-        step = max(1, int(self.spec.memory_budget_mb * 2**20) // per_image)
+        budget = budget_mb("model_input", self.spec.memory_budget_mb)
+        step = max(1, int(budget * 2**20) // per_image)
         pairs = n * m
         out: np.ndarray | None = None
         dtype = self.X.dtype if self.X.dtype.kind == "f" else np.float64

@@ -160,6 +160,32 @@ def test_batches_stay_within_the_memory_budget(rng: np.random.Generator) -> None
     np.testing.assert_array_equal(small.values, big.values)
 
 
+def test_the_shared_budget_sizes_calls_and_only_the_target_is_kept(rng) -> None:
+    image = _image(rng, (32, 32, 3))
+    calls = []
+    weights = rng.normal(size=(32 * 32 * 3, 50))
+
+    def model(X):
+        calls.append(len(X))
+        return X.reshape(len(X), -1) @ weights
+
+    masker = bx.maskers.Image("grid", fill=0.0, n_rows=4, n_cols=4)
+    assert masker.memory_budget_mb is None
+    # The "model_input" share of 8 MiB is 1 MiB: 20 masked images per call, as above.
+    with bx.config_context(memory_budget_mb=8):
+        e = bx.Occlusion(model, masker, window=4).explain(image, target=7)
+    assert calls == [20, 20, 20, 5]
+    full = bx.Occlusion(model, masker, window=4).explain(image)
+    np.testing.assert_allclose(e.values[..., 0], full.values[..., 7], rtol=1e-12)
+    bound = masker.for_instance(image)
+    bound.bind(bx.wrap(model))
+    hide = lambda a, b: np.ones((b - a, 32, 32), bool)  # noqa: E731
+    out = bound.predict_masks(bx.wrap(model), hide, 3, columns=lambda: [4, 1])
+    np.testing.assert_allclose(out, model(np.stack([image] * 3))[:, [4, 1]], rtol=1e-12)
+    with pytest.raises(ValueError, match="memory_budget_mb must be a positive number"):
+        bx.maskers.Image(memory_budget_mb=0)
+
+
 def test_bad_input_messages(rng: np.random.Generator) -> None:
     masker = bx.maskers.Image("grid")
     f = lambda X: X.reshape(len(X), -1).sum(1)  # noqa: E731

@@ -283,6 +283,9 @@ def test_the_memory_budget_changes_the_calls_not_the_values():
     small = deletion_curve(model, images, images, ImagePerturbation(memory_budget_mb=1e-3))
     np.testing.assert_array_equal(big.values, small.values)
     assert big.n_model_calls == 1 and small.n_model_calls == 3 * 17 // 4 + 1
+    with bx.config_context(memory_budget_mb=8e-3):  # the shared budget's 1e-3 MiB share
+        shared = deletion_curve(model, images, images, ImagePerturbation())
+    assert shared.n_model_calls == small.n_model_calls
     x, background = rng.standard_normal((5, 4)), rng.standard_normal((6, 4))
     wide = deletion_curve(linear, x, x, bx.Tabular(background))
     narrow = deletion_curve(linear, x, x, bx.Tabular(background, memory_budget_mb=1e-3))

@@ -217,9 +217,14 @@ class Occlusion(Explainer):
             return ~(hide_rows[:, :, None] & hide_cols[:, None, :])
 
         n = 1 + len(ys) * len(xs)
-        out = bound.predict_masks(model, masks, n, fill=self.fill)
-        targets = output_indices(target, model.output_names or [])
-        out = out[:, targets]
+        targets: list[int] = []
+
+        def columns() -> list[int]:
+            # Known once the model has answered: its output names.
+            targets.extend(output_indices(target, model.output_names or []))
+            return targets
+
+        out = bound.predict_masks(model, masks, n, fill=self.fill, columns=columns)
         drops = (out[:1] - out[1:]).reshape(len(ys), len(xs), -1)
         A, B = coverage(H, ys, h), coverage(W, xs, w)
         counts = A.sum(axis=1)[:, None] * B.sum(axis=1)[None, :]

@@ -195,7 +195,14 @@ class Rise(Explainer):
         Rx = bilinear_matrix(gw + 1, (gw + 1) * cell)
         draw = _MaskDraws(entropy, (gh + 1, gw + 1), cell, self.p)
         total = sq = None
-        targets: list[int] | None = None
+        targets: list[int] = []
+
+        def columns() -> list[int]:
+            # Known once the model has answered: its output names.
+            if not targets:
+                targets.extend(output_indices(target, self.model.output_names or []))
+            return targets
+
         out_sum: np.ndarray | None = None
         done, rel, ok = 0, np.inf, False
         step = bound.images_per_call()
@@ -204,10 +211,7 @@ class Rise(Explainer):
             grids, shifts = draw(done, done + c)
 
             masks = partial(_soft_masks, Ry, Rx, grids, shifts, (H, W))
-            outs = bound.predict_masks(self.model, masks, c)
-            if targets is None:
-                targets = output_indices(target, self.model.output_names or [])
-            outs = outs[:, targets]
+            outs = bound.predict_masks(self.model, masks, c, columns=columns)
             if total is None:
                 k = outs.shape[1]
                 total, sq, out_sum = np.zeros((H, W, k)), np.zeros((H, W, k)), np.zeros(k)
@@ -227,7 +231,7 @@ class Rise(Explainer):
             ok = tol is None or rel <= tol
             if tol is not None and ok and done > 1:
                 break
-        assert total is not None and out_sum is not None and targets is not None
+        assert total is not None and out_sum is not None
         return Explanation(
             mean[None],
             (out_sum / done)[None],
