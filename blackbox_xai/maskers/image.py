@@ -26,7 +26,7 @@ FILLS = ("mean", "blur", "inpaint")
 LAYOUTS = ("auto", "channels_last", "channels_first")
 
 #: Channel counts recognised when the layout of an image is inferred.
-_CHANNELS = (1, 3, 4)
+CHANNELS = (1, 3, 4)
 
 #: Default parameters of each segmenter (scikit-image's names), chosen for ~50 segments
 #: on a 224 x 224 image; quickshift's are lime_image's.
@@ -229,9 +229,9 @@ class Image(Masker):
     def _layout_of(self, arr: np.ndarray) -> str | None:
         if self.layout != "auto":
             return self.layout
-        if arr.shape[-1] in _CHANNELS:
+        if arr.shape[-1] in CHANNELS:
             return "channels_last"
-        if arr.shape[0] in _CHANNELS:
+        if arr.shape[0] in CHANNELS:
             return "channels_first"
         return None
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..maskers import Tabular, Text
 from ..maskers.base import Masker
+from ..maskers.image import CHANNELS
 from ..models import Model
 from ..results import Explanation
 from ..utils.config import budget_mb, check_budget_mb
@@ -104,9 +105,11 @@ class ImagePerturbation:
         pixels (``scipy.ndimage.gaussian_filter``, as Petsiuk et al.'s insertion game).
     sigma : float
         Width of the blur.
-    channel_axis : int, optional
+    channel_axis : int or "auto", optional
         Axis of the channels in one image (``0`` for ``(C, H, W)``, ``-1`` for
-        ``(H, W, C)``); None for 2-D images. By default ``0`` for 3-D images.
+        ``(H, W, C)``); None for 2-D images. "auto" (default) reads 3-D images as the
+        :class:`~blackbox_xai.maskers.Image` masker does: channels last when the last
+        axis has 1, 3 or 4 entries, else channels first when the first has.
     memory_budget_mb : float, optional
         Largest batch of perturbed images built at once; None: the ``"model_input"``
         share of the package's budget (see :func:`blackbox_xai.set_config`).
@@ -115,8 +118,24 @@ class ImagePerturbation:
     segments: Any = None
     fill: Any = 0.0
     sigma: float = 5.0
-    channel_axis: int | None = 0
+    channel_axis: int | str | None = "auto"
     memory_budget_mb: float | None = None
+
+
+def _channel_axis(axis: Any, shape: tuple[int, ...]) -> int:
+    """The channel axis (0 or 2) of images ``(n, a, b, c)``; ``axis`` as given or "auto"."""
+    if isinstance(axis, str):
+        if axis != "auto":
+            raise ValueError(f'channel_axis must be an int, None or "auto", got {axis!r}.')
+        if shape[-1] in CHANNELS:
+            return 2
+        if shape[1] in CHANNELS:
+            return 0
+        raise ValueError(
+            f"images of shape {shape} have no channel axis of 1, 3 or 4 entries first or "
+            "last; pass channel_axis."
+        )
+    return (axis or 0) % 3
 
 
 class ImagePerturber(Perturber):
@@ -138,7 +157,7 @@ class ImagePerturber(Perturber):
             raise ValueError(f"sigma must be positive, got {spec.sigma}.")
         self.spec = spec
         self.X = X
-        self.channel_axis = None if X.ndim == 3 else (spec.channel_axis or 0) % 3
+        self.channel_axis = None if X.ndim == 3 else _channel_axis(spec.channel_axis, X.shape)
         spatial = (
             X.shape[1:] if self.channel_axis is None else _drop(X.shape[1:], self.channel_axis)
         )
