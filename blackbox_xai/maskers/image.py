@@ -11,6 +11,7 @@ a memory budget; pixel masks (occlusion windows, RISE's soft masks) use the same
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,6 +28,10 @@ LAYOUTS = ("auto", "channels_last", "channels_first")
 
 #: Channel counts recognised when the layout of an image is inferred.
 CHANNELS = (1, 3, 4)
+
+#: Images whose segments an Image masker keeps (least recently used dropped first):
+#: explaining an image again with another explainer reuses them, memory stays bounded.
+SEGMENT_CACHE = 8
 
 #: Default parameters of each segmenter (scikit-image's names), chosen for ~50 segments
 #: on a 224 x 224 image; quickshift's are lime_image's.
@@ -164,7 +169,7 @@ class Image(Masker):
         self.model_layout: str | None = None
         self.model_shape: tuple[int | None, ...] | None = None
         self.model_dtype: np.dtype | None = None
-        self._segments: dict[str, np.ndarray] = {}
+        self._segments: OrderedDict[str, np.ndarray] = OrderedDict()
 
     # -- the Masker interface: a per-instance masker is used through for_instance ----------
     def validate(self, X: Any) -> Any:
@@ -294,8 +299,8 @@ class Image(Masker):
     def segment(self, image: Any) -> np.ndarray:
         """The segments ``(H, W)`` of one image, labelled ``0..s-1``.
 
-        Computed once per image (by content): explaining the same image again, with
-        any explainer, reuses them.
+        Computed once per image (by content): explaining one of the last
+        ``SEGMENT_CACHE`` (8) images again, with any explainer, reuses them.
 
         Raises
         ------
@@ -309,9 +314,19 @@ class Image(Masker):
         key = hashlib.sha1(
             image.tobytes() + str((image.shape, image.dtype.str)).encode()
         ).hexdigest()
-        if key not in self._segments:
-            self._segments[key] = self._compute_segments(image)
-        return self._segments[key]
+        if key in self._segments:
+            self._segments.move_to_end(key)
+            return self._segments[key]
+        segments = self._segments[key] = self._compute_segments(image)
+        while len(self._segments) > SEGMENT_CACHE:
+            self._segments.popitem(last=False)
+        return segments
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Parallel tasks pickle the masker: the cache would travel with every one.
+        state = self.__dict__.copy()
+        state["_segments"] = OrderedDict()
+        return state
 
     def _compute_segments(self, image: np.ndarray) -> np.ndarray:
         h, w, c = image.shape

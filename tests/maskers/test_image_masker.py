@@ -69,6 +69,19 @@ def test_gather_equals_per_pixel_definition(rng: np.random.Generator) -> None:
                 np.testing.assert_array_equal(out[i, y, x], expected)
 
 
+def test_the_segment_cache_is_bounded_and_not_pickled() -> None:
+    import pickle
+
+    masker = bx.maskers.Image("grid", n_rows=2, n_cols=2)
+    images = [np.full((4, 4), float(v)) for v in range(10)]
+    first = [masker.segment(im) for im in images]
+    assert len(masker._segments) == 8
+    assert masker.segment(images[9]) is first[9]  # kept
+    assert masker.segment(images[0]) is not first[0]  # the oldest, dropped
+    assert len(pickle.dumps(masker)) < 2000
+    assert pickle.loads(pickle.dumps(masker))._segments == {}
+
+
 def test_mean_fill_is_each_segments_mean_colour(rng: np.random.Generator) -> None:
     image = _image(rng)
     bound = bx.maskers.Image("grid", n_rows=2, n_cols=2).for_instance(image)
