@@ -19,6 +19,7 @@ import numpy as np
 
 from ..models.base import Model
 from ..utils.config import budget_mb, check_budget_mb
+from ..utils.formatting import short_repr, signature_repr
 from ..utils.optional import import_optional
 from .base import InstanceMasker, Masker
 
@@ -375,7 +376,16 @@ class Image(Masker):
 
     def __repr__(self) -> str:
         seg = self.segmenter if isinstance(self.segmenter, str) else "callable"
-        return f"Image(segmenter={seg!r}, fill={self.fill!r})"
+        shown = signature_repr(self, {"segmenter": seg})
+        defaults = _DEFAULTS.get(self.segmenter, {}) if isinstance(self.segmenter, str) else {}
+        extra = [
+            f"{key}={short_repr(value)}"
+            for key, value in self.segmenter_params.items()
+            if key not in defaults or defaults[key] != value
+        ]
+        if not extra:
+            return shown
+        return shown[:-1] + (", " if not shown.endswith("()") else "") + ", ".join(extra) + ")"
 
 
 def _model_input(model: Model) -> tuple[str | None, tuple[int | None, ...] | None, Any]:

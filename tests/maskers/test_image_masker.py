@@ -246,3 +246,12 @@ def test_model_batches_equal_the_composed_images_in_the_model_layout(rng, layout
         (4, 3, 6, 5) if layout == "channels_first" else (4, 6, 5, 3)
     )
     assert bound.model_batch(hard).dtype == np.uint8 and bound.model_batch(soft).dtype == np.float64
+
+
+def test_repr_shows_the_settings_that_differ_from_the_defaults() -> None:
+    assert repr(bx.maskers.Image()) == "Image()"
+    shown = repr(bx.maskers.Image("grid", fill=0.0, n_rows=2, memory_budget_mb=4))
+    assert shown == "Image(segmenter='grid', fill=0.0, memory_budget_mb=4.0, n_rows=2)"
+    assert repr(bx.maskers.Text(mode="mask", memory_budget_mb=8)) == (
+        "Text(mode='mask', memory_budget_mb=8.0)"
+    )
