@@ -30,3 +30,10 @@ def output_indices(target: int | str | None, names: list[str]) -> list[int]:
             f"index in [0, {k}), an output name, or None for all outputs."
         )
     return [int(target) % k]
+
+
+def target_meta(target: int | str | None, targets: list[int], n: int) -> dict[str, list[int]]:
+    """``meta`` entry of an explanation of one selected output: its model column for each
+    of the ``n`` rows (as gradient explainers record theirs), which metrics score; empty
+    when all outputs are explained (the explanation's columns are the model's)."""
+    return {} if target is None else {"target": [targets[0]] * n}

@@ -11,12 +11,15 @@ a memory budget; pixel masks (occlusion windows, RISE's soft masks) use the same
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..models.base import Model
+from ..utils.config import budget_mb, check_budget_mb
+from ..utils.formatting import short_repr, signature_repr
 from ..utils.optional import import_optional
 from .base import InstanceMasker, Masker
 
@@ -25,7 +28,11 @@ FILLS = ("mean", "blur", "inpaint")
 LAYOUTS = ("auto", "channels_last", "channels_first")
 
 #: Channel counts recognised when the layout of an image is inferred.
-_CHANNELS = (1, 3, 4)
+CHANNELS = (1, 3, 4)
+
+#: Images whose segments an Image masker keeps (least recently used dropped first):
+#: explaining an image again with another explainer reuses them, memory stays bounded.
+SEGMENT_CACHE = 8
 
 #: Default parameters of each segmenter (scikit-image's names), chosen for ~50 segments
 #: on a 224 x 224 image; quickshift's are lime_image's.
@@ -90,9 +97,10 @@ class Image(Masker):
         ``(n, C, H, W)`` as channels first when only that reading fits.
     blur_sigma : float, optional
         Standard deviation of the blur in pixels; ``max(H, W) / 20`` by default.
-    memory_budget_mb : float
+    memory_budget_mb : float, optional
         Masked images are built and sent to the model in calls of at most this many
-        megabytes.
+        megabytes. None: the ``"model_input"`` share of the package's budget (see
+        :func:`blackbox_xai.set_config`).
     **segmenter_params
         Passed to the segmenter (e.g. ``n_segments=100`` for SLIC, ``n_rows=4,
         n_cols=4`` for the grid), over the defaults.
@@ -118,7 +126,7 @@ class Image(Masker):
         *,
         layout: str = "auto",
         blur_sigma: float | None = None,
-        memory_budget_mb: float = 64.0,
+        memory_budget_mb: float | None = None,
         **segmenter_params: Any,
     ) -> None:
         if isinstance(segmenter, str):
@@ -155,14 +163,14 @@ class Image(Masker):
         ):
             raise ValueError(f"blur_sigma must be a positive number, got {blur_sigma!r}.")
         self.blur_sigma = blur_sigma
-        if not (isinstance(memory_budget_mb, (int, float)) and memory_budget_mb > 0):
-            raise ValueError(f"memory_budget_mb must be positive, got {memory_budget_mb!r}.")
-        self.memory_budget_mb = float(memory_budget_mb)
+        self.memory_budget_mb = (
+            None if memory_budget_mb is None else check_budget_mb(memory_budget_mb)
+        )
         # What the model takes, learned in bind(): layout, per-image shape, dtype.
         self.model_layout: str | None = None
         self.model_shape: tuple[int | None, ...] | None = None
         self.model_dtype: np.dtype | None = None
-        self._segments: dict[str, np.ndarray] = {}
+        self._segments: OrderedDict[str, np.ndarray] = OrderedDict()
 
     # -- the Masker interface: a per-instance masker is used through for_instance ----------
     def validate(self, X: Any) -> Any:
@@ -227,9 +235,9 @@ class Image(Masker):
     def _layout_of(self, arr: np.ndarray) -> str | None:
         if self.layout != "auto":
             return self.layout
-        if arr.shape[-1] in _CHANNELS:
+        if arr.shape[-1] in CHANNELS:
             return "channels_last"
-        if arr.shape[0] in _CHANNELS:
+        if arr.shape[0] in CHANNELS:
             return "channels_first"
         return None
 
@@ -292,8 +300,8 @@ class Image(Masker):
     def segment(self, image: Any) -> np.ndarray:
         """The segments ``(H, W)`` of one image, labelled ``0..s-1``.
 
-        Computed once per image (by content): explaining the same image again, with
-        any explainer, reuses them.
+        Computed once per image (by content): explaining one of the last
+        ``SEGMENT_CACHE`` (8) images again, with any explainer, reuses them.
 
         Raises
         ------
@@ -307,9 +315,19 @@ class Image(Masker):
         key = hashlib.sha1(
             image.tobytes() + str((image.shape, image.dtype.str)).encode()
         ).hexdigest()
-        if key not in self._segments:
-            self._segments[key] = self._compute_segments(image)
-        return self._segments[key]
+        if key in self._segments:
+            self._segments.move_to_end(key)
+            return self._segments[key]
+        segments = self._segments[key] = self._compute_segments(image)
+        while len(self._segments) > SEGMENT_CACHE:
+            self._segments.popitem(last=False)
+        return segments
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Parallel tasks pickle the masker: the cache would travel with every one.
+        state = self.__dict__.copy()
+        state["_segments"] = OrderedDict()
+        return state
 
     def _compute_segments(self, image: np.ndarray) -> np.ndarray:
         h, w, c = image.shape
@@ -358,7 +376,16 @@ class Image(Masker):
 
     def __repr__(self) -> str:
         seg = self.segmenter if isinstance(self.segmenter, str) else "callable"
-        return f"Image(segmenter={seg!r}, fill={self.fill!r})"
+        shown = signature_repr(self, {"segmenter": seg})
+        defaults = _DEFAULTS.get(self.segmenter, {}) if isinstance(self.segmenter, str) else {}
+        extra = [
+            f"{key}={short_repr(value)}"
+            for key, value in self.segmenter_params.items()
+            if key not in defaults or defaults[key] != value
+        ]
+        if not extra:
+            return shown
+        return shown[:-1] + (", " if not shown.endswith("()") else "") + ", ".join(extra) + ")"
 
 
 def _model_input(model: Model) -> tuple[str | None, tuple[int | None, ...] | None, Any]:
@@ -605,7 +632,8 @@ class BoundImage(InstanceMasker):
         costs its pixels in the model's dtype, plus the mask and the float blend)."""
         h, w, c = self.image.shape
         per_image = h * w * (c * (self._output_dtype(True).itemsize + 8) + 1)
-        return max(1, int(self.masker.memory_budget_mb * 2**20) // per_image)
+        budget = budget_mb("model_input", self.masker.memory_budget_mb)
+        return max(1, int(budget * 2**20) // per_image)
 
     def predict_masks(
         self,
@@ -613,6 +641,7 @@ class BoundImage(InstanceMasker):
         masks: Callable[[int, int], np.ndarray],
         n_masks: int,
         fill: Any = None,
+        columns: Callable[[], list[int]] | None = None,
     ) -> np.ndarray:
         """Model outputs ``(n_masks, k)`` on the images of pixel masks.
 
@@ -624,15 +653,24 @@ class BoundImage(InstanceMasker):
         n_masks : int
         fill : optional
             Overrides the masker's fill.
+        columns : callable () -> list of int, optional
+            The output columns kept, asked for after the first call (when the model's
+            outputs are known): each call's outputs are cut to them at once, so a model
+            of many outputs (1000 classes) never has them all held for every mask.
         """
         step = self.images_per_call()
-        outs = [
-            model(self.model_batch(masks(s, min(n_masks, s + step)), fill))
-            for s in range(0, n_masks, step)
-        ]
-        if not outs:
+        out: np.ndarray | None = None
+        keep: list[int] | None = None
+        for s in range(0, n_masks, step):
+            y = model(self.model_batch(masks(s, min(n_masks, s + step)), fill))
+            if out is None:
+                keep = None if columns is None else columns()
+                width = y.shape[1] if keep is None else len(keep)
+                out = np.empty((n_masks, width), dtype=y.dtype)
+            out[s : s + len(y)] = y if keep is None else y[:, keep]
+        if out is None:
             return np.empty((0, model.n_outputs or 0))
-        return outs[0] if len(outs) == 1 else np.concatenate(outs)
+        return out
 
     def predict(self, model: Model, Z: np.ndarray) -> np.ndarray:
         """Model outputs ``(m, k)`` on the masked images of coalitions ``Z (m, s)``."""

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..models.base import Model
 from ..utils.config import budget_mb, check_budget_mb
+from ..utils.formatting import signature_repr
 from ..utils.validation import check_positive_int, check_texts
 from ._text_units import (
     GROUPINGS,
@@ -205,10 +206,7 @@ class Text(Masker):
         return BoundText(self, text, spans, player)
 
     def __repr__(self) -> str:
-        return (
-            f"Text(tokenizer={self.tokenizer!r}, mode={self.mode!r}, features={self.features!r}, "
-            f"groups={self.groups!r})"
-        )
+        return signature_repr(self)
 
 
 class BoundText(InstanceMasker):

@@ -18,8 +18,10 @@ import numpy as np
 
 from ..maskers import Tabular, Text
 from ..maskers.base import Masker
+from ..maskers.image import CHANNELS
 from ..models import Model
 from ..results import Explanation
+from ..utils.config import budget_mb, check_budget_mb
 from ..utils.optional import import_optional
 from ..utils.validation import check_texts
 
@@ -103,18 +105,37 @@ class ImagePerturbation:
         pixels (``scipy.ndimage.gaussian_filter``, as Petsiuk et al.'s insertion game).
     sigma : float
         Width of the blur.
-    channel_axis : int, optional
+    channel_axis : int or "auto", optional
         Axis of the channels in one image (``0`` for ``(C, H, W)``, ``-1`` for
-        ``(H, W, C)``); None for 2-D images. By default ``0`` for 3-D images.
-    memory_budget_mb : float
-        Largest batch of perturbed images built at once.
+        ``(H, W, C)``); None for 2-D images. "auto" (default) reads 3-D images as the
+        :class:`~blackbox_xai.maskers.Image` masker does: channels last when the last
+        axis has 1, 3 or 4 entries, else channels first when the first has.
+    memory_budget_mb : float, optional
+        Largest batch of perturbed images built at once; None: the ``"model_input"``
+        share of the package's budget (see :func:`blackbox_xai.set_config`).
     """
 
     segments: Any = None
     fill: Any = 0.0
     sigma: float = 5.0
-    channel_axis: int | None = 0
-    memory_budget_mb: float = 64.0
+    channel_axis: int | str | None = "auto"
+    memory_budget_mb: float | None = None
+
+
+def _channel_axis(axis: Any, shape: tuple[int, ...]) -> int:
+    """The channel axis (0 or 2) of images ``(n, a, b, c)``; ``axis`` as given or "auto"."""
+    if isinstance(axis, str):
+        if axis != "auto":
+            raise ValueError(f'channel_axis must be an int, None or "auto", got {axis!r}.')
+        if shape[-1] in CHANNELS:
+            return 2
+        if shape[1] in CHANNELS:
+            return 0
+        raise ValueError(
+            f"images of shape {shape} have no channel axis of 1, 3 or 4 entries first or "
+            "last; pass channel_axis."
+        )
+    return (axis or 0) % 3
 
 
 class ImagePerturber(Perturber):
@@ -130,14 +151,13 @@ class ImagePerturber(Perturber):
             raise ValueError(
                 f"fill must be a number, an array or one of {FILLS}, got {spec.fill!r}."
             )
-        if not spec.memory_budget_mb > 0 or not spec.sigma > 0:
-            raise ValueError(
-                f"memory_budget_mb and sigma must be positive, got {spec.memory_budget_mb} "
-                f"and {spec.sigma}."
-            )
+        if spec.memory_budget_mb is not None:
+            check_budget_mb(spec.memory_budget_mb)
+        if not spec.sigma > 0:
+            raise ValueError(f"sigma must be positive, got {spec.sigma}.")
         self.spec = spec
         self.X = X
-        self.channel_axis = None if X.ndim == 3 else (spec.channel_axis or 0) % 3
+        self.channel_axis = None if X.ndim == 3 else _channel_axis(spec.channel_axis, X.shape)
         spatial = (
             X.shape[1:] if self.channel_axis is None else _drop(X.shape[1:], self.channel_axis)
         )
@@ -184,7 +204,8 @@ class ImagePerturber(Perturber):
         n = len(self.X)
         m = Z[0].shape[0] if Z else 0
         per_image = max(1, self.X[0].size * 8 * 2)
-        step = max(1, int(self.spec.memory_budget_mb * 2**20) // per_image)
+        budget = budget_mb("model_input", self.spec.memory_budget_mb)
+        step = max(1, int(budget * 2**20) // per_image)
         pairs = n * m
         out: np.ndarray | None = None
         dtype = self.X.dtype if self.X.dtype.kind == "f" else np.float64

@@ -259,6 +259,10 @@ def _values(explanation: Any, output: int | str | None) -> np.ndarray:
 
 
 def _explain(explainer: Any, X: Any, target: Any) -> Any:
+    if isinstance(target, list) and target and len(set(target)) == 1:
+        # One output for every row, as occlusion, RISE and LIME record theirs: pass it as
+        # an index, which every explainer takes (per-row lists are for gradients only).
+        target = target[0]
     return explainer.explain(X) if target is None else explainer.explain(X, target=target)
 
 

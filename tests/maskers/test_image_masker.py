@@ -69,6 +69,19 @@ def test_gather_equals_per_pixel_definition(rng: np.random.Generator) -> None:
                 np.testing.assert_array_equal(out[i, y, x], expected)
 
 
+def test_the_segment_cache_is_bounded_and_not_pickled() -> None:
+    import pickle
+
+    masker = bx.maskers.Image("grid", n_rows=2, n_cols=2)
+    images = [np.full((4, 4), float(v)) for v in range(10)]
+    first = [masker.segment(im) for im in images]
+    assert len(masker._segments) == 8
+    assert masker.segment(images[9]) is first[9]  # kept
+    assert masker.segment(images[0]) is not first[0]  # the oldest, dropped
+    assert len(pickle.dumps(masker)) < 2000
+    assert pickle.loads(pickle.dumps(masker))._segments == {}
+
+
 def test_mean_fill_is_each_segments_mean_colour(rng: np.random.Generator) -> None:
     image = _image(rng)
     bound = bx.maskers.Image("grid", n_rows=2, n_cols=2).for_instance(image)
@@ -160,6 +173,32 @@ def test_batches_stay_within_the_memory_budget(rng: np.random.Generator) -> None
     np.testing.assert_array_equal(small.values, big.values)
 
 
+def test_the_shared_budget_sizes_calls_and_only_the_target_is_kept(rng) -> None:
+    image = _image(rng, (32, 32, 3))
+    calls = []
+    weights = rng.normal(size=(32 * 32 * 3, 50))
+
+    def model(X):
+        calls.append(len(X))
+        return X.reshape(len(X), -1) @ weights
+
+    masker = bx.maskers.Image("grid", fill=0.0, n_rows=4, n_cols=4)
+    assert masker.memory_budget_mb is None
+    # The "model_input" share of 8 MiB is 1 MiB: 20 masked images per call, as above.
+    with bx.config_context(memory_budget_mb=8):
+        e = bx.Occlusion(model, masker, window=4).explain(image, target=7)
+    assert calls == [20, 20, 20, 5]
+    full = bx.Occlusion(model, masker, window=4).explain(image)
+    np.testing.assert_allclose(e.values[..., 0], full.values[..., 7], rtol=1e-12)
+    bound = masker.for_instance(image)
+    bound.bind(bx.wrap(model))
+    hide = lambda a, b: np.ones((b - a, 32, 32), bool)  # noqa: E731
+    out = bound.predict_masks(bx.wrap(model), hide, 3, columns=lambda: [4, 1])
+    np.testing.assert_allclose(out, model(np.stack([image] * 3))[:, [4, 1]], rtol=1e-12)
+    with pytest.raises(ValueError, match="memory_budget_mb must be a positive finite number"):
+        bx.maskers.Image(memory_budget_mb=0)
+
+
 def test_bad_input_messages(rng: np.random.Generator) -> None:
     masker = bx.maskers.Image("grid")
     f = lambda X: X.reshape(len(X), -1).sum(1)  # noqa: E731
@@ -207,3 +246,12 @@ def test_model_batches_equal_the_composed_images_in_the_model_layout(rng, layout
         (4, 3, 6, 5) if layout == "channels_first" else (4, 6, 5, 3)
     )
     assert bound.model_batch(hard).dtype == np.uint8 and bound.model_batch(soft).dtype == np.float64
+
+
+def test_repr_shows_the_settings_that_differ_from_the_defaults() -> None:
+    assert repr(bx.maskers.Image()) == "Image()"
+    shown = repr(bx.maskers.Image("grid", fill=0.0, n_rows=2, memory_budget_mb=4))
+    assert shown == "Image(segmenter='grid', fill=0.0, memory_budget_mb=4.0, n_rows=2)"
+    assert repr(bx.maskers.Text(mode="mask", memory_budget_mb=8)) == (
+        "Text(mode='mask', memory_budget_mb=8.0)"
+    )

@@ -146,35 +146,56 @@ def test_image_pixels_and_superpixels_go_to_the_fill():
     rng = np.random.default_rng(3)
     images = rng.random((2, 1, 4, 4))
     model = bx.wrap(pixel_sum)
-    curve = deletion_curve(model, images, images, ImagePerturbation(fill=0.5), n_steps=16)
+    curve = deletion_curve(
+        model, images, images, ImagePerturbation(channel_axis=0, fill=0.5), n_steps=16
+    )
     for i in range(2):
         kept = np.sort(images[i].ravel())  # largest removed first -> smallest kept
         expected = [kept[: 16 - t].sum() + 0.5 * t for t in range(17)]
         np.testing.assert_allclose(curve.values[i], expected, atol=1e-12)
     segments = np.repeat(np.repeat(np.arange(4).reshape(2, 2), 2, 0), 2, 1)  # 2x2 blocks
-    blocks = deletion_curve(model, images, images, ImagePerturbation(segments=segments))
+    blocks = deletion_curve(
+        model, images, images, ImagePerturbation(channel_axis=0, segments=segments)
+    )
     sums = np.array([[im[0][segments == s].sum() for s in range(4)] for im in images])
     expected = sums.sum(1, keepdims=True) - np.concatenate(
         [np.zeros((2, 1)), np.cumsum(-np.sort(-sums, axis=1), axis=1)], axis=1
     )
     np.testing.assert_allclose(blocks.values, expected, atol=1e-12)
-    mean = deletion_curve(model, images, images, ImagePerturbation(fill="mean"))
+    mean = deletion_curve(model, images, images, ImagePerturbation(channel_axis=0, fill="mean"))
     np.testing.assert_allclose(mean.values[:, -1], images.sum(axis=(1, 2, 3)), atol=1e-12)
-    blur = insertion_curve(model, images, images, ImagePerturbation(fill="blur", sigma=1.0))
+    blur = insertion_curve(
+        model, images, images, ImagePerturbation(channel_axis=0, fill="blur", sigma=1.0)
+    )
     from scipy.ndimage import gaussian_filter
 
     np.testing.assert_allclose(
         blur.values[:, 0],
         [gaussian_filter(im, sigma=[0, 1, 1], mode="nearest").sum() for im in images],
     )
-    per_channel = ImagePerturbation(fill=np.array([1.0, 2.0]).reshape(2, 1, 1))
+    per_channel = ImagePerturbation(channel_axis=0, fill=np.array([1.0, 2.0]).reshape(2, 1, 1))
     rgb = np.concatenate([images, images], axis=1)  # (2, 2, 4, 4): a pixel is both channels
     gone = deletion_curve(model, rgb, rgb, per_channel)
     np.testing.assert_allclose(gone.values[:, -1], 3.0 * 16)
     channels_last = ImagePerturbation(fill=0.0, channel_axis=-1)
     hwc = deletion_curve(model, images.transpose(0, 2, 3, 1), images[:, 0], channels_last)
-    chw = deletion_curve(model, images, images, ImagePerturbation(fill=0.0))
+    chw = deletion_curve(model, images, images, ImagePerturbation(channel_axis=0, fill=0.0))
     np.testing.assert_allclose(hwc.values, chw.values, atol=1e-12)
+
+
+def test_image_channels_are_found_as_the_image_masker_finds_them():
+    rng = np.random.default_rng(5)
+    hwc = rng.random((2, 5, 5, 3))
+    model = bx.wrap(pixel_sum)
+    auto = deletion_curve(model, hwc, hwc[..., 0], ImagePerturbation())
+    last = deletion_curve(model, hwc, hwc[..., 0], ImagePerturbation(channel_axis=-1))
+    np.testing.assert_array_equal(auto.values, last.values)
+    assert auto.values.shape == (2, 26)  # 25 pixels (all their channels) per image
+    chw = hwc.transpose(0, 3, 1, 2)
+    first = deletion_curve(model, chw, hwc[..., 0], ImagePerturbation())
+    np.testing.assert_allclose(first.values, auto.values, rtol=1e-12)
+    with pytest.raises(ValueError, match="no channel axis of 1, 3 or 4 entries"):
+        deletion_curve(model, rng.random((2, 5, 5, 5)), rng.random((2, 5, 5)))
 
 
 def test_cnn_deletion_tracks_the_explained_class(forest):
@@ -186,6 +207,27 @@ def test_cnn_deletion_tracks_the_explained_class(forest):
     np.testing.assert_allclose(curve.values[:, 0], logits[np.arange(3), data["target"]], rtol=1e-6)
     assert curve.meta["target"] == data["target"].tolist()
     assert curve.values.shape == (3, 65)
+
+
+def test_deletion_scores_the_output_a_perturbation_explainer_was_asked_for():
+    rng = np.random.default_rng(0)
+    X, M = rng.normal(size=(3, 4)), rng.normal(size=(4, 5))
+    f = lambda A: np.asarray(A) @ M  # noqa: E731
+    for explainer in (
+        bx.Occlusion(f, np.zeros((1, 4))),
+        bx.Lime(f, rng.normal(size=(20, 4)), seed=0),
+    ):
+        e = explainer.explain(X, target=3)
+        assert e.meta["target"] == [3, 3, 3]
+        curve = deletion_curve(f, X, e, np.zeros((1, 4)))
+        assert curve.meta["target"] == [3, 3, 3]
+        np.testing.assert_allclose(curve.values[:, 0], f(X)[:, 3], rtol=1e-12)
+    assert "target" not in bx.Occlusion(f, np.zeros((1, 4))).explain(X).meta
+    g = lambda B: B.reshape(len(B), -1)[:, :3]  # noqa: E731
+    rise = bx.Rise(g, bx.maskers.Image(), n_masks=4, seed=0).explain(
+        np.ones((2, 4, 4, 3)), target=2
+    )
+    assert rise.meta["target"] == [2, 2]
 
 
 # -- declarations and messages -----------------------------------------------------------
@@ -258,10 +300,15 @@ def test_the_memory_budget_changes_the_calls_not_the_values():
     rng = np.random.default_rng(4)
     images = rng.random((3, 1, 4, 4))
     model = bx.wrap(pixel_sum)
-    big = deletion_curve(model, images, images, ImagePerturbation())
-    small = deletion_curve(model, images, images, ImagePerturbation(memory_budget_mb=1e-3))
+    big = deletion_curve(model, images, images, ImagePerturbation(channel_axis=0))
+    small = deletion_curve(
+        model, images, images, ImagePerturbation(channel_axis=0, memory_budget_mb=1e-3)
+    )
     np.testing.assert_array_equal(big.values, small.values)
     assert big.n_model_calls == 1 and small.n_model_calls == 3 * 17 // 4 + 1
+    with bx.config_context(memory_budget_mb=8e-3):  # the shared budget's 1e-3 MiB share
+        shared = deletion_curve(model, images, images, ImagePerturbation(channel_axis=0))
+    assert shared.n_model_calls == small.n_model_calls
     x, background = rng.standard_normal((5, 4)), rng.standard_normal((6, 4))
     wide = deletion_curve(linear, x, x, bx.Tabular(background))
     narrow = deletion_curve(linear, x, x, bx.Tabular(background, memory_budget_mb=1e-3))

@@ -187,6 +187,22 @@ def test_max_sensitivity_is_zero_for_constant_attributions_and_exact_for_the_inp
     assert (sensitivity <= bound + 1e-12).all() and (sensitivity > 0.5 * bound).all()
 
 
+def test_max_sensitivity_reexplains_the_output_occlusion_was_asked_for():
+    X, M = np.eye(3), np.arange(12.0).reshape(3, 4)
+    occlusion = bx.Occlusion(lambda A: A @ M, np.zeros((1, 3)))
+    e = occlusion.explain(X, target=2)
+    got = max_sensitivity(occlusion, X, explanation=e)
+    # Occlusion of a linear model: values M[j, 2] * x_j, so the change is known exactly.
+    spread = X.std(axis=0)
+    noisy = (
+        X[:, None]
+        + np.stack([bx.utils.seeding.row_rng(0, i).uniform(-0.05, 0.05, (10, 3)) for i in range(3)])
+        * spread
+    )
+    change = np.linalg.norm((noisy - X[:, None]) * M[:, 2], axis=2).max(axis=1)
+    np.testing.assert_allclose(got, change / np.linalg.norm(X * M[:, 2], axis=1), rtol=1e-10)
+
+
 def test_stability_is_one_for_a_deterministic_explainer_and_lower_at_a_small_budget():
     X, y = make_classification(200, 8, n_informative=4, random_state=1)
     forest = RandomForestClassifier(20, random_state=0).fit(X, y)

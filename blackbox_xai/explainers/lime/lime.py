@@ -26,7 +26,7 @@ from ...utils.seeding import SeedLike, resolve_seed, row_rng
 from ...utils.validation import check_positive_int
 from .._instances import splits_instances
 from .._sequential import check_tol, converged
-from .._targets import output_indices
+from .._targets import output_indices, target_meta
 from ..base import Explainer
 from ._game import MaskerGame
 from ._ridge import RidgeFit, weighted_r2, weighted_ridge
@@ -255,6 +255,7 @@ class Lime(Explainer):
                 "n_model_calls": self.model.n_calls - calls,
                 "n_model_rows": self.model.n_rows - rows,
                 "converged": done.tolist(),
+                **target_meta(target, setup.targets, len(X)),
                 "exact": setup.exact,
                 "shared_samples": setup.shared,
                 "r2": np.stack([f.fit.r2 for f in fits]).tolist(),

@@ -14,7 +14,7 @@ from ...results import Explanation
 from ...utils.parallel import map_row_chunks
 from ...utils.validation import check_positive_int
 from .._instances import splits_instances
-from .._targets import output_indices
+from .._targets import output_indices, target_meta
 from ..base import Explainer
 from ._windows import coverage, window_starts
 
@@ -106,6 +106,7 @@ class Occlusion(Explainer):
                     "(Tabular: background rows, Text: mode)."
                 )
             check_fill(fill)
+        self._per_instance = self.masker.per_instance
         if not self.masker.per_instance:
             self._configure()
 
@@ -118,9 +119,13 @@ class Occlusion(Explainer):
             return
         d = self.masker.n_players
         window = check_positive_int(1 if self.window is None else self.window, "window")
-        if window > d:
-            raise ValueError(f"window={window} is more than the {d} players.")
         stride = check_positive_int(window if self.stride is None else self.stride, "stride")
+        if self._per_instance:
+            # One window for every document: a short one is occluded whole, as images
+            # clip the window to their size.
+            window, stride = min(window, d), min(stride, d)
+        elif window > d:
+            raise ValueError(f"window={window} is more than the {d} players.")
         self.window_, self.stride_ = (window,), (stride,)
 
     @splits_instances
@@ -165,6 +170,7 @@ class Occlusion(Explainer):
                 "n_model_calls": self.model.n_calls - calls,
                 "n_model_rows": self.model.n_rows - rows,
                 "converged": [True] * len(X),
+                **target_meta(target, targets, len(X)),
                 "parameters": {
                     "window": list(self.window_),
                     "stride": list(self.stride_),
@@ -211,9 +217,14 @@ class Occlusion(Explainer):
             return ~(hide_rows[:, :, None] & hide_cols[:, None, :])
 
         n = 1 + len(ys) * len(xs)
-        out = bound.predict_masks(model, masks, n, fill=self.fill)
-        targets = output_indices(target, model.output_names or [])
-        out = out[:, targets]
+        targets: list[int] = []
+
+        def columns() -> list[int]:
+            # Known once the model has answered: its output names.
+            targets.extend(output_indices(target, model.output_names or []))
+            return targets
+
+        out = bound.predict_masks(model, masks, n, fill=self.fill, columns=columns)
         drops = (out[:1] - out[1:]).reshape(len(ys), len(xs), -1)
         A, B = coverage(H, ys, h), coverage(W, xs, w)
         counts = A.sum(axis=1)[:, None] * B.sum(axis=1)[None, :]

@@ -10,11 +10,11 @@ import numpy as np
 
 from ...maskers.image import BoundImage, Image
 from ...results import Explanation
-from ...utils.seeding import SeedLike, resolve_seed, row_rng
+from ...utils.seeding import SeedLike, resolve_seed, row_key
 from ...utils.validation import check_positive_int, check_unit_interval
 from .._instances import splits_instances
 from .._sequential import check_tol
-from .._targets import output_indices
+from .._targets import output_indices, target_meta
 from ..base import Explainer
 
 #: Grid cells along the longer side by default (Petsiuk et al. use a 7 x 7 grid on 224 px).
@@ -36,6 +36,32 @@ def bilinear_matrix(size_in: int, size_out: int) -> np.ndarray:
     np.add.at(out, (np.arange(size_out), lo), 1 - frac)
     np.add.at(out, (np.arange(size_out), hi), frac)
     return out
+
+
+#: Masks drawn from one child stream: mask ``i`` comes from child ``i // MASK_CHUNK`` of
+#: the image's stream, so it is the same whatever ``block`` is (where ``tol`` checks).
+MASK_CHUNK = 100
+
+
+class _MaskDraws:
+    """Grids and shifts of masks ``start:stop`` of one image, drawn chunk by chunk."""
+
+    def __init__(self, entropy: int, grid: tuple[int, int], cell: int, p: float) -> None:
+        self.entropy, self.grid, self.cell, self.p = entropy, grid, cell, p
+        self.key = row_key(0)
+
+    def _chunk(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        seq = np.random.SeedSequence(self.entropy, spawn_key=(*self.key, j))
+        rng = np.random.default_rng(seq)
+        grids = (rng.random((MASK_CHUNK, *self.grid)) < self.p).astype(np.float64)
+        return grids, rng.integers(0, self.cell, size=(MASK_CHUNK, 2))
+
+    def __call__(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        first = start // MASK_CHUNK
+        parts = [self._chunk(j) for j in range(first, ceil(stop / MASK_CHUNK))]
+        lo, hi = start - first * MASK_CHUNK, stop - first * MASK_CHUNK
+        grids = np.concatenate([g for g, _ in parts])[lo:hi]
+        return grids, np.concatenate([s for _, s in parts])[lo:hi]
 
 
 def _soft_masks(
@@ -144,8 +170,9 @@ class Rise(Explainer):
             Stop drawing masks once ``max SE <= tol * (max S - min S)`` for every output
             (checked after each block); all ``n_masks`` when None.
         block : int
-            Masks drawn between checks of ``tol``. The maps depend on it with ``tol``
-            only (where drawing stops), never on ``n_jobs`` or the memory budget.
+            Masks drawn between checks of ``tol``. Mask ``i`` is the same whatever the
+            block, so the maps depend on it with ``tol`` only (where drawing stops),
+            never on ``n_jobs`` or the memory budget.
         chunk_size : int, optional
             Images per parallel task.
 
@@ -162,26 +189,29 @@ class Rise(Explainer):
         bound = self.masker
         assert isinstance(bound, BoundImage)
         entropy = resolve_seed(self.seed)
-        rng = row_rng(entropy, 0)
         calls, rows = self.model.n_calls, self.model.n_rows
         (H, W), cell, (gh, gw) = bound.shape, self.cell_, self.grid_
         Ry = bilinear_matrix(gh + 1, (gh + 1) * cell)
         Rx = bilinear_matrix(gw + 1, (gw + 1) * cell)
+        draw = _MaskDraws(entropy, (gh + 1, gw + 1), cell, self.p)
         total = sq = None
-        targets: list[int] | None = None
+        targets: list[int] = []
+
+        def columns() -> list[int]:
+            # Known once the model has answered: its output names.
+            if not targets:
+                targets.extend(output_indices(target, self.model.output_names or []))
+            return targets
+
         out_sum: np.ndarray | None = None
         done, rel, ok = 0, np.inf, False
         step = bound.images_per_call()
         while done < self.n_masks:
             c = min(block, self.n_masks - done)
-            grids = (rng.random((c, gh + 1, gw + 1)) < self.p).astype(np.float64)
-            shifts = rng.integers(0, cell, size=(c, 2))
+            grids, shifts = draw(done, done + c)
 
             masks = partial(_soft_masks, Ry, Rx, grids, shifts, (H, W))
-            outs = bound.predict_masks(self.model, masks, c)
-            if targets is None:
-                targets = output_indices(target, self.model.output_names or [])
-            outs = outs[:, targets]
+            outs = bound.predict_masks(self.model, masks, c, columns=columns)
             if total is None:
                 k = outs.shape[1]
                 total, sq, out_sum = np.zeros((H, W, k)), np.zeros((H, W, k)), np.zeros(k)
@@ -201,7 +231,7 @@ class Rise(Explainer):
             ok = tol is None or rel <= tol
             if tol is not None and ok and done > 1:
                 break
-        assert total is not None and out_sum is not None and targets is not None
+        assert total is not None and out_sum is not None
         return Explanation(
             mean[None],
             (out_sum / done)[None],
@@ -216,6 +246,7 @@ class Rise(Explainer):
                 "n_model_rows": self.model.n_rows - rows,
                 "converged": [bool(ok)],
                 "relative_se": [rel],
+                **target_meta(target, targets, 1),
                 "parameters": {
                     "n_masks": self.n_masks,
                     "cell_size": cell,

@@ -80,6 +80,17 @@ def test_text_leave_one_token_out() -> None:
     assert "token_offsets" in e.meta
 
 
+def test_text_window_is_clipped_to_a_short_document() -> None:
+    f = lambda docs: [[float(len(d))] for d in docs]  # noqa: E731
+    docs = ["good food", "good food, bad service"]
+    e = bx.Occlusion(f, bx.maskers.Text(), window=3).explain(docs)
+    bound = bx.maskers.Text().for_instance(docs[0])
+    assert bound.n_players == 2
+    # The short document's one window hides both tokens: each gets the whole drop.
+    empty = f(bound.texts(np.zeros((1, 2), bool)))[0][0]
+    np.testing.assert_allclose(e.values[0, :2, 0], len(docs[0]) - empty)
+
+
 def test_tabular_windows_of_players(rng: np.random.Generator) -> None:
     background = rng.normal(size=(1, 5))
     X = rng.normal(size=(3, 5))

@@ -55,6 +55,16 @@ def test_same_seed_same_map_other_seed_other_map(rng: np.random.Generator) -> No
     np.testing.assert_array_equal(two.values[:1], one.values)
 
 
+def test_the_masks_do_not_depend_on_the_block(rng: np.random.Generator) -> None:
+    image = rng.random((8, 8))
+    rise = bx.Rise(_quadrant, bx.maskers.Image(fill=0.0), n_masks=400, cell_size=4, seed=3)
+    one = rise.explain(image, block=400)
+    for block in (100, 130):
+        e = rise.explain(image, block=block)
+        np.testing.assert_allclose(e.values, one.values, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(e.stderr, one.stderr, rtol=1e-12, atol=1e-15)
+
+
 def test_a_quadrant_model_puts_the_mass_in_the_quadrant(rng: np.random.Generator) -> None:
     image = rng.random((32, 32))
     e = bx.Rise(_quadrant, bx.maskers.Image(fill=0.0), n_masks=4000, cell_size=4, seed=0).explain(
