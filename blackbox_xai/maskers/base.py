@@ -79,9 +79,40 @@ class InstanceMasker(Masker):
     explanation records about the instance (token offsets, segments, ...).
     """
 
+    #: What one instance is, for messages ("document", "image").
+    instance_name = "instance"
+
     @abstractmethod
     def rows(self) -> Any:
         """The bound instance as the one-row input of :meth:`validate`."""
+
+    def predict(self, model: Model, Z: np.ndarray) -> np.ndarray:
+        """Model outputs ``(m, k)`` on the instance masked by coalitions ``Z (m, d)``.
+
+        The default :meth:`coalition_values` is built on it; a subclass defines one of
+        the two.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} defines neither predict nor coalition_values."
+        )
+
+    def coalition_values(self, model: Model, X: Any, Z: np.ndarray) -> np.ndarray:
+        """Model outputs on the masked instance: ``(1, m, k)``.
+
+        Parameters
+        ----------
+        model : Model
+        X : the bound instance, as validated
+        Z : bool array (m, d) or (1, m, d)
+        """
+        Z = np.asarray(Z, dtype=bool)
+        if Z.ndim == 3:
+            if Z.shape[0] != 1:
+                raise ValueError(
+                    f"a bound masker explains one {self.instance_name}; Z has {Z.shape}."
+                )
+            Z = Z[0]
+        return self.predict(model, Z)[None]
 
     def instance_meta(self) -> dict[str, Any]:
         """Per-instance entries of ``Explanation.meta`` (none by default)."""

@@ -428,6 +428,8 @@ class BoundImage(InstanceMasker):
         The segments.
     """
 
+    instance_name = "image"
+
     def __init__(self, masker: Image, image: np.ndarray, given: str = "channels_last") -> None:
         self.masker = masker
         self.image = image
@@ -681,22 +683,6 @@ class BoundImage(InstanceMasker):
             )
         segments = self.segments
         return self.predict_masks(model, lambda a, b: Z[a:b][:, segments], len(Z))
-
-    def coalition_values(self, model: Model, X: Any, Z: np.ndarray) -> np.ndarray:
-        """Model outputs on the masked images: ``(1, m, k)``.
-
-        Parameters
-        ----------
-        model : Model
-        X : the bound image, as validated
-        Z : bool array (m, s) or (1, m, s)
-        """
-        Z = np.asarray(Z, dtype=bool)
-        if Z.ndim == 3:
-            if Z.shape[0] != 1:
-                raise ValueError(f"a bound Image masker explains one image; Z has {Z.shape}.")
-            Z = Z[0]
-        return self.predict(model, Z)[None]
 
     def instance_meta(self) -> dict[str, Any]:
         """The image's shape and, when they were used, its segments."""

@@ -226,6 +226,8 @@ class BoundText(InstanceMasker):
         Tokens, distinct words or groups, by the masker's ``features`` and ``groups``.
     """
 
+    instance_name = "document"
+
     def __init__(self, masker: Text, text: str, spans: np.ndarray, player: np.ndarray) -> None:
         self.masker = masker
         self.text = text
@@ -320,22 +322,6 @@ class BoundText(InstanceMasker):
         if not outs:
             return np.empty((0, model.n_outputs or 0))
         return outs[0] if len(outs) == 1 else np.concatenate(outs)
-
-    def coalition_values(self, model: Model, X: Any, Z: np.ndarray) -> np.ndarray:
-        """Model outputs on the perturbed documents: ``(1, m, k)``.
-
-        Parameters
-        ----------
-        model : Model
-        X : the bound document, as validated
-        Z : bool array (m, d) or (1, m, d)
-        """
-        Z = np.asarray(Z, dtype=bool)
-        if Z.ndim == 3:
-            if Z.shape[0] != 1:
-                raise ValueError(f"a bound Text masker explains one document; Z has {Z.shape}.")
-            Z = Z[0]
-        return self.predict(model, Z)[None]
 
     def instance_meta(self) -> dict[str, Any]:
         """Token offsets and the player of each token, for the explanation's ``meta``."""
