@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import onnx
 from _common import markdown_table, write_results
+from _torch_twins import gap_cnn_twin
 from captum.concept import TCAV, Concept
 from onnx import numpy_helper
 from sklearn.datasets import load_digits
@@ -64,24 +65,6 @@ from planted import planted_mlp  # noqa: E402
 CNN_PATH = ROOT / "tests" / "explainers" / "gradients" / "fixtures" / "gap_cnn.onnx"
 N_RANDOM = 10
 REPEATS = 3
-
-
-class GapCNN(nn.Module):
-    """The digits CNN's architecture (scripts/make_gradient_fixtures.py); logits out."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(1, 8, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(8, 12, 3, padding=1),
-            nn.ReLU(),
-        )
-        self.head = nn.Linear(12, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).mean(dim=(2, 3)))
 
 
 class PlantedMLP(nn.Module):
@@ -105,19 +88,6 @@ def _weights(proto: Any) -> dict[str, np.ndarray]:
     return {i.name: numpy_helper.to_array(i).copy() for i in proto.graph.initializer}
 
 
-def _cnn_twin(proto: Any) -> GapCNN:
-    w = _weights(proto)
-    net = GapCNN()
-    convs = [n for n in proto.graph.node if n.op_type == "Conv"]
-    gemm = next(n for n in proto.graph.node if n.op_type == "Gemm")
-    for module, node in zip((net.features[0], net.features[3]), convs, strict=True):
-        module.weight.data = torch.tensor(w[node.input[1]])
-        module.bias.data = torch.tensor(w[node.input[2]])
-    net.head.weight.data = torch.tensor(w[gemm.input[1]])
-    net.head.bias.data = torch.tensor(w[gemm.input[2]])
-    return net.eval()
-
-
 def _cases() -> list[dict[str, Any]]:
     digits = load_digits()
     images = (digits.images / 16.0).astype(np.float32)[:, None]
@@ -130,7 +100,7 @@ def _cases() -> list[dict[str, Any]]:
     cnn = {
         "name": "digits CNN",
         "onnx": bx.DifferentiableOnnxModel(CNN_PATH, output="logits"),
-        "torch": _cnn_twin(cnn_proto),
+        "torch": gap_cnn_twin(cnn_proto),
         "layer": "/features/features.4/Relu_output_0",
         "torch_layer": "features.4",
         "target": 7,

@@ -53,7 +53,7 @@ import numpy as np
 import onnx
 import quantus
 from _common import markdown_table, write_results
-from onnx import numpy_helper
+from _torch_twins import gap_cnn_twin
 from quantus.helpers.model.pytorch_model import PyTorchModel
 from sklearn.datasets import load_digits
 from torch import nn
@@ -64,37 +64,6 @@ ONNX_PATH = Path(__file__).resolve().parents[1] / "tests/explainers/gradients/fi
 N_IMAGES = 128
 REPEATS = 3
 SEED = 0
-
-
-class Twin(nn.Module):
-    """The torch twin of gap_cnn.onnx (its initializer names are this state dict's)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(1, 8, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(8, 12, 3, padding=1),
-            nn.ReLU(),
-        )
-        self.head = nn.Linear(12, 10)
-
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).mean(dim=(2, 3)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.logits(x), dim=1)
-
-
-def twin_of(proto: Any) -> Twin:
-    twin = Twin()
-    state = {
-        init.name: torch.from_numpy(numpy_helper.to_array(init).copy())
-        for init in proto.graph.initializer
-    }
-    twin.load_state_dict(state)
-    return twin.eval()
 
 
 def torch_saliency(model: nn.Module, inputs: Any, targets: Any, **_: Any) -> np.ndarray:
@@ -121,7 +90,7 @@ def main() -> None:
     torch.manual_seed(SEED)
     warnings.filterwarnings("ignore")
     proto = onnx.load(ONNX_PATH)
-    twin = twin_of(proto)
+    twin = gap_cnn_twin(proto, proba=True)
     images = (load_digits().images[1500 : 1500 + N_IMAGES] / 16.0).astype(np.float32)[:, None]
     assert (images.reshape(N_IMAGES, -1).min(axis=1) == 0).all()  # "black" is 0
     proba = bx.OnnxModel(ONNX_PATH)
@@ -228,7 +197,9 @@ def main() -> None:
     randomized = list(bx.metrics.randomize_onnx_weights(proto, order="cascading", seed=SEED))
     # Quantus's names of the same layers, in the same order (from the output down)
     names = ("head", "features.3", "features.0")
-    twins = [(name, twin_of(p)) for name, (_, p) in zip(names, randomized, strict=True)]
+    twins = [
+        (name, gap_cnn_twin(p, proba=True)) for name, (_, p) in zip(names, randomized, strict=True)
+    ]
 
     def layers(self: Any, order: str = "top_down", seed: int = 42) -> Any:
         yield from twins
