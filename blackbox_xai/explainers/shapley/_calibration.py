@@ -30,6 +30,19 @@ Z95 = 1.959963984540054
 _FLAT = 1e-9
 
 
+def rescale_moments(moments: tuple[np.ndarray, ...], shift: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(count, mean, M2, M3, M4)`` of the samples times ``2**shift`` (``shift``
+    broadcasting to the moments)."""
+    count, mean, m2, m3, m4 = moments
+    return (
+        count,
+        np.ldexp(mean, shift),
+        np.ldexp(m2, 2 * shift),
+        np.ldexp(m3, 3 * shift),
+        np.ldexp(m4, 4 * shift),
+    )
+
+
 def batch_moments(
     samples: np.ndarray, hit: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

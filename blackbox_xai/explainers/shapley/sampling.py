@@ -11,6 +11,7 @@ from ...maskers.tabular import Tabular
 from ...models import Model
 from ...results import Explanation
 from ...utils.config import budget_mb
+from ...utils.scaling import along, peak_exponents
 from ...utils.seeding import SeedLike, resolve_seed, row_rng
 from ...utils.validation import check_positive_int
 from .._instances import splits_instances
@@ -23,7 +24,13 @@ from .._sequential import (
     run_rounds,
 )
 from ..base import Explainer
-from ._calibration import batch_moments, edgeworth_factor, merge_moments, pooled_shape
+from ._calibration import (
+    batch_moments,
+    edgeworth_factor,
+    merge_moments,
+    pooled_shape,
+    rescale_moments,
+)
 
 #: How absent features are filled: the masker's game (every background row, averaged)
 #: or one background row per permutation pair (Strumbelj & Kononenko 2014), stratified.
@@ -32,6 +39,11 @@ BACKGROUNDS = ("mean", "sample")
 #: The coalitions of one block of rows and one round take this fraction of the
 #: "game_values" share of the memory budget (2**22 values, 32 MiB, by default).
 _BLOCK_DIVISOR = 2
+
+
+def _budget_values() -> int:
+    """Float64 game values one block of rows (or one piece of a round) may hold."""
+    return int(budget_mb("game_values") * 2**20) // (8 * _BLOCK_DIVISOR)
 
 
 def _check_even(value: Any, name: str) -> int:
@@ -207,8 +219,7 @@ class SamplingShapley(Explainer):
                 },
             }
 
-        values = int(budget_mb("game_values") * 2**20) // (8 * _BLOCK_DIVISOR)
-        block = max(1, values // (per_round * 2 * d))
+        block = max(1, _budget_values() // (per_round * 2 * d))
         return explain_rows(self, X, rows, block, chunk_size, meta)
 
     def _rows(
@@ -244,11 +255,11 @@ class SamplingShapley(Explainer):
             strata = _ByBackground(n, d, weights, rngs)
         k = full.shape[1]
         positions = np.arange(1, d)[:, None]
+        budget_values = _budget_values()
         counts = np.cumsum([min(per_round, cap - r) // 2 for r in range(0, cap, per_round)])
 
-        def step(t: int, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            q = int(counts[t] - (counts[t - 1] if t else 0))
-            before = int(counts[t - 1]) if t else 0
+        def pairs(active: np.ndarray, before: int, q: int) -> None:
+            """Evaluate pairs ``before .. before + q - 1`` of rows ``active`` into the strata."""
             # ranks[r, p, j]: position of player j in permutation p of row r
             order = np.tile(np.arange(d), (q, 1))
             ranks = np.stack([np.argsort(rngs[i].permuted(order, axis=1), axis=1) for i in active])
@@ -269,6 +280,15 @@ class SamplingShapley(Explainer):
             )
             samples = np.take_along_axis(by_position, ranks[..., None], axis=2)
             strata.add(active, samples, before)
+
+        def step(t: int, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            q = int(counts[t] - (counts[t - 1] if t else 0))
+            before = int(counts[t - 1]) if t else 0
+            # A round larger than the budget (one row with many permutations) goes in
+            # pieces; a generator draws the same permutations in pieces as at once.
+            piece = max(1, budget_values // (len(active) * 2 * d))
+            for start in range(0, q, piece):
+                pairs(active, before + start, min(piece, q - start))
             return strata.estimate(active)
 
         enough = min_pairs_to_stop(d)
@@ -278,15 +298,49 @@ class SamplingShapley(Explainer):
         return [phi, np.array(empty), se, 2 * counts[last], done]
 
 
-class _Pooled:
-    """Running count, mean and central sums ``M2, M3, M4`` of the pairs (pairwise merge);
-    the third and fourth feed the small-sample widening of the standard errors."""
+class _Scaled:
+    """Running count, mean and central sums ``M2, M3, M4`` of each row's samples divided
+    by a power of two that follows the row's largest sample (see
+    :func:`scale_exponents`: games with values near ``1e300`` would otherwise give
+    infinite fourth moments and NaN standard errors)."""
+
+    #: Exponent of a row that has seen no samples yet (its moments are all 0).
+    _UNSET = -(2**20)
+
+    def __init__(self, n: int) -> None:
+        self.exponent = np.full(n, self._UNSET)
+        self.moments: tuple[np.ndarray, ...] = ()
+
+    def scaled(self, active: np.ndarray, samples: np.ndarray) -> np.ndarray:
+        """``samples (rows, ...)`` of rows ``active`` over their scale, after widening
+        the scale (and rescaling the moments so far) of rows whose samples outgrew it."""
+        old = self.exponent[active]
+        new = np.maximum(old, peak_exponents(samples, axis=0))
+        if np.any(new > old):
+            shift = along(old - new, self.moments[0].ndim)
+            rescaled = rescale_moments(tuple(m[active] for m in self.moments), shift)
+            for m, moment in zip(self.moments, rescaled, strict=True):
+                m[active] = moment
+            self.exponent[active] = new
+        return np.ldexp(samples, along(-new, samples.ndim))
+
+    def unscaled(self, active: np.ndarray, *estimates: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per-row ``estimates (rows, d, k)`` back in the game's units."""
+        exponent = self.exponent[active][:, None, None]
+        return tuple(np.ldexp(e, exponent) for e in estimates)
+
+
+class _Pooled(_Scaled):
+    """Moments of all the pairs of a row; the third and fourth feed the small-sample
+    widening of the standard errors."""
 
     def __init__(self, n: int, d: int, k: int) -> None:
+        super().__init__(n)
         self.moments = (np.zeros((n, 1, 1)), *(np.zeros((n, d, k)) for _ in range(4)))
 
     def add(self, active: np.ndarray, samples: np.ndarray, before: int) -> None:
         """Merge the pairs ``samples (rows, q, d, k)`` into the ``before`` seen so far."""
+        samples = self.scaled(active, samples)
         merged = merge_moments(tuple(m[active] for m in self.moments), batch_moments(samples))
         for m, new in zip(self.moments, merged, strict=True):
             m[active] = new
@@ -296,10 +350,11 @@ class _Pooled:
         skew2, kurt = pooled_shape(count, mean, m2, m3, m4)
         pairs = count[:, 0, 0]
         widen = edgeworth_factor(pairs, skew2, kurt)[:, None, None]
-        return mean, widen * np.sqrt(m2 / ((count - 1) * count))
+        phi, se = self.unscaled(active, mean, widen * np.sqrt(m2 / ((count - 1) * count)))
+        return phi, se
 
 
-class _ByBackground:
+class _ByBackground(_Scaled):
     """Pairs stratified by background row: each row cycles through the background in a
     fresh random order per cycle, so every background row gets the same number of pairs
     (+-1); the estimate is the weighted mean of the per-background-row means, and its
@@ -308,9 +363,9 @@ class _ByBackground:
     def __init__(
         self, n: int, d: int, weights: np.ndarray, rngs: list[np.random.Generator]
     ) -> None:
+        super().__init__(n)
         self.weights, self.rngs = weights, rngs
         self.shape = (n, len(weights), d)
-        self.moments: tuple[np.ndarray, ...] = ()
         self.cycles: list[list[np.ndarray]] = [[] for _ in range(n)]
         self.drawn = np.zeros((n, 0), dtype=np.int64)
 
@@ -333,6 +388,7 @@ class _ByBackground:
         if not self.moments:
             shape = (*self.shape, samples.shape[3])
             self.moments = (np.zeros((*self.shape[:2], 1, 1)), *(np.zeros(shape) for _ in range(4)))
+        samples = self.scaled(active, samples)
         for b in range(len(self.weights)):
             hit = (self.drawn == b)[:, :, None, None]
             old = tuple(m[active, b] for m in self.moments)
@@ -352,4 +408,5 @@ class _ByBackground:
         pairs = np.where(spread > 0, var**2 / np.where(spread > 0, spread, 1.0), np.inf) + 1
         skew2, kurt = pooled_shape(count, mean, m2, m3, m4)
         widen = edgeworth_factor(pairs, skew2[:, None, None], kurt[:, None, None])
-        return (w * mean).sum(axis=1), widen * np.sqrt(var)
+        phi, se = self.unscaled(active, (w * mean).sum(axis=1), widen * np.sqrt(var))
+        return phi, se
