@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,23 @@ from sklearn.ensemble import RandomForestClassifier
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+def _peak_mib(fn: Callable[[], Any]) -> float:
+    """Peak traced memory (MiB) of a call to ``fn``, after one warm-up call (first-call
+    allocations: caches, imports). tracemalloc sees numpy's buffers, not ONNX Runtime's."""
+    fn()
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.fixture
+def peak_mib() -> Callable[[Callable[[], Any]], float]:
+    return _peak_mib
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ the KL confidence bounds of the precision are bounds on new perturbations; the b
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -24,7 +25,15 @@ from ...results import AnchorExplanation
 from ...utils.parallel import map_row_chunks
 from ...utils.seeding import resolve_seed, row_key, row_rng
 from ...utils.validation import check_texts, check_unit_interval
-from ._search import AnchorSearch, Arm, BudgetExhausted, CallBudget, SearchSettings, bounds
+from ._search import (
+    AnchorSearch,
+    Arm,
+    BudgetExhausted,
+    CallBudget,
+    SearchSettings,
+    bounds,
+    lockstep_blocks,
+)
 from ._targets import Target
 
 #: Perturbed documents of one request: coalitions ``Z (m, d)`` and, with similar words,
@@ -388,8 +397,15 @@ def _explain_documents(
         text.job(docs[i], row_rng(entropy, i), limit, {"seed": entropy, "row": row_key(i)[0]})
         for i in range(start, stop)
     ]
-    drive_texts(model, jobs)
-    return [text.result(model, job) for job in jobs]
+    blocks = lockstep_blocks([job.bound.n_players for job in jobs])
+    waiting = deque(jobs)
+    out: list[AnchorExplanation] = []
+    del jobs  # finished searches are freed block by block
+    for a, b in blocks:
+        block = [waiting.popleft() for _ in range(b - a)]
+        drive_texts(model, block)
+        out.extend(text.result(model, job) for job in block)
+    return out
 
 
 def _player_text(bound: BoundText, j: int) -> str:

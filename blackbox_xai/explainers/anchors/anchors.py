@@ -29,6 +29,7 @@ from ._search import (
     ReferenceOutcomes,
     SearchSettings,
     bounds,
+    lockstep_blocks,
 )
 from ._targets import Target
 from ._text import TEXT_FIRST_BATCH, TextAnchors, TextSampling, explain_documents
@@ -560,8 +561,14 @@ def _explain_rows(
 ) -> list[AnchorExplanation]:
     """Anchors of rows ``start:stop``, their rounds sharing model calls (a module-level
     function so every joblib backend can pickle it)."""
-    searches = [explainer._search_row(model, X[i], i, entropy, limit) for i in range(start, stop)]
-    return _drive(model, searches, explainer._max_rows())
+    out: list[AnchorExplanation] = []
+    width = X.shape[1]
+    for a, b in lockstep_blocks([width] * (stop - start)):
+        # a generator holds nothing until started: build each block's searches with it
+        rows = range(start + a, start + b)
+        searches = [explainer._search_row(model, X[i], i, entropy, limit) for i in rows]
+        out.extend(_drive(model, searches, explainer._max_rows()))
+    return out
 
 
 def _drive(model: Model, searches: list[RowSearch], max_rows: int) -> list[AnchorExplanation]:

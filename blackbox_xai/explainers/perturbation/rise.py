@@ -223,6 +223,7 @@ class Rise(Explainer):
                 sq += np.einsum("ck,cyx->yxk", f**2, M**2)
             out_sum += outs.sum(axis=0)
             done += c
+            del grids, shifts, masks, outs  # the next block's draws replace, not join, them
             mean = total / (done * self.p)
             var = np.maximum(sq / self.p**2 - done * mean**2, 0.0) / (done - 1) if done > 1 else sq
             se = np.sqrt(var / done)

@@ -1,20 +1,9 @@
 """Peak memory: flat in the rows explained, and KernelShap's designs within a budget."""
 
-import tracemalloc
-
 import numpy as np
 import pytest
 
 import blackbox_xai as bx
-
-
-def _peak_mib(fn):
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1] / 2**20
-    finally:
-        tracemalloc.stop()
 
 
 def _linear(d):
@@ -22,7 +11,7 @@ def _linear(d):
     return lambda X: (X @ w)[:, None]
 
 
-def test_exact_shapley_peak_memory_is_flat_in_rows(rng):
+def test_exact_shapley_peak_memory_is_flat_in_rows(rng, peak_mib):
     # A 1/16 MiB budget makes blocks of 32 rows (2**8 coalitions): 64 and 512 rows are
     # 2 and 16 blocks. Each block's values are 64 KiB; keeping a view of every block
     # (the old base values) grew the peak by about 1 MiB from 64 to 512 rows.
@@ -31,13 +20,13 @@ def test_exact_shapley_peak_memory_is_flat_in_rows(rng):
     explainer = bx.ExactShapley(_linear(d), bx.Tabular(bg, memory_budget_mb=1 / 16))
     small, large = rng.normal(size=(64, d)), rng.normal(size=(512, d))
     explainer.explain(small)  # warm up (first-call allocations)
-    peak_small = _peak_mib(lambda: explainer.explain(small))
-    peak_large = _peak_mib(lambda: explainer.explain(large))
+    peak_small = peak_mib(lambda: explainer.explain(small))
+    peak_large = peak_mib(lambda: explainer.explain(large))
     # The result itself grows by 448 rows x (8 values + 1 base + 8 data) floats: 0.06 MiB.
     assert peak_large - peak_small < 0.25, (peak_small, peak_large)
 
 
-def test_kernel_shap_peak_memory_is_flat_in_rows(rng):
+def test_kernel_shap_peak_memory_is_flat_in_rows(rng, peak_mib):
     d = 12
     bg = rng.normal(size=(5, d))
     # 1 MiB: blocks of 8 rows (200 coalitions x 5 designs x 8 bytes x 8 rows = 64 KiB).
@@ -45,8 +34,8 @@ def test_kernel_shap_peak_memory_is_flat_in_rows(rng):
     explainer = bx.KernelShap(_linear(d), masker, seed=0, memory_budget_mb=1)
     small, large = rng.normal(size=(4, d)), rng.normal(size=(64, d))
     explainer.explain(small, n_evals=200)
-    peak_small = _peak_mib(lambda: explainer.explain(small, n_evals=200))
-    peak_large = _peak_mib(lambda: explainer.explain(large, n_evals=200))
+    peak_small = peak_mib(lambda: explainer.explain(small, n_evals=200))
+    peak_large = peak_mib(lambda: explainer.explain(large, n_evals=200))
     assert peak_large < 1.5 * peak_small, (peak_small, peak_large)
 
 
@@ -64,7 +53,7 @@ def test_kernel_shap_refuses_designs_beyond_its_budget_and_names_the_largest(rng
         explainer.explain(bg[:1], n_evals=1000, tol=0.01, max_evals=10**6)
 
 
-def test_kernel_shap_at_the_largest_n_evals_stays_within_its_budget(rng):
+def test_kernel_shap_at_the_largest_n_evals_stays_within_its_budget(rng, peak_mib):
     d = 20
     bg = rng.normal(size=(10, d))
     explainer = bx.KernelShap(
@@ -74,7 +63,7 @@ def test_kernel_shap_at_the_largest_n_evals_stays_within_its_budget(rng):
         explainer.explain(bg[:1], n_evals=10**5)
     largest = int(str(info.value).split("fits is ")[1].split(".")[0])
     x = rng.normal(size=(1, d))
-    peak = _peak_mib(lambda: explainer.explain(x, n_evals=largest))
+    peak = peak_mib(lambda: explainer.explain(x, n_evals=largest))
     assert peak <= 4, peak
 
 
