@@ -18,7 +18,7 @@ import numpy as np
 
 from ..maskers import Tabular, Text
 from ..maskers.base import Masker
-from ..maskers.image import CHANNELS
+from ..maskers.image import CHANNELS, Image
 from ..models import Model
 from ..results import Explanation
 from ..utils.config import budget_mb, check_budget_mb
@@ -248,6 +248,48 @@ class ImagePerturber(Perturber):
         )
 
 
+class ImageMaskerPerturber(Perturber):
+    """Segments of each image removed as an :class:`~blackbox_xai.maskers.Image` masker
+    removes them (its segmenter, fill, layout and budget): the game the perturbation
+    explainers on that masker explained."""
+
+    def __init__(self, masker: Image, X: Any) -> None:
+        self.masker = masker
+        self.bound = [masker.for_instance(image) for image in masker.instances(X)]
+        self.n_players = [b.n_players for b in self.bound]
+
+    def outputs(self, model: Model, Z: list[np.ndarray]) -> np.ndarray:
+        self.masker.bind(model)
+        parts = []
+        for bound, z in zip(self.bound, Z, strict=True):
+            bound.bind(model)
+            parts.append(bound.coalition_values(model, bound.rows(), z)[0])
+        return np.stack(parts)
+
+    def scores(self, values: np.ndarray) -> list[np.ndarray]:
+        v = np.asarray(values, dtype=np.float64)
+        first = self.bound[0]
+        given = (
+            first.image.shape
+            if first.given == "channels_last"
+            else (first.image.shape[2], *first.image.shape[:2])
+        )
+        if v.shape[1:] in (given, given[:2] if first.image.shape[2] == 1 else ()):
+            channel = -1 if first.given == "channels_last" else 1
+            v = v.sum(axis=channel) if v.ndim == 4 else v  # a pixel's score: its channels'
+        if v.shape[1:] == first.shape:
+            return [
+                np.bincount(b.segments.ravel(), weights=vi.ravel(), minlength=d)
+                for b, vi, d in zip(self.bound, v, self.n_players, strict=True)
+            ]
+        if v.ndim == 2 and all(v.shape[1] >= d for d in self.n_players):
+            return [v[i, :d] for i, d in enumerate(self.n_players)]
+        raise ValueError(
+            f"attributions of shape {values.shape} match neither the images "
+            f"{(len(self.bound), *given)} nor their segments {self.n_players}."
+        )
+
+
 def _drop(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
     return tuple(s for a, s in enumerate(shape) if a != axis)
 
@@ -263,7 +305,8 @@ def data_kind(X: Any) -> str:
 def make_perturber(masker: Any, X: Any) -> Perturber:
     """The perturber of ``masker`` for rows ``X``.
 
-    ``masker`` is a :class:`Tabular` or :class:`Text` masker, background rows (meaning
+    ``masker`` is a :class:`Tabular`, :class:`Text` or :class:`Image` masker (its
+    segments and fill), background rows (meaning
     ``Tabular(rows)``), an :class:`ImagePerturbation`, or None for images (pixels to 0)
     and documents (``Text()``).
     """
@@ -273,9 +316,11 @@ def make_perturber(masker: Any, X: Any) -> Perturber:
         return TextPerturber(masker, X)
     if isinstance(masker, Tabular):
         return TabularPerturber(masker, X)
+    if isinstance(masker, Image):
+        return ImageMaskerPerturber(masker, X)
     if isinstance(masker, Masker):
         raise TypeError(
-            f"metrics perturb rows with Tabular, Text or ImagePerturbation; got a "
+            f"metrics perturb rows with Tabular, Text, Image or ImagePerturbation; got a "
             f"{type(masker).__name__}."
         )
     if masker is None:

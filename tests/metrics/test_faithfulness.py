@@ -335,3 +335,30 @@ def test_dataframe_trained_models_get_dataframes():
     curve = deletion_curve(fitted, frame.iloc[10:13], exact, masker)
     np.testing.assert_allclose(curve.values[:, 0], fitted.predict(frame.iloc[10:13]))
     np.testing.assert_allclose(completeness(fitted, frame.iloc[10:13], exact), 0, atol=1e-12)
+
+
+def test_an_image_masker_removes_segments_as_the_explainers_did():
+    # The masker's own game (segments, fill, layout): the same curves as the equivalent
+    # ImagePerturbation, for per-segment values and for per-pixel maps alike.
+    rng = np.random.default_rng(4)
+    images, weights = rng.random((3, 3, 12, 12)), rng.normal(size=(3 * 12 * 12, 2))
+
+    def model(B):
+        return np.asarray(B).reshape(len(B), -1) @ weights
+
+    masker = bx.maskers.Image("grid", fill=0.0, n_rows=3, n_cols=3)
+    shapley = bx.ExactShapley(model, masker).explain(images)
+    occlusion = bx.Occlusion(model, masker, window=4, stride=4).explain(images)
+    segments = np.stack([masker.for_instance(image).segments for image in images])
+    spec = bx.metrics.ImagePerturbation(segments=segments, fill=0.0, channel_axis=0)
+    for explanation in (shapley, occlusion):
+        ours = bx.metrics.deletion_curve(model, images, explanation, masker)
+        theirs = bx.metrics.deletion_curve(model, images, explanation, spec)
+        np.testing.assert_allclose(ours.values, theirs.values, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(ours.auc, theirs.auc, rtol=1e-12)
+    # a fill only the masker has
+    inpainted = bx.maskers.Image("grid", fill="inpaint", n_rows=3, n_cols=3)
+    curve = bx.metrics.insertion_curve(model, images[:1], shapley[0], inpainted)
+    assert np.isfinite(curve.auc).all()
+    with pytest.raises(ValueError, match="match neither the images"):
+        bx.metrics.deletion_curve(model, images, np.ones((3, 5, 5)), masker)
