@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -20,6 +20,8 @@ from ..utils.validation import check_finite
 from .context import StaticShapeError
 from .layers import cut_at, with_output
 from .transform import GRAD_SUFFIX, RELU_RULES, SEED_SUFFIX, gradient_model
+
+_Differentiable = TypeVar("_Differentiable", bound="DifferentiableOnnxModel")
 
 
 class DifferentiableOnnxModel(OnnxModel):
@@ -243,6 +245,15 @@ class DifferentiableOnnxModel(OnnxModel):
         state = super().__getstate__()
         state["_gradient_sessions"] = {}  # (each holds a copy of the weights)
         return state
+
+    def _with_weights(self: _Differentiable, proto: Any) -> _Differentiable:
+        # Same graph: the output shapes found hold, and the gradient graphs are built
+        # afresh (on first use) for the new weights.
+        clone = super()._with_weights(proto)
+        clone._output_tails = dict(self._output_tails)
+        clone._gradient_sessions = {}
+        clone._per_shape = set(self._per_shape)
+        return clone
 
     # -- internals ------------------------------------------------------------------------
     def _float_inputs(self) -> list[str]:

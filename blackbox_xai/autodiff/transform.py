@@ -228,7 +228,11 @@ def upgrade_model(proto: Any) -> Any:
     """Inline local functions and bring the default-domain opset to MIN_OPSET or later.
 
     ``gradient_model`` does this to every model it is given; callers that build many
-    gradient models from one graph (weight randomisation) upgrade it once, first.
+    gradient models from one graph (weight randomisation) upgrade it once, first. The
+    converter runs on the graph without the data of its large initializers (put back
+    after, by name), and its results for the last few graphs are kept: it takes
+    milliseconds even on a small network, and the graph of a model is upgraded again for
+    every gradient graph built from it.
 
     Parameters
     ----------
@@ -244,24 +248,52 @@ def upgrade_model(proto: Any) -> Any:
         proto = import_optional("onnx.inliner").inline_local_functions(proto)
     opset = _opset(proto)
     if opset < MIN_OPSET:
-        was_well_typed = _type_error(proto) is None
-        try:
-            proto = import_optional("onnx.version_converter").convert_version(proto, MIN_OPSET)
-        except Exception as exc:
-            raise ValueError(
-                f"could not upgrade the model from opset {opset} to {MIN_OPSET} with "
-                f"onnx.version_converter ({exc}); export it with opset >= {MIN_OPSET}."
-            ) from exc
-        _retype_clip_bounds(proto)
-        error = _type_error(proto) if was_well_typed else None
-        if error is not None:
-            raise ValueError(
-                f"onnx.version_converter made an ill-typed model when upgrading it from opset "
-                f"{opset} to {MIN_OPSET} ({error}); export the model with opset >= {MIN_OPSET}."
-            )
+        stash = _WeightStash(proto)
+        skeleton = proto.SerializeToString()
+        stash.restore(proto)  # the caller's model is left as it was
+        convert = _converted if len(skeleton) <= _CACHED_SKELETON_BYTES else _convert
+        proto = onnx.load_model_from_string(convert(skeleton, opset))
+        stash.restore(proto)
     needed_ir = onnx.helper.find_min_ir_version_for(list(proto.opset_import), True)
     proto.ir_version = max(int(proto.ir_version), int(needed_ir))
     return proto
+
+
+#: Graphs (their large initializers' data left out) of at most this many serialized
+#: bytes have their upgrades kept (the last ``_converted.cache_info().maxsize``).
+_CACHED_SKELETON_BYTES = 1 << 20
+
+
+def _convert(skeleton: bytes, opset: int) -> bytes:
+    """The serialized model ``skeleton`` of opset ``opset`` upgraded to MIN_OPSET.
+
+    Raises
+    ------
+    ValueError
+        ``onnx.version_converter`` fails, or makes an ill-typed model of a well-typed one.
+    """
+    onnx = import_optional("onnx")
+    proto = onnx.load_model_from_string(skeleton)
+    was_well_typed = _type_error(proto) is None
+    try:
+        proto = import_optional("onnx.version_converter").convert_version(proto, MIN_OPSET)
+    except Exception as exc:
+        raise ValueError(
+            f"could not upgrade the model from opset {opset} to {MIN_OPSET} with "
+            f"onnx.version_converter ({exc}); export it with opset >= {MIN_OPSET}."
+        ) from exc
+    _retype_clip_bounds(proto)
+    error = _type_error(proto) if was_well_typed else None
+    if error is not None:
+        raise ValueError(
+            f"onnx.version_converter made an ill-typed model when upgrading it from opset "
+            f"{opset} to {MIN_OPSET} ({error}); export the model with opset >= {MIN_OPSET}."
+        )
+    return bytes(proto.SerializeToString())
+
+
+# Errors are not cached: a model the converter rejects is converted (and rejected) again.
+_converted = functools.lru_cache(maxsize=8)(_convert)
 
 
 def _type_error(proto: Any) -> str | None:

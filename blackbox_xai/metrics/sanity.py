@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..autodiff.transform import upgrade_model
-from ..models.onnx import load_model_bytes
+from ..models.onnx import OnnxModel, load_model_bytes
 from ..results import Explanation
 from ..utils.optional import import_optional, is_dataframe
 from ..utils.seeding import SeedLike, resolve_seed
@@ -146,7 +146,11 @@ def _proto(model: Any) -> Any:
 
 
 def _like(model: Any, proto: Any) -> Any:
-    """``proto`` wrapped as ``model`` is (same class and output), or as it is."""
+    """``proto`` wrapped as ``model`` is (same class and settings), or as it is."""
+    if isinstance(model, OnnxModel):
+        # Only weights differ from the model checked when it was built: the copy skips
+        # the checks and opens its sessions when (and if) the explainer needs them.
+        return model._with_weights(proto)
     cls = type(model)
     if hasattr(model, "model_bytes") and hasattr(model, "output"):
         return cls(proto.SerializeToString(), output=model.output)
@@ -160,11 +164,19 @@ def _ranks(a: np.ndarray) -> np.ndarray:
     return np.asarray(rankdata(a, axis=-1))
 
 
+def _centred_ranks(a: np.ndarray) -> np.ndarray:
+    """Ranks of each row of ``a`` (``(n, ...)``), less their mean: ``(n, features)``."""
+    ranks = _ranks(np.asarray(a, dtype=np.float64).reshape(len(a), -1))
+    return ranks - ranks.mean(1, keepdims=True)
+
+
 def spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Spearman correlation of each row of ``a`` with the same row of ``b`` (``(n, ...)``)."""
-    a = _ranks(np.asarray(a, dtype=np.float64).reshape(len(a), -1))
-    b = _ranks(np.asarray(b, dtype=np.float64).reshape(len(b), -1))
-    a, b = a - a.mean(1, keepdims=True), b - b.mean(1, keepdims=True)
+    return _rank_correlation(_centred_ranks(a), _centred_ranks(b))
+
+
+def _rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of rows of centred ranks (``spearman`` once ranked)."""
     denominator = np.sqrt((a * a).sum(1) * (b * b).sum(1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(
@@ -208,18 +220,28 @@ SIMILARITIES = ("spearman_abs", "spearman", "ssim")
 
 
 def similarities(
-    a: np.ndarray, b: np.ndarray, image: bool, which: Sequence[str] = SIMILARITIES
+    a: np.ndarray,
+    b: np.ndarray,
+    image: bool,
+    which: Sequence[str] = SIMILARITIES,
+    ranks_of_a: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-row similarity of two attribution arrays ``(n, *feature_shape)``: those of
-    ``which`` (SSIM for images only)."""
+    ``which`` (SSIM for images only).
+
+    ``ranks_of_a``: a dict kept between calls with the same ``a`` (one reference compared
+    with many explanations), where the ranks of ``a`` are computed once.
+    """
     unknown = [w for w in which if w not in SIMILARITIES]
     if unknown or not which:
         raise ValueError(f"similarity must name some of {SIMILARITIES}, got {list(which)}.")
+    ranks = {} if ranks_of_a is None else ranks_of_a
     out = {}
-    if "spearman_abs" in which:
-        out["spearman_abs"] = spearman(np.abs(a), np.abs(b))
-    if "spearman" in which:
-        out["spearman"] = spearman(a, b)
+    for key, signed in (("spearman_abs", False), ("spearman", True)):
+        if key in which:
+            if key not in ranks:
+                ranks[key] = _centred_ranks(a if signed else np.abs(a))
+            out[key] = _rank_correlation(ranks[key], _centred_ranks(b if signed else np.abs(b)))
     if image and "ssim" in which:
         out["ssim"] = ssim(a, b)
     return out
@@ -286,8 +308,9 @@ def model_randomization_test(
         ``explain(X)``, or ``explain(X, target=...)`` when ``target`` is given) of that
         model; it is called with the original model and every randomised one.
     model : OnnxModel, DifferentiableOnnxModel, path, bytes or onnx.ModelProto
-        Randomised models are of the same class, with the same output; a path, bytes
-        or ModelProto gives the factory ModelProtos.
+        Randomised models are copies of the model with other weights (same class,
+        output, providers and batch size), which open their ONNX Runtime sessions when
+        first used; a path, bytes or ModelProto gives the factory ModelProtos.
     X : the inputs explained
     order : {"cascading", "independent"}
         See :func:`randomize_onnx_weights`.
@@ -318,12 +341,17 @@ def model_randomization_test(
     steps, found = [], []
     # Every randomised model becomes a gradient graph: upgrade the opset once here, not
     # once per step inside ``gradient_model`` (a third of a step's time on a small CNN).
-    # The layers and their new weights are the same either way.
-    source = upgrade_model(_proto(model))
+    # The layers and their new weights are the same either way. Stored shapes are dropped
+    # as ``gradient_model`` drops them, so that the upgrade it made of this graph (for
+    # the model's own gradients) is the one reused here.
+    source = _proto(model)
+    del source.graph.value_info[:]
+    source = upgrade_model(source)
+    ranks_of_before: dict[str, np.ndarray] = {}
     for layer, proto in randomize_onnx_weights(source, order=order, seed=seed):
         after = _values(_explain(explainer_factory(_like(model, proto)), X, target), output)
         steps.append(layer)
-        found.append(similarities(before, after, image, similarity))
+        found.append(similarities(before, after, image, similarity, ranks_of_before))
     return SanityResult(
         steps,
         {key: np.stack([f[key] for f in found]) for key in found[0]},

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -31,6 +32,8 @@ _NUMPY_OF_ELEM = {
 }
 _FLOAT_ELEMS = (1, 10, 11)
 _STRING_ELEM = 8
+
+_Model = TypeVar("_Model", bound="OnnxModel")
 
 
 def numpy_dtype_of_elem(elem: int, what: str) -> np.dtype:
@@ -347,6 +350,30 @@ class OnnxModel(Model):
         # thread-safe, and rebuilding it per task would cost more than the task.
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
+        return clone
+
+    def _with_weights(self: _Model, proto: Any) -> _Model:
+        """This model with the graph ``proto``: the same graph, other initializer values.
+
+        For models blackbox_xai derives itself (weight randomisation), which need none of
+        the checks ``__init__`` made of this model: inputs, output, output names and
+        batch layout are those of this one, and no session is opened before the first
+        prediction (a gradient explainer may never ask for one).
+
+        Parameters
+        ----------
+        proto : onnx.ModelProto
+            This model's graph (as in ``model_bytes``) with some initializers changed.
+
+        Returns
+        -------
+        OnnxModel
+            A model of the same class and settings, its call counts at zero.
+        """
+        clone = copy.copy(self)
+        clone.model_bytes = proto.SerializeToString()
+        clone._session = None
+        clone.reset_counts()
         return clone
 
     # -- graph inspection ---------------------------------------------------------------

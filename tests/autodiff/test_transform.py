@@ -7,7 +7,7 @@ from autodiff_harness import Runner, check_vjp, gradients, make_model, node_mode
 from onnx import TensorProto, helper
 
 import blackbox_xai as bx
-from blackbox_xai.autodiff import UnsupportedOperatorError, gradient_model
+from blackbox_xai.autodiff import UnsupportedOperatorError, gradient_model, transform
 
 rng = np.random.default_rng(9)
 i64 = np.int64
@@ -356,11 +356,44 @@ def test_ill_typed_upgrade_is_reported(monkeypatch):
         return converted
 
     monkeypatch.setattr(onnx.version_converter, "convert_version", breaks_types)
+    transform._converted.cache_clear()  # the same graph may have been upgraded before
     model = node_model("Tanh", {"x": rng.standard_normal(3)}, opset=9)
     with pytest.raises(
         ValueError, match=r"onnx.version_converter made an ill-typed model .* opset 9 to 18"
     ):
         gradient_model(model, "x")
+
+
+def test_upgrades_are_kept_per_graph_and_leave_the_model_as_it_was(monkeypatch):
+    import onnx.version_converter
+
+    calls = []
+    convert = onnx.version_converter.convert_version
+
+    def counted(model, version):
+        calls.append(model)
+        return convert(model, version)
+
+    monkeypatch.setattr(onnx.version_converter, "convert_version", counted)
+    transform._converted.cache_clear()
+    w = rng.standard_normal((40, 40))  # 12800 bytes: left out of the converted graph
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Tanh", ["h"], ["y"])]
+    model = make_model(nodes, {"x": rng.standard_normal((2, 40))}, ["y"], {"w": w}, opset=12)
+    before = model.SerializeToString()
+    first = transform.upgrade_model(model)
+    assert model.SerializeToString() == before
+    assert len(calls) == 1 and not calls[0].graph.initializer[0].raw_data
+    np.testing.assert_array_equal(onnx.numpy_helper.to_array(first.graph.initializer[0]), w)
+    second = transform.upgrade_model(onnx.ModelProto.FromString(before))
+    assert len(calls) == 1  # the same graph: the kept upgrade
+    assert second == first and second is not first
+    assert transform._opset(second) == transform.MIN_OPSET
+    other = onnx.ModelProto.FromString(before)
+    other.graph.initializer[0].CopyFrom(onnx.numpy_helper.from_array(2 * w, "w"))
+    np.testing.assert_array_equal(  # other weights, the same graph: its own data put back
+        onnx.numpy_helper.to_array(transform.upgrade_model(other).graph.initializer[0]), 2 * w
+    )
+    assert len(calls) == 1
 
 
 def test_stale_value_info_is_not_trusted():

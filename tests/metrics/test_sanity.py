@@ -1,6 +1,7 @@
 """Sanity checks: weight randomisation from the output down, the model and label
 randomisation tests (and controls that show they can fail), robustness metrics."""
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +130,28 @@ def test_model_randomisation_decorrelates_gradients_but_not_the_input_itself(cnn
     assert saliency.meta["target"] == model(x).argmax(axis=1).tolist()
     frame = saliency.to_frame()
     assert list(frame.index) == LAYERS
+
+
+def test_randomised_models_open_a_session_only_when_one_is_needed(cnn):
+    model, x, target = cnn
+    seen = []
+
+    def factory(m):
+        seen.append(m)
+        return bx.Saliency(m)
+
+    model_randomization_test(factory, model, x, target=target)
+    randomised = seen[-1]
+    assert type(randomised) is type(model) and randomised.output == model.output
+    # Saliency asks for gradients only: no forward session, and no probe for the names
+    assert randomised._session is None and randomised.output_names == model.output_names
+    fresh = bx.DifferentiableOnnxModel(randomised.model_bytes, output=model.output)
+    np.testing.assert_array_equal(randomised.predict(x), fresh.predict(x))
+    assert randomised._session is not None and randomised.n_calls == 1
+    copy = pickle.loads(pickle.dumps(randomised))
+    for m in (randomised, copy):
+        np.testing.assert_array_equal(m.gradient(x, target), fresh.gradient(x, target))
+    assert model.predict(x).tolist() != fresh.predict(x).tolist()  # the original is kept
 
 
 def test_model_randomisation_works_for_perturbation_explainers():
