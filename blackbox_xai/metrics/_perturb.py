@@ -80,8 +80,18 @@ class TextPerturber(Perturber):
     def outputs(self, model: Model, Z: list[np.ndarray]) -> np.ndarray:
         self.masker.bind(model)  # refuses models that take numbers
         m = Z[0].shape[0] if Z else 0
-        texts = [t for doc, z in zip(self.docs, Z, strict=True) for t in doc.texts(z)]
-        parts = [model(texts[s : s + self.budget]) for s in range(0, len(texts), self.budget)]
+        # Perturbed texts are built a call's worth at a time (a long document's
+        # coalitions could hold far more text than the budget), in the same calls.
+        parts, batch = [], []
+        for doc, z in zip(self.docs, Z, strict=True):
+            for start in range(0, len(z), self.budget):
+                for text in doc.texts(z[start : start + self.budget]):
+                    batch.append(text)
+                    if len(batch) == self.budget:
+                        parts.append(model(batch))
+                        batch = []
+        if batch:
+            parts.append(model(batch))
         if not parts:
             return np.empty((len(self.docs), m, model.n_outputs or 0))
         return np.concatenate(parts).reshape(len(self.docs), m, -1)

@@ -362,3 +362,23 @@ def test_an_image_masker_removes_segments_as_the_explainers_did():
     assert np.isfinite(curve.auc).all()
     with pytest.raises(ValueError, match="match neither the images"):
         bx.metrics.deletion_curve(model, images, np.ones((3, 5, 5)), masker)
+
+
+def test_text_curves_build_perturbed_texts_one_call_at_a_time(peak_mib):
+    # 65 perturbations of a 1,000-token document hold about 0.35 MB of text; building
+    # them all before the first call peaked at 3.0 MiB, a call's worth at 0.35.
+    rng = np.random.default_rng(0)
+    doc = " ".join(rng.choice("good bad fine awful great plain".split(), 1000))
+    values = rng.normal(size=(1, 1000))
+
+    def model(docs):
+        return np.array([[d.count("good") - d.count("bad")] for d in docs], dtype=float)
+
+    def curve():
+        return bx.metrics.deletion_curve(model, [doc], values, bx.maskers.Text(), n_steps=64)
+
+    with bx.config_context(memory_budget_mb=1):
+        assert peak_mib(curve) < 1.0
+        calls = bx.wrap(model)
+        bx.metrics.deletion_curve(calls, [doc], values, bx.maskers.Text(), n_steps=64)
+        assert calls.n_calls > 1  # the budget split the 65 texts into several calls

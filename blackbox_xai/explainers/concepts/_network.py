@@ -9,7 +9,12 @@ import numpy as np
 
 from ...autodiff.layers import GraphIndex, expose_tensor
 from ...models.onnx import open_session
+from ...utils.config import budget_mb
 from ..gradients._model import as_differentiable
+
+#: Most rows per ``session.run`` by default: a hidden layer's activations can be many
+#: times the input, which the input's share of the budget does not see.
+_MAX_BATCH = 256
 
 
 class Network:
@@ -25,20 +30,26 @@ class Network:
         The network (see :func:`~blackbox_xai.explainers.gradients._model.as_differentiable`).
     output : str, optional
         The tensor differentiated (e.g. ``"logits"``).
-    batch_size : int
-        Rows per ``session.run``.
+    batch_size : int, optional
+        Rows per ``session.run``. None (default): up to 256, fewer when rows are large,
+        so that a batch's float64 input stays within the ``"model_input"`` share of the
+        memory budget (:func:`blackbox_xai.set_config`).
     """
 
-    def __init__(self, model: Any, output: str | None = None, batch_size: int = 256) -> None:
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    def __init__(
+        self, model: Any, output: str | None = None, batch_size: int | None = None
+    ) -> None:
+        if batch_size is not None and (
+            not isinstance(batch_size, (int, np.integer)) or batch_size < 1
+        ):
+            raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}.")
         self.model = as_differentiable(model, output)
         if not hasattr(self.model, "model_bytes"):
             raise TypeError(
                 "concept tools read the layers of an ONNX graph: pass a "
                 "bx.DifferentiableOnnxModel, an .onnx path, bytes or an onnx.ModelProto."
             )
-        self.batch_size = int(batch_size)
+        self.batch_size = None if batch_size is None else int(batch_size)
         self.index = GraphIndex(self.model)
         self._sessions: dict[str, Any] = {}
 
@@ -69,16 +80,20 @@ class Network:
         loader) yields batches of rows, read one at a time.
         """
         if isinstance(X, (np.ndarray, list, tuple)) or hasattr(X, "__array__"):
-            arr = np.asarray(X)
-            for start in range(0, len(arr), self.batch_size):
-                yield arr[start : start + self.batch_size]
+            yield from self._split(np.asarray(X))
             return
         if not isinstance(X, Iterable):
             raise TypeError(f"expected an array or an iterable of arrays, got {type(X).__name__}.")
         for part in X:
-            arr = np.asarray(part)
-            for start in range(0, len(arr), self.batch_size):
-                yield arr[start : start + self.batch_size]
+            yield from self._split(np.asarray(part))
+
+    def _split(self, arr: np.ndarray) -> Iterator[np.ndarray]:
+        rows = self.batch_size
+        if rows is None:
+            row_bytes = 8 * max(1, int(np.prod(arr.shape[1:], dtype=np.int64)))
+            rows = max(1, min(_MAX_BATCH, int(budget_mb("model_input") * 2**20) // row_bytes))
+        for start in range(0, len(arr), rows):
+            yield arr[start : start + rows]
 
     def activations(self, X: Any, layer: str) -> np.ndarray:
         """Float64 values of tensor ``layer`` for every row of ``X``."""

@@ -22,11 +22,12 @@ class LayerActivations:
         The network.
     layer : str
         Tensor or node name (an error lists the candidates when it does not exist).
-    batch_size : int
-        Rows per ONNX Runtime call.
+    batch_size : int, optional
+        Rows per ONNX Runtime call; None: up to 256, fewer for large rows (the
+        "model_input" share of the memory budget).
     """
 
-    def __init__(self, model: Any, layer: str, *, batch_size: int = 256) -> None:
+    def __init__(self, model: Any, layer: str, *, batch_size: int | None = None) -> None:
         self.network = Network(model, None, batch_size)
         self.layer = self.network.resolve(layer)
 
@@ -49,8 +50,9 @@ class FeatureSpace:
     metric : str
         Distance of :class:`sklearn.neighbors.NearestNeighbors` (``"euclidean"``,
         ``"cosine"``...).
-    batch_size : int
-        Rows per ONNX Runtime call.
+    batch_size : int, optional
+        Rows per ONNX Runtime call; None: up to 256, fewer for large rows (the
+        "model_input" share of the memory budget).
 
     Attributes
     ----------
@@ -59,7 +61,7 @@ class FeatureSpace:
     """
 
     def __init__(
-        self, model: Any, layer: str, *, metric: str = "euclidean", batch_size: int = 256
+        self, model: Any, layer: str, *, metric: str = "euclidean", batch_size: int | None = None
     ) -> None:
         self.network = Network(model, None, batch_size)
         self.layer = self.network.resolve(layer)

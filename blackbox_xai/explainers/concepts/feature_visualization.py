@@ -190,9 +190,7 @@ class FeatureVisualization:
         """The objective for model inputs ``X`` (e.g. a dataset, to compare with)."""
         arr = np.asarray(X, dtype=np.float64)
         images = arr.reshape(len(arr), *self.image_shape)
-        values = [
-            self._value_and_gradient(images[s : s + 256])[0] for s in range(0, len(images), 256)
-        ]
+        values = [self._value_and_gradient(batch)[0] for batch in self.network.batches(images)]
         return np.concatenate(values)
 
     # -- internals ----------------------------------------------------------------------

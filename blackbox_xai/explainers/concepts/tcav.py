@@ -48,8 +48,9 @@ class Tcav:
         The tensor differentiated, e.g. ``"logits"``.
     seed : int, optional
         Draws of random sets and the classifiers' seeds.
-    batch_size : int
-        Rows per ONNX Runtime call.
+    batch_size : int, optional
+        Rows per ONNX Runtime call; None: up to 256, fewer for large rows (the
+        "model_input" share of the memory budget).
 
     Examples
     --------
@@ -67,7 +68,7 @@ class Tcav:
         alpha: float = 0.05,
         output: str | None = None,
         seed: SeedLike = None,
-        batch_size: int = 256,
+        batch_size: int | None = None,
     ) -> None:
         self.network = Network(model, output, batch_size)
         self.layer = self.network.resolve(layer)

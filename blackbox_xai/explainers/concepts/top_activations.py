@@ -31,8 +31,9 @@ class TopActivations:
     patches : bool
         Crop each top input to the receptive field of its maximal position
         (convolutional layers only: a ValueError otherwise).
-    batch_size : int
-        Rows per ONNX Runtime call.
+    batch_size : int, optional
+        Rows per ONNX Runtime call; None: up to 256, fewer for large rows (the
+        "model_input" share of the memory budget).
 
     Examples
     --------
@@ -47,7 +48,7 @@ class TopActivations:
         *,
         k: int = 9,
         patches: bool = True,
-        batch_size: int = 256,
+        batch_size: int | None = None,
     ) -> None:
         if not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}.")

@@ -88,3 +88,21 @@ def test_feature_space_neighbours_and_map(digits_cnn, digits_images):
     assert coords.shape == (40, 2)
     assert trustworthiness(small.features_, coords, n_neighbors=5) > 0.9
     np.testing.assert_array_equal(coords, small.embed(perplexity=10, max_iter=500, seed=0))
+
+
+def test_batches_stay_within_the_memory_budget(digits_cnn, digits_images):
+    from blackbox_xai.explainers.concepts._network import Network
+
+    images = digits_images[0][:100]
+    network = Network(digits_cnn)
+    assert [len(b) for b in network.batches(images)] == [100]  # 256 rows at most
+    # 1/16 MiB: its model-input share (8 KiB) holds 16 rows of 64 float64 pixels
+    with bx.config_context(memory_budget_mb=1 / 16):
+        sizes = [len(b) for b in network.batches(images)]
+        assert sizes == [16] * 6 + [4]
+        layer = network.resolve("/features/features.1/Relu")
+        batched = network.activations(images, layer)
+    np.testing.assert_allclose(batched, network.activations(images, layer), rtol=1e-6, atol=1e-7)
+    assert [len(b) for b in Network(digits_cnn, batch_size=30).batches(images)] == [30] * 3 + [10]
+    with pytest.raises(ValueError, match="batch_size must be a positive integer or None"):
+        Network(digits_cnn, batch_size=0)
