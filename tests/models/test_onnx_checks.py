@@ -35,7 +35,7 @@ def test_ort_rows_depend_on_the_run_size_and_fixed_batches_remove_it(iris_onnx):
     together = session.run([out], {name: rows})[0]
     assert not np.array_equal(alone, together)  # what fixed batches are for
     model = bx.OnnxModel(raw)
-    assert model.fixed_batch == 256
+    assert model.fixed_batch == "auto" and model.run_size(model._feeds(X)) == 256
     one_by_one = np.concatenate([model(r[None]) for r in X[:7]])
     np.testing.assert_array_equal(one_by_one, model(X[:7]))
     np.testing.assert_array_equal(model(X)[:7], model(X[:7]))  # 150 rows: one padded run
@@ -160,3 +160,31 @@ def test_gradients_check_their_input_like_predictions(tmp_path):
         model.gradient(np.ones((0, 4)), 0)
     with pytest.raises(ValueError, match=r"X must have a batch axis .* shape \(4,\)"):
         model.gradient(np.ones(4), 0)
+
+
+def test_auto_runs_take_fewer_rows_when_rows_are_large():
+    # 2 MiB of input per run: 10 RGB images of 128 x 128 float32 (192 KiB each), 256
+    # rows of a small input; a row's output is the same whatever the call's size.
+    rng = np.random.default_rng(0)
+    w = numpy_helper.from_array(rng.normal(size=(4, 3, 3, 3)).astype(np.float32), "w")
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("GlobalAveragePool", ["c"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, 128, 128])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])],
+        [w],
+    )
+    model = bx.OnnxModel(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    images = rng.random((23, 3, 128, 128))
+    assert model.run_size(model._feeds(images)) == 10
+    together = model(images)
+    assert model.n_calls == 1
+    np.testing.assert_array_equal(np.concatenate([model(x[None]) for x in images]), together)
+    np.testing.assert_array_equal(model(images[5:17]), together[5:17])
+    with pytest.raises(ValueError, match="fixed_batch"):
+        bx.OnnxModel(helper.make_model(graph), fixed_batch="big")
