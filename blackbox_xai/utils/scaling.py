@@ -12,20 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 
-def peak_exponents(values: np.ndarray, axis: int | None = None) -> np.ndarray:
-    """The exponent ``e`` with ``max |values| < 2**e``, per index along ``axis`` (over
-    everything when None); 1 where the values are all 0 or none is finite."""
-    magnitude = np.abs(values)
-    if axis is None:
-        peak = np.max(magnitude, initial=0.0)
-    else:
-        peak = np.max(np.moveaxis(magnitude, axis, 0).reshape(values.shape[axis], -1), axis=1)
+def peak_exponents(values: np.ndarray, axis: int | tuple[int, ...] | None = None) -> np.ndarray:
+    """The exponents ``e`` with ``max |values| < 2**e`` over ``axis`` (kept, size 1; all
+    axes when None); 1 where the values are all 0 or none is finite.
+
+    Take one exponent per output (reduce every axis but the outputs'): one shared with a
+    far larger output would make an ordinary output's squares underflow.
+    """
+    peak = np.max(np.abs(values), axis=axis, keepdims=True, initial=0.0)
     _, exponent = np.frexp(np.where(np.isfinite(peak) & (peak > 0), peak, 1.0))
     return exponent
-
-
-def along(exponent: np.ndarray, ndim: int, axis: int = 0) -> np.ndarray:
-    """``exponent`` (one per index of ``axis``) shaped to broadcast over ``ndim`` axes."""
-    shape = [1] * ndim
-    shape[axis] = -1
-    return np.reshape(exponent, shape)

@@ -153,9 +153,13 @@ def test_lime_refuses_a_design_beyond_its_budget_and_the_largest_fits(peak_mib) 
     # with the largest n_samples that fits, whose peak then stays near the budget.
     lime = bx.Lime(tabular_model, BACKGROUND, seed=0)
     with bx.config_context(memory_budget_mb=1):
-        with pytest.raises(ValueError, match=r"n_samples=100000 needs about 74 MiB") as info:
+        with pytest.raises(ValueError, match=r"n_samples=100000 needs about 91 MiB") as info:
             lime.explain(X[:1], n_samples=100_000)
-        largest = int(str(info.value).split("fits is about ")[1].split(".")[0])
-        assert 5000 < largest < 6000
+        largest = int(str(info.value).split("fits is ")[1].split(";")[0])
+        assert 4000 < largest < 5000
+        with pytest.raises(ValueError, match=r"fits is (\d+); .* n_holdout \(now 2000\)") as info:
+            lime.explain(X[:1], n_samples=100_000, n_holdout=2000)
+        fits = int(str(info.value).split("fits is ")[1].split(";")[0])
+        lime.explain(X[:1], n_samples=fits, n_holdout=2000)  # the suggestion does fit
         peak = peak_mib(lambda: lime.explain(X[:1], n_samples=largest))
     assert peak < 1.5 * 4, peak  # the designs' share: 4 x 1 MiB

@@ -343,17 +343,20 @@ class AnchorSearch:
 _LOCKSTEP_BYTES_PER_PLAYER = 1024
 
 
-def lockstep_room() -> int:
+def lockstep_room(memory_budget_mb: float | None = None) -> int:
     """Players' worth of searches that may run in lockstep within the budget's
     ``"game_values"`` share: rows beyond it wait for a later block, so memory stays
     flat in the number of rows while each block still shares its model calls."""
-    return int(budget_mb("game_values") * 2**20) // _LOCKSTEP_BYTES_PER_PLAYER
+    return int(budget_mb("game_values", memory_budget_mb) * 2**20) // _LOCKSTEP_BYTES_PER_PLAYER
 
 
-def lockstep_blocks(sizes: list[int]) -> list[tuple[int, int]]:
+def lockstep_blocks(
+    sizes: list[int], memory_budget_mb: float | None = None
+) -> list[tuple[int, int]]:
     """Consecutive ``(start, stop)`` blocks of searches whose players (``sizes``) fit
-    :func:`lockstep_room` together; at least one search per block."""
-    room, blocks, start, used = lockstep_room(), [], 0, 0
+    :func:`lockstep_room` together (the masker's own budget when it has one); at least
+    one search per block."""
+    room, blocks, start, used = lockstep_room(memory_budget_mb), [], 0, 0
     for i, size in enumerate(sizes):
         if i > start and used + size > room:
             blocks.append((start, i))

@@ -397,7 +397,7 @@ def _explain_documents(
         text.job(docs[i], row_rng(entropy, i), limit, {"seed": entropy, "row": row_key(i)[0]})
         for i in range(start, stop)
     ]
-    blocks = lockstep_blocks([job.bound.n_players for job in jobs])
+    blocks = lockstep_blocks([job.bound.n_players for job in jobs], text.masker.memory_budget_mb)
     waiting = deque(jobs)
     out: list[AnchorExplanation] = []
     del jobs  # finished searches are freed block by block

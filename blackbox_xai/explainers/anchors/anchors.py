@@ -563,7 +563,7 @@ def _explain_rows(
     function so every joblib backend can pickle it)."""
     out: list[AnchorExplanation] = []
     width = X.shape[1]
-    for a, b in lockstep_blocks([width] * (stop - start)):
+    for a, b in lockstep_blocks([width] * (stop - start), explainer._memory_budget_mb):
         # a generator holds nothing until started: build each block's searches with it
         rows = range(start + a, start + b)
         searches = [explainer._search_row(model, X[i], i, entropy, limit) for i in rows]

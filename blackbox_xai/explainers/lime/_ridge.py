@@ -45,9 +45,9 @@ def weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> np.ndarray:
     An output that is constant under the weights has R^2 1 when it is predicted
     exactly and 0 otherwise (instead of a division by zero).
     """
-    # R^2 is scale free; over a power of two (exact) the squares of outputs near 1e300
-    # do not overflow into a "perfect" fit.
-    exponent = peak_exponents(y)
+    # R^2 is scale free; per output over a power of two (exact) the squares of outputs
+    # near 1e300 do not overflow into a "perfect" fit.
+    exponent = peak_exponents(y, axis=0)
     y, pred = np.ldexp(y, -exponent), np.ldexp(pred, -exponent)
     W = w.sum()
     mean = w @ y / W
@@ -94,9 +94,10 @@ def weighted_ridge(
     sum of the scores). It needs no independence between the draws of a replicate.
     """
     d = F.shape[1]
-    # The fit is linear in Y: over a power of two (exact), so that squared residuals of
-    # outputs near 1e300 neither overflow nor turn into a "perfect" fit.
-    exponent = peak_exponents(Y)
+    # The fit is linear in each output: over a power of two per output (exact), so that
+    # squared residuals of outputs near 1e300 neither overflow nor turn into a "perfect"
+    # fit, nor those of an ordinary output beside them underflow.
+    exponent = peak_exponents(Y, axis=0)
     Y = np.ldexp(Y, -exponent)
     W = w.sum()
     f_mean = w @ F / W
@@ -121,5 +122,6 @@ def weighted_ridge(
             stderr[:, o] = np.sqrt(var)
     intercept = y_mean - f_mean @ coef
     r2 = weighted_r2(Y, F @ coef + intercept, w)
-    coef, intercept, stderr = (np.ldexp(a, exponent) for a in (coef, intercept, stderr))
+    coef, stderr = np.ldexp(coef, exponent), np.ldexp(stderr, exponent)
+    intercept = np.ldexp(intercept, exponent[0])
     return RidgeFit(coef=coef, intercept=intercept, stderr=stderr, r2=r2)

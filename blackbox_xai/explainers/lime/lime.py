@@ -42,8 +42,10 @@ MAX_ENUMERATED = 2**16
 _BLOCK_DIVISOR = 8
 
 #: Bytes one sample of a row's design takes per interpretable feature (plus one), at the
-#: peak of its fit (measured with tracemalloc: 58-64 for d = 10 and 40).
-_BYTES_PER_SAMPLE_PER_COLUMN = 64
+#: peak of its fit (measured with tracemalloc: 58-64 for d = 10 and 40), and per model
+#: column of the inputs it is drawn as (float64, and one copy).
+_BYTES_PER_SAMPLE_PER_PLAYER = 64
+_BYTES_PER_SAMPLE_PER_COLUMN = 16
 
 #: Spawn key of the stream behind draws shared by all rows: two words, so it is never a
 #: row's key ``(row,)``, and it depends on the seed alone, not on the rows explained.
@@ -383,7 +385,7 @@ class Lime(Explainer):
             entropy=entropy,
             tol=check_tol(tol),
         )
-        self._check_design_memory(setup)
+        self._check_design_memory(setup, default_holdout=n_holdout is None)
         return setup
 
     def _shared_sample(self, setup: _Setup) -> _SharedSample:
@@ -399,29 +401,46 @@ class Lime(Explainer):
         positions, Y = self.game.shared_draw(self.model, U)
         return _SharedSample(positions, Y)
 
-    def _check_design_memory(self, setup: _Setup) -> None:
+    def _check_design_memory(self, setup: _Setup, default_holdout: bool) -> None:
         """Refuse a sampling plan whose design for one row would not fit the budget.
 
         Rows are fitted in blocks within the budget, but one row's surrogate needs all
-        its samples at once (their features, standardised or masks, weights and
-        outputs, and the regression's centred copies): about ``64 (d + 1)`` bytes per
-        sample, measured, which no blocking can shrink.
+        its samples at once: their interpretable features, weights and outputs and the
+        regression's centred copies (about ``64 (d + 1)`` bytes per sample for ``d``
+        players, measured), and the model inputs they are drawn as (``16`` bytes per
+        column), which no blocking can shrink.
         """
-        width = getattr(self.masker, "n_features", self.masker.n_players)
-        per_sample = _BYTES_PER_SAMPLE_PER_COLUMN * (max(width, self.masker.n_players) + 1)
+        d = self.masker.n_players
+        columns = getattr(self.masker, "n_features", d)
+        per_sample = _BYTES_PER_SAMPLE_PER_PLAYER * (d + 1) + _BYTES_PER_SAMPLE_PER_COLUMN * columns
         samples = setup.fit_evals + setup.n_holdout
         limit = int(budget_mb("coalition_designs") * 2**20)
         if samples * per_sample <= limit:
             return
-        holdout = setup.n_holdout / setup.n_samples if not setup.enumerated else 0.0
-        fits = int(limit // per_sample / (1 + holdout))
+        room = limit // per_sample  # samples that fit, hold-out included
+        if setup.enumerated:
+            hint = (
+                f"its 2**{d} enumerated masks alone take {setup.fit_evals} samples: pass "
+                "enumerate_masks=False, fewer features (groups)"
+            )
+        else:
+            # the largest n with n + holdout(n) <= room
+            fits = room * 10 // 11 if default_holdout else room - setup.n_holdout
+            while default_holdout and fits + max(1, fits // 10) > room:
+                fits -= 1
+            hint = (
+                f"the largest n_samples that fits is {fits}; pass a smaller n_samples"
+                if fits >= d + 2
+                else f"not even n_samples={d + 2} fits; pass fewer features (groups)"
+            )
+            if not default_holdout:
+                hint += f", a smaller n_holdout (now {setup.n_holdout})"
         raise ValueError(
             f"n_samples={setup.n_samples} needs about {samples * per_sample / 2**20:.0f} MiB "
-            f"per row for the surrogate's design ({samples} samples of "
-            f"{self.masker.n_players} features, hold-out included), more than the "
-            f"{limit / 2**20:g} MiB the memory budget allows it: the largest n_samples "
-            f"that fits is about {fits}. Pass a smaller n_samples, fewer features "
-            "(groups) or a larger budget (bx.set_config(memory_budget_mb=...))."
+            f"per row for the surrogate's design ({samples} samples of {d} features and "
+            f"{columns} model columns, hold-out included), more than the "
+            f"{limit / 2**20:g} MiB the memory budget allows it: {hint} or a larger "
+            "budget (bx.set_config(memory_budget_mb=...))."
         )
 
     def _explain_rows(

@@ -25,8 +25,8 @@ from scipy import stats
 #: corrected interval.
 Z95 = 1.959963984540054
 
-#: Cells with a standard deviation below this fraction of the row's largest |mean| + sd
-#: are constant up to rounding and have no shape to pool.
+#: Cells with a standard deviation below this fraction of the largest |mean| + sd of
+#: their row and output are constant up to rounding and have no shape to pool.
 _FLAT = 1e-9
 
 
@@ -93,7 +93,11 @@ def merge_moments(
 
 
 def pooled_shape(
-    count: np.ndarray, mean: np.ndarray, m2: np.ndarray, m3: np.ndarray, m4: np.ndarray
+    count: np.ndarray,
+    mean: np.ndarray,
+    m2: np.ndarray,
+    m3: np.ndarray,
+    m4: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-row (axis 0) averages of the squared skewness and the excess kurtosis over the
     cells that vary; 0 for a row whose cells are all constant (then every SE is 0).
@@ -104,11 +108,16 @@ def pooled_shape(
     2-3 pairs per background row) the widening rests on Student's t and that term, and
     the pooled shape of per-background-row cells with ``n = nu + 1`` is a heuristic
     extension of the one-sample expansion.
+
+    A cell is flat relative to its own output's largest ``|mean| + sd`` in the row (the
+    last axis holds the outputs): outputs of very different sizes (or kept over different
+    powers of two) do not make each other's cells look constant.
     """
     axes = tuple(range(1, m2.ndim))
     var = m2 / np.maximum(count, 1.0)
-    scale = np.max(np.abs(mean) + np.sqrt(var), axis=axes, keepdims=True)
-    varies = np.sqrt(var) > _FLAT * scale
+    sd = np.sqrt(var)
+    scale = np.max(np.abs(mean) + sd, axis=axes[:-1], keepdims=True)
+    varies = sd > _FLAT * scale
     safe = np.where(varies, var, 1.0)
     skew2 = np.where(varies, (m3 / np.maximum(count, 1.0)) ** 2 / safe**3, 0.0)
     kurt = np.where(varies, m4 / np.maximum(count, 1.0) / safe**2 - 3.0, 0.0)

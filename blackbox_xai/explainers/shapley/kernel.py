@@ -12,7 +12,7 @@ from ...models import Model
 from ...results import Explanation
 from ...utils.config import budget_mb, check_budget_mb
 from ...utils.messages import warn_user
-from ...utils.scaling import along, peak_exponents
+from ...utils.scaling import peak_exponents
 from ...utils.seeding import SeedLike, resolve_seed
 from ...utils.validation import check_positive_int
 from .._instances import splits_instances
@@ -511,13 +511,13 @@ class KernelShap(Explainer):
                 store.add(active, y, [len(p) for p in new_pairs[0]])
                 y = store.y(active)
             y -= base[:, active, None, :]
-            # Per row over a power of two (exact): squared residuals of outputs near
-            # 1e300 overflow into NaN standard errors.
+            # Per row and output over a power of two (exact): squared residuals of
+            # outputs near 1e300 overflow into NaN standard errors.
             exponent = np.maximum(
-                peak_exponents(y, axis=1), peak_exponents(delta[:, active], axis=1)
-            )
-            y = np.ldexp(y, along(-exponent, y.ndim, axis=1))
-            phi_b = regression.solve(y, np.ldexp(delta[:, active], along(-exponent, 3, axis=1)))
+                peak_exponents(y, axis=(0, 2))[0, :, 0], peak_exponents(delta[:, active], axis=0)[0]
+            )  # (rows, k)
+            y = np.ldexp(y, -exponent[None, :, None, :])
+            phi_b = regression.solve(y, np.ldexp(delta[:, active], -exponent[None]))
             se_b = regression.stderr(y, phi_b)
             # Accumulated design by design, in a fixed order (np.sum's pairwise order
             # would depend on the number of designs differently).
@@ -525,7 +525,7 @@ class KernelShap(Explainer):
             for w, phi_i, se_i in zip(weights, phi_b, se_b, strict=True):
                 phi = phi + w * phi_i
                 var = var + (w * se_i) ** 2
-            unscale = along(exponent, phi.ndim)
+            unscale = exponent[:, None, :]
             return np.ldexp(phi, unscale), np.ldexp(np.sqrt(var), unscale)
 
         phi, se, last, done = run_rounds(n, step, rounds.has_next, tol, rounds.can_stop)

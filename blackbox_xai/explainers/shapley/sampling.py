@@ -11,7 +11,7 @@ from ...maskers.tabular import Tabular
 from ...models import Model
 from ...results import Explanation
 from ...utils.config import budget_mb
-from ...utils.scaling import along, peak_exponents
+from ...utils.scaling import peak_exponents
 from ...utils.seeding import SeedLike, resolve_seed, row_rng
 from ...utils.validation import check_positive_int
 from .._instances import splits_instances
@@ -41,8 +41,14 @@ BACKGROUNDS = ("mean", "sample")
 _BLOCK_DIVISOR = 2
 
 
+#: Permutation pairs of a row evaluated and merged into its moments at once: rounds of
+#: up to 2 x 256 permutations go in one piece (as before pieces existed), larger ones in
+#: pieces whose values stay within a block's share of the budget.
+_PIECE_PAIRS = 256
+
+
 def _budget_values() -> int:
-    """Float64 game values one block of rows (or one piece of a round) may hold."""
+    """Float64 game values one block of rows may hold."""
     return int(budget_mb("game_values") * 2**20) // (8 * _BLOCK_DIVISOR)
 
 
@@ -219,7 +225,8 @@ class SamplingShapley(Explainer):
                 },
             }
 
-        block = max(1, _budget_values() // (per_round * 2 * d))
+        # a block's rows hold one piece of a round at a time
+        block = max(1, _budget_values() // (min(per_round, 2 * _PIECE_PAIRS) * 2 * d))
         return explain_rows(self, X, rows, block, chunk_size, meta)
 
     def _rows(
@@ -255,22 +262,23 @@ class SamplingShapley(Explainer):
             strata = _ByBackground(n, d, weights, rngs)
         k = full.shape[1]
         positions = np.arange(1, d)[:, None]
-        budget_values = _budget_values()
         counts = np.cumsum([min(per_round, cap - r) // 2 for r in range(0, cap, per_round)])
 
-        def pairs(active: np.ndarray, before: int, q: int) -> None:
-            """Evaluate pairs ``before .. before + q - 1`` of rows ``active`` into the strata."""
-            # ranks[r, p, j]: position of player j in permutation p of row r
-            order = np.tile(np.arange(d), (q, 1))
-            ranks = np.stack([np.argsort(rngs[i].permuted(order, axis=1), axis=1) for i in active])
+        # Ranks fit the smallest integer type: a round's are drawn whole (below).
+        rank_type = np.min_scalar_type(d)
+
+        def pairs(active: np.ndarray, ranks: np.ndarray, drawn: np.ndarray | None) -> None:
+            """Evaluate the pairs of permutations ``ranks (rows, q, d)`` (position of
+            each player) of rows ``active`` into the strata; ``drawn`` their background
+            rows (``"sample"``)."""
+            q = ranks.shape[1]
             prefix = ranks[:, :, None, :] < positions  # (rows, q, d - 1, d)
             z = np.concatenate([prefix, ~prefix], axis=2).reshape(len(active), -1, d)
-            if background == "mean":
+            if drawn is None:
                 v = self.masker.coalition_values(model, Xb[active], z)
                 v_empty = empty[active][:, None, None]
             else:
-                assert isinstance(self.masker, Tabular) and isinstance(strata, _ByBackground)
-                drawn = strata.schedule(active, before, q)  # (rows, q) into `used`
+                assert isinstance(self.masker, Tabular)
                 rows_bg = np.repeat(used[drawn], 2 * (d - 1), axis=1)
                 v = self.masker.one_background_values(model, Xb[active], z, rows_bg)
                 v_empty = f_background[drawn][:, :, None]
@@ -278,17 +286,29 @@ class SamplingShapley(Explainer):
             by_position = _position_contributions(
                 v[:, :, : d - 1], v[:, :, d - 1 :], v_empty, full[active][:, None, None]
             )
-            samples = np.take_along_axis(by_position, ranks[..., None], axis=2)
-            strata.add(active, samples, before)
+            strata.add(active, np.take_along_axis(by_position, ranks[..., None], axis=2), drawn)
 
         def step(t: int, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             q = int(counts[t] - (counts[t - 1] if t else 0))
             before = int(counts[t - 1]) if t else 0
-            # A round larger than the budget (one row with many permutations) goes in
-            # pieces; a generator draws the same permutations in pieces as at once.
-            piece = max(1, budget_values // (len(active) * 2 * d))
-            for start in range(0, q, piece):
-                pairs(active, before + start, min(piece, q - start))
+            # The round's permutations, then its background rows, as the old one-draw
+            # code drew them (a generator permutes row by row: pieces draw the same).
+            ranks = np.empty((len(active), q, d), dtype=rank_type)
+            for start in range(0, q, _PIECE_PAIRS):
+                order = np.tile(np.arange(d), (min(_PIECE_PAIRS, q - start), 1))
+                for r, i in enumerate(active):
+                    permuted = rngs[i].permuted(order, axis=1)
+                    ranks[r, start : start + len(order)] = np.argsort(permuted, axis=1)
+            drawn = None
+            if background != "mean":
+                assert isinstance(strata, _ByBackground)
+                drawn = strata.schedule(active, before, q)  # (rows, q) into `used`
+            # Pairs are evaluated and merged in pieces of a fixed size, so that a round
+            # of many permutations stays within the budget while the values depend on
+            # neither the budget nor the rows explained together.
+            for start in range(0, q, _PIECE_PAIRS):
+                piece = slice(start, start + _PIECE_PAIRS)
+                pairs(active, ranks[:, piece], None if drawn is None else drawn[:, piece])
             return strata.estimate(active)
 
         enough = min_pairs_to_stop(d)
@@ -299,34 +319,37 @@ class SamplingShapley(Explainer):
 
 
 class _Scaled:
-    """Running count, mean and central sums ``M2, M3, M4`` of each row's samples divided
-    by a power of two that follows the row's largest sample (see
-    :func:`scale_exponents`: games with values near ``1e300`` would otherwise give
-    infinite fourth moments and NaN standard errors)."""
+    """Running count, mean and central sums ``M2, M3, M4`` of each row's samples, per
+    output divided by a power of two that follows the output's largest sample (see
+    :mod:`blackbox_xai.utils.scaling`: games with values near ``1e300`` would otherwise
+    give infinite fourth moments and NaN standard errors)."""
 
     #: Exponent of a row that has seen no samples yet (its moments are all 0).
     _UNSET = -(2**20)
 
     def __init__(self, n: int) -> None:
-        self.exponent = np.full(n, self._UNSET)
+        self.exponent = np.zeros((n, 0), dtype=np.int64)  # (n, k) from the first samples
         self.moments: tuple[np.ndarray, ...] = ()
 
     def scaled(self, active: np.ndarray, samples: np.ndarray) -> np.ndarray:
-        """``samples (rows, ...)`` of rows ``active`` over their scale, after widening
-        the scale (and rescaling the moments so far) of rows whose samples outgrew it."""
+        """``samples (rows, q, d, k)`` of rows ``active`` over their scale, after widening
+        the scale (and rescaling the moments so far) of outputs that outgrew it."""
+        if self.exponent.shape[1] != samples.shape[-1]:
+            self.exponent = np.full((len(self.exponent), samples.shape[-1]), self._UNSET)
         old = self.exponent[active]
-        new = np.maximum(old, peak_exponents(samples, axis=0))
+        new = np.maximum(old, peak_exponents(samples, axis=(1, 2))[:, 0, 0])
         if np.any(new > old):
-            shift = along(old - new, self.moments[0].ndim)
+            extra = (1,) * (self.moments[1].ndim - 2)
+            shift = (old - new).reshape(len(active), *extra, -1)
             rescaled = rescale_moments(tuple(m[active] for m in self.moments), shift)
             for m, moment in zip(self.moments, rescaled, strict=True):
                 m[active] = moment
             self.exponent[active] = new
-        return np.ldexp(samples, along(-new, samples.ndim))
+        return np.ldexp(samples, -new[:, None, None, :])
 
     def unscaled(self, active: np.ndarray, *estimates: np.ndarray) -> tuple[np.ndarray, ...]:
         """Per-row ``estimates (rows, d, k)`` back in the game's units."""
-        exponent = self.exponent[active][:, None, None]
+        exponent = self.exponent[active][:, None, :]
         return tuple(np.ldexp(e, exponent) for e in estimates)
 
 
@@ -338,8 +361,8 @@ class _Pooled(_Scaled):
         super().__init__(n)
         self.moments = (np.zeros((n, 1, 1)), *(np.zeros((n, d, k)) for _ in range(4)))
 
-    def add(self, active: np.ndarray, samples: np.ndarray, before: int) -> None:
-        """Merge the pairs ``samples (rows, q, d, k)`` into the ``before`` seen so far."""
+    def add(self, active: np.ndarray, samples: np.ndarray, drawn: np.ndarray | None) -> None:
+        """Merge the pairs ``samples (rows, q, d, k)`` into those seen so far."""
         samples = self.scaled(active, samples)
         merged = merge_moments(tuple(m[active] for m in self.moments), batch_moments(samples))
         for m, new in zip(self.moments, merged, strict=True):
@@ -366,8 +389,9 @@ class _ByBackground(_Scaled):
         super().__init__(n)
         self.weights, self.rngs = weights, rngs
         self.shape = (n, len(weights), d)
-        self.cycles: list[list[np.ndarray]] = [[] for _ in range(n)]
-        self.drawn = np.zeros((n, 0), dtype=np.int64)
+        # each row's background orders (one per cycle) not yet wholly scheduled
+        self.cycles = [np.empty((0, len(weights)), dtype=np.int64) for _ in range(n)]
+        self.dropped = [0] * n  # cycles of each row already wholly scheduled
 
     def schedule(self, active: np.ndarray, before: int, q: int) -> np.ndarray:
         """Background row (index into ``weights``) of pairs ``before .. before + q - 1``."""
@@ -375,22 +399,30 @@ class _ByBackground(_Scaled):
         pair = np.arange(before, before + q)
         out = np.empty((len(active), q), dtype=np.int64)
         for r, i in enumerate(active):
-            while len(self.cycles[i]) * n_bg < before + q:
-                self.cycles[i].append(self.rngs[i].permutation(n_bg))
-            out[r] = np.stack(self.cycles[i])[pair // n_bg, pair % n_bg]
-        self.drawn = out
+            missing = -(-(before + q) // n_bg) - self.dropped[i] - len(self.cycles[i])
+            if missing > 0:  # one draw of many cycles is the same stream as one by one
+                order = np.tile(np.arange(n_bg), (missing, 1))
+                self.cycles[i] = np.concatenate(
+                    [self.cycles[i], self.rngs[i].permuted(order, axis=1)]
+                )
+            out[r] = self.cycles[i][pair // n_bg - self.dropped[i], pair % n_bg]
+            # Later rounds start at pair before + q: cycles wholly before it are done.
+            done = (before + q) // n_bg - self.dropped[i]
+            self.cycles[i] = self.cycles[i][done:]
+            self.dropped[i] += done
         return out
 
-    def add(self, active: np.ndarray, samples: np.ndarray, before: int) -> None:
-        """Add the pairs ``samples (rows, q, d, k)`` drawn with :meth:`schedule`'s rows
-        (per background row, a pairwise merge of the running mean and central sums: sums
+    def add(self, active: np.ndarray, samples: np.ndarray, drawn: np.ndarray | None) -> None:
+        """Add the pairs ``samples (rows, q, d, k)`` of background rows ``drawn (rows, q)``
+        (from :meth:`schedule`; per background row, a pairwise merge of the running mean and central sums: sums
         of powers would cancel badly for near-constant samples)."""
         if not self.moments:
             shape = (*self.shape, samples.shape[3])
             self.moments = (np.zeros((*self.shape[:2], 1, 1)), *(np.zeros(shape) for _ in range(4)))
+        assert drawn is not None, "pairs per background row come with their rows"
         samples = self.scaled(active, samples)
         for b in range(len(self.weights)):
-            hit = (self.drawn == b)[:, :, None, None]
+            hit = (drawn == b)[:, :, None, None]
             old = tuple(m[active, b] for m in self.moments)
             merged = merge_moments(old, batch_moments(samples, hit))
             for m, new in zip(self.moments, merged, strict=True):
