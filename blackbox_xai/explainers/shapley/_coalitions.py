@@ -256,17 +256,26 @@ class PairedDesign:
                 self.stacked[i] = taken
         return n_pairs
 
-    def redraw(self, design: int) -> None:
+    def offsets(self, design: int) -> list[int]:
+        """The reading offsets of one design in every stratum's random order (they fix
+        its pairs: see :meth:`redraw`)."""
+        return [offsets[design] for offsets in self._offsets]
+
+    def redraw(self, design: int, offsets: list[int] | None = None) -> None:
         """Replace the pairs of one design by a fresh draw of the same counts.
 
         Its reading offsets in every stratum's random order move to random positions, so
         it reads a uniformly random block of pairs (still without replacement, no longer
         spread away from the other designs). Used on the first round only, for the
-        designs that cannot tell some players apart; the others keep their pairs.
+        designs that cannot tell some players apart and for a single design to pick the
+        best conditioned of several draws; the others keep their pairs. ``offsets``
+        (from :meth:`offsets`) return to an earlier draw instead, drawing nothing.
         """
         counts = self.counts
         for stratum, capacity in enumerate(self.capacity):
-            self._offsets[stratum][design] = uniform_below(self.rng, capacity)
+            self._offsets[stratum][design] = (
+                uniform_below(self.rng, capacity) if offsets is None else offsets[stratum]
+            )
             if counts[stratum] > 0:
                 # A new array, not an edit in place: earlier regressions may hold the old.
                 side = self.stacked[stratum].copy()

@@ -73,6 +73,16 @@ class PairedRegression:
         self.sensitivity = inverse[:, :d, :d]
         self.offset = inverse[:, :d, d]
 
+    def conditioning(self) -> np.ndarray:
+        """Condition number of each design's ``Z' W Z`` on the efficient directions
+        (``1' phi = 0``), from :attr:`sensitivity`, whose eigenvalues there are its
+        inverse's (and 0 along ``1``); inf for a design that cannot tell some players
+        apart."""
+        eigvals = np.linalg.eigvalsh(self.sensitivity)  # ascending: the 0 along 1 first
+        with np.errstate(divide="ignore"):
+            cond = eigvals[:, -1] / eigvals[:, 1]
+        return np.where((self.rank == self.d + 1) & (eigvals[:, 1] > 0), cond, np.inf)
+
     def _gram(self) -> np.ndarray:
         """``Z' W Z`` of each design ``(B, d, d)`` from the sides alone: a pair adds
         ``w (z z' + (1 - z)(1 - z)') = w (2 z z' - 1 z' - z 1' + 1 1')``."""

@@ -242,3 +242,19 @@ def test_tol_stops_at_round_zero_once_enough_pairs_give_zero_error(data) -> None
     expl = explainer.explain(X, n_evals=explainer.min_evals(), tol=0.01)
     assert min(expl.meta["n_evals"]) > explainer.min_evals()
     np.testing.assert_allclose(expl.values[..., 0], w * (X - bg.mean(0)), atol=1e-10)
+
+
+def test_a_single_design_is_the_best_conditioned_of_its_draws(monkeypatch) -> None:
+    from blackbox_xai.explainers.shapley import kernel
+
+    def first_round(candidates: int) -> kernel._Rounds:
+        monkeypatch.setattr(kernel, "_CANDIDATES", candidates)
+        return kernel._Rounds(9, "geometric", np.random.SeedSequence(3), 38, 38)
+
+    one, chosen = first_round(1), first_round(64)
+    assert chosen.design.room == one.design.room  # same counts per stratum
+    assert chosen.regressions[0].conditioning()[0] < one.regressions[0].conditioning()[0]
+    # The chosen design's pairs are read back from its draw: a fresh run gives the same.
+    again = first_round(64)
+    for mine, theirs in zip(chosen.design.pairs, again.design.pairs, strict=True):
+        assert np.array_equal(mine, theirs)
