@@ -62,12 +62,18 @@ _MAX_REDRAWS = 100
 #: than ``_CANDIDATE_WORK`` floating-point operations. On the text benchmark's short
 #: documents (d = 6..10, TF-IDF and logistic regression) at 2 (2d + 1) coalitions the
 #: relative error falls from 0.077 (one draw) to 0.066 (16 draws), 0.064 (128) and 0.061
-#: (512 and 1024); at 5 and 10 times that budget from 0.0207 to 0.0170 and from 0.0072
-#: to 0.0066. On wine (gradient boosting, 20 background rows, background="mean") it
-#: falls at 30-500 coalitions, most at the smallest (0.59 to 0.42 at 30). The work
-#: limit keeps the choice under about 0.1 s (d = 13 at 60 coalitions: 147 draws).
+#: (512 and 1024). On wine (gradient boosting, 20 background rows, background="mean")
+#: it falls most at the smallest budgets (0.59 to 0.42 at 30 coalitions). The work limit
+#: keeps the choice under about 0.1 s (d = 13 at 60 coalitions: 147 draws).
 _CANDIDATES = 512
 _CANDIDATE_WORK = 2**20
+
+#: Only budgets of at most this many times ``2 d + 1`` coalitions choose their design:
+#: there the sampled regression matrix's error dominates and model evaluations are the
+#: scarce resource, while each candidate costs Python overhead (a single-row explain
+#: measured 1 ms with one draw and 35-85 ms with 512 at d = 10-13); from 200
+#: coalitions at d = 13 (wine) the choice measured no better (0.0808 vs 0.0809).
+_RERANDOMISED_BUDGET = 3
 
 #: Probabilities are clipped to [_EPS, 1 - _EPS] before the logit link.
 _EPS = 1e-12
@@ -165,7 +171,7 @@ class _Rounds:
         cost more than ``_CANDIDATE_WORK``. Several designs (one per background row) keep
         their first draw: redrawn, a design no longer spreads away from the others'
         pairs, which measured a few percent worse on wine at 200-500 coalitions."""
-        if self.n_designs > 1:
+        if self.n_designs > 1 or self.budget > _RERANDOMISED_BUDGET * (2 * self.d + 1):
             return 1
         return max(1, min(_CANDIDATES, _CANDIDATE_WORK // (self.d**2 * (pairs + self.d))))
 
@@ -212,8 +218,9 @@ class KernelShap(Explainer):
     - pairs are stratified by coalition size; sizes the budget covers are enumerated
       (the "border trick"), the others sampled without replacement with a budget share
       set by ``weights`` (Shapley kernel, leverage scores as in Musco & Witter 2025, or
-      their geometric mean); a single design (``background="mean"``) is the best
-      conditioned of several first-round draws (rerandomisation: each pair of a
+      their geometric mean); at budgets of up to ``3 (2d + 1)`` coalitions a single
+      design (``background="mean"``) is the best conditioned of several first-round
+      draws (rerandomisation: each pair of a
       stratum stays equally likely), as the error of the sampled regression matrix
       dominates at small budgets;
     - the efficiency constraint ``sum phi = v(N) - v(empty)`` is solved in closed form
