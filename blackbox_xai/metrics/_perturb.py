@@ -279,14 +279,8 @@ class ImageMaskerPerturber(Perturber):
     def scores(self, values: np.ndarray) -> list[np.ndarray]:
         v = np.asarray(values, dtype=np.float64)
         first = self.bound[0]
-        given = (
-            first.image.shape
-            if first.given == "channels_last"
-            else (first.image.shape[2], *first.image.shape[:2])
-        )
-        if v.shape[1:] in (given, given[:2] if first.image.shape[2] == 1 else ()):
-            channel = -1 if first.given == "channels_last" else 1
-            v = v.sum(axis=channel) if v.ndim == 4 else v  # a pixel's score: its channels'
+        if v.ndim == 4:  # per pixel and channel, laid out as the images were given
+            v = v.sum(axis=1 if first.given == "channels_first" else -1)
         if v.shape[1:] == first.shape:
             return [
                 np.bincount(b.segments.ravel(), weights=vi.ravel(), minlength=d)
@@ -295,8 +289,8 @@ class ImageMaskerPerturber(Perturber):
         if v.ndim == 2 and all(v.shape[1] >= d for d in self.n_players):
             return [v[i, :d] for i, d in enumerate(self.n_players)]
         raise ValueError(
-            f"attributions of shape {values.shape} match neither the images "
-            f"{(len(self.bound), *given)} nor their segments {self.n_players}."
+            f"attributions of shape {values.shape} match neither the images' pixels "
+            f"{first.shape} (with or without channels) nor their segments {self.n_players}."
         )
 
 

@@ -93,11 +93,7 @@ def merge_moments(
 
 
 def pooled_shape(
-    count: np.ndarray,
-    mean: np.ndarray,
-    m2: np.ndarray,
-    m3: np.ndarray,
-    m4: np.ndarray,
+    count: np.ndarray, mean: np.ndarray, m2: np.ndarray, m3: np.ndarray, m4: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-row (axis 0) averages of the squared skewness and the excess kurtosis over the
     cells that vary; 0 for a row whose cells are all constant (then every SE is 0).

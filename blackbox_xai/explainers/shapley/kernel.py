@@ -220,9 +220,8 @@ class KernelShap(Explainer):
       set by ``weights`` (Shapley kernel, leverage scores as in Musco & Witter 2025, or
       their geometric mean); at budgets of up to ``3 (2d + 1)`` coalitions a single
       design (``background="mean"``) is the best conditioned of several first-round
-      draws (rerandomisation: each pair of a
-      stratum stays equally likely), as the error of the sampled regression matrix
-      dominates at small budgets;
+      draws (rerandomisation: each pair of a stratum stays equally likely), as the
+      error of the sampled regression matrix dominates at small budgets;
     - the efficiency constraint ``sum phi = v(N) - v(empty)`` is solved in closed form
       (Covert & Lee 2021), with no lasso; one factorisation serves every row and output,
       because the coalition design depends only on the seed and is shared by all rows;

@@ -259,7 +259,7 @@ class SamplingShapley(Explainer):
             full, f_background = out[:n], out[n:]
             weights = self.masker.weights[used]
             empty = np.broadcast_to(weights @ f_background, full.shape)
-            strata = _ByBackground(n, d, weights, rngs)
+            strata = _ByBackground(n, d, full.shape[1], weights, rngs)
         k = full.shape[1]
         positions = np.arange(1, d)[:, None]
         counts = np.cumsum([min(per_round, cap - r) // 2 for r in range(0, cap, per_round)])
@@ -324,18 +324,21 @@ class _Scaled:
     :mod:`blackbox_xai.utils.scaling`: games with values near ``1e300`` would otherwise
     give infinite fourth moments and NaN standard errors)."""
 
-    #: Exponent of a row that has seen no samples yet (its moments are all 0).
+    #: Exponent of an output that has seen no samples yet (its moments are all 0).
     _UNSET = -(2**20)
 
-    def __init__(self, n: int) -> None:
-        self.exponent = np.zeros((n, 0), dtype=np.int64)  # (n, k) from the first samples
-        self.moments: tuple[np.ndarray, ...] = ()
+    def __init__(self, cells: tuple[int, ...], k: int) -> None:
+        """Moments of ``cells`` (rows first) per output, all 0."""
+        n = cells[0]
+        self.exponent = np.full((n, k), self._UNSET)
+        self.moments = (
+            np.zeros((*cells[:-1], 1, 1)),
+            *(np.zeros((*cells, k)) for _ in range(4)),
+        )
 
     def scaled(self, active: np.ndarray, samples: np.ndarray) -> np.ndarray:
         """``samples (rows, q, d, k)`` of rows ``active`` over their scale, after widening
         the scale (and rescaling the moments so far) of outputs that outgrew it."""
-        if self.exponent.shape[1] != samples.shape[-1]:
-            self.exponent = np.full((len(self.exponent), samples.shape[-1]), self._UNSET)
         old = self.exponent[active]
         new = np.maximum(old, peak_exponents(samples, axis=(1, 2))[:, 0, 0])
         if np.any(new > old):
@@ -358,8 +361,7 @@ class _Pooled(_Scaled):
     widening of the standard errors."""
 
     def __init__(self, n: int, d: int, k: int) -> None:
-        super().__init__(n)
-        self.moments = (np.zeros((n, 1, 1)), *(np.zeros((n, d, k)) for _ in range(4)))
+        super().__init__((n, d), k)
 
     def add(self, active: np.ndarray, samples: np.ndarray, drawn: np.ndarray | None) -> None:
         """Merge the pairs ``samples (rows, q, d, k)`` into those seen so far."""
@@ -384,11 +386,10 @@ class _ByBackground(_Scaled):
     variance has no between-row part."""
 
     def __init__(
-        self, n: int, d: int, weights: np.ndarray, rngs: list[np.random.Generator]
+        self, n: int, d: int, k: int, weights: np.ndarray, rngs: list[np.random.Generator]
     ) -> None:
-        super().__init__(n)
+        super().__init__((n, len(weights), d), k)
         self.weights, self.rngs = weights, rngs
-        self.shape = (n, len(weights), d)
         # each row's background orders (one per cycle) not yet wholly scheduled
         self.cycles = [np.empty((0, len(weights)), dtype=np.int64) for _ in range(n)]
         self.dropped = [0] * n  # cycles of each row already wholly scheduled
@@ -414,11 +415,8 @@ class _ByBackground(_Scaled):
 
     def add(self, active: np.ndarray, samples: np.ndarray, drawn: np.ndarray | None) -> None:
         """Add the pairs ``samples (rows, q, d, k)`` of background rows ``drawn (rows, q)``
-        (from :meth:`schedule`; per background row, a pairwise merge of the running mean and central sums: sums
-        of powers would cancel badly for near-constant samples)."""
-        if not self.moments:
-            shape = (*self.shape, samples.shape[3])
-            self.moments = (np.zeros((*self.shape[:2], 1, 1)), *(np.zeros(shape) for _ in range(4)))
+        (from :meth:`schedule`; per background row, a pairwise merge of the running mean
+        and central sums: sums of powers would cancel badly for near-constant samples)."""
         assert drawn is not None, "pairs per background row come with their rows"
         samples = self.scaled(active, samples)
         for b in range(len(self.weights)):
