@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..models.base import Model
+from ..models.base import Model, rows_per_call
 from ..utils.config import budget_mb, check_budget_mb
 from ..utils.formatting import short_repr, signature_repr
 from ..utils.optional import import_optional
@@ -660,7 +660,9 @@ class BoundImage(InstanceMasker):
             outputs are known): each call's outputs are cut to them at once, so a model
             of many outputs (1000 classes) never has them all held for every mask.
         """
-        step = self.images_per_call()
+        # Whole model runs per call: an ONNX model pads a call's last run (a 128 x 128
+        # RGB CNN runs 10 images at a time, and calls of 41 images cost 50).
+        step = rows_per_call(model, self.model_rows(self.rows()), self.images_per_call())
         out: np.ndarray | None = None
         keep: list[int] | None = None
         for s in range(0, n_masks, step):
@@ -682,7 +684,9 @@ class BoundImage(InstanceMasker):
                 f"coalitions must have shape (m, {self.n_players}) for this image; got {Z.shape}."
             )
         segments = self.segments
-        return self.predict_masks(model, lambda a, b: Z[a:b][:, segments], len(Z))
+        # np.take lays the pixel masks out in C order (Z[:, segments] would not, and
+        # model_batch would copy them again).
+        return self.predict_masks(model, lambda a, b: np.take(Z[a:b], segments, axis=1), len(Z))
 
     def instance_meta(self) -> dict[str, Any]:
         """The image's shape and, when they were used, its segments."""

@@ -20,6 +20,7 @@ from ..maskers import Tabular, Text
 from ..maskers.base import Masker
 from ..maskers.image import CHANNELS, Image
 from ..models import Model
+from ..models.base import rows_per_call
 from ..results import Explanation
 from ..utils.config import budget_mb, check_budget_mb
 from ..utils.optional import import_optional
@@ -215,10 +216,12 @@ class ImagePerturber(Perturber):
         m = Z[0].shape[0] if Z else 0
         per_image = max(1, self.X[0].size * 8 * 2)
         budget = budget_mb("model_input", self.spec.memory_budget_mb)
-        step = max(1, int(budget * 2**20) // per_image)
         pairs = n * m
         out: np.ndarray | None = None
         dtype = self.X.dtype if self.X.dtype.kind == "f" else np.float64
+        step = rows_per_call(  # whole model runs per call (see Model.rows_per_run)
+            model, self.X[:1].astype(dtype, copy=False), int(budget * 2**20) // per_image
+        )
         # coalitions padded to the most players (labels never point at the padding)
         padded = np.zeros((n, m, max(self.n_players, default=0)), dtype=bool)
         for i, z in enumerate(Z):

@@ -112,6 +112,19 @@ class Model:
         self.n_calls = 0
         self.n_rows = 0
 
+    def rows_per_run(self, X: Any) -> int:
+        """Rows the underlying model evaluates together for rows like ``X`` (1: any).
+
+        A model that runs fixed-size batches (:class:`OnnxModel`'s ``fixed_batch``)
+        pads a call's last run to that size, so a caller free to choose its call sizes
+        makes them multiples of it (:func:`rows_per_call`).
+
+        Parameters
+        ----------
+        X : rows the model accepts (only the first is used).
+        """
+        return 1
+
     def probe(self, X: Any) -> None:
         """Learn ``n_outputs`` and default output names from one call on ``X[:1]``.
 
@@ -182,6 +195,14 @@ class Model:
             f"{type(self).__name__}({what + ', ' if what else ''}n_outputs={self.n_outputs}, "
             f"n_calls={self.n_calls}, n_rows={self.n_rows})"
         )
+
+
+def rows_per_call(model: Model, X: Any, limit: int) -> int:
+    """Rows of each call to ``model`` for rows like ``X``: ``limit`` (what a memory
+    budget allows) rounded down to a multiple of :meth:`Model.rows_per_run`, and never
+    less than one run, which the model holds whatever the call (it pads short ones)."""
+    run = model.rows_per_run(X)
+    return max(run, limit // run * run)
 
 
 def _n_rows(X: Any) -> int:

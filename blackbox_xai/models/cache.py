@@ -123,6 +123,10 @@ class CachedModel(Model):
             self.output_names = list(self.model.output_names)
         return out
 
+    def rows_per_run(self, X: Any) -> int:
+        """The wrapped model's run size (see :meth:`Model.rows_per_run`)."""
+        return self.model.rows_per_run(X)
+
     def bind_frame_schema(self, columns: Any, dtypes: Any) -> None:
         """Pass the DataFrame schema on to the wrapped model (see :class:`Model`)."""
         self.model.bind_frame_schema(columns, dtypes)

@@ -503,6 +503,16 @@ class OnnxModel(Model):
         assert isinstance(self.fixed_batch, int)
         return self.fixed_batch
 
+    def rows_per_run(self, X: Any) -> int:
+        """Rows of each ``session.run`` for rows like ``X`` (1 with ``fixed_batch=None``)."""
+        if self.fixed_batch is None:
+            return 1
+        try:
+            feeds = self._feeds(X[:1])
+        except (TypeError, ValueError):
+            return 1  # rows the model refuses: the call itself says why, in context
+        return self.run_size(feeds)
+
     def _predict(self, X: Any) -> Any:
         feeds = self._feeds(X)
         run = self._get_session().run

@@ -263,3 +263,27 @@ def test_one_masker_serves_models_of_different_layouts(rng: np.random.Generator)
     b = onnx_shap.explain(image)
     np.testing.assert_allclose(a.values, numpy_shap.explain(image).values)
     np.testing.assert_allclose(a.values, b.values, rtol=1e-5)
+
+
+def test_model_calls_hold_whole_runs_of_the_model(rng: np.random.Generator) -> None:
+    # An ONNX model pads a call's last run to its run size: calls cut to whole runs (and
+    # never below one) evaluate no padding images but the last call's.
+    image = rng.random((16, 16, 3)).astype(np.float32)
+    model = bx.OnnxModel(_cnn(rng)[0], fixed_batch=4)
+    assert model.rows_per_run(np.zeros((1, 3, 16, 16), np.float32)) == 4
+    sizes: list[int] = []
+    predict = model._predict
+    model._predict = lambda X: (sizes.append(len(X)), predict(X))[1]  # type: ignore[method-assign]
+    per_image = 16 * 16 * (3 * (4 + 8) + 1)  # bytes (see BoundImage.images_per_call)
+    values = []
+    for fit in (7, 1, 1000):
+        masker = bx.maskers.Image(
+            "grid", fill=0.0, n_rows=4, n_cols=4, memory_budget_mb=fit * per_image / 2**20
+        )
+        assert masker.for_instance(image).images_per_call() == fit
+        sizes.clear()
+        values.append(bx.Occlusion(model, masker, window=4).explain(image).values)
+        # 16 windows in calls of whole runs, then the image itself (or all in one call)
+        assert sizes == ([17] if fit == 1000 else [4, 4, 4, 4, 1])
+    np.testing.assert_array_equal(values[0], values[1])
+    np.testing.assert_array_equal(values[0], values[2])

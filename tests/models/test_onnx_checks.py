@@ -41,6 +41,26 @@ def test_ort_rows_depend_on_the_run_size_and_fixed_batches_remove_it(iris_onnx):
     np.testing.assert_array_equal(model(X)[:7], model(X[:7]))  # 150 rows: one padded run
 
 
+def test_rows_per_run_is_the_padded_run_size(iris_onnx, tmp_path):
+    raw, X = iris_onnx
+    assert bx.OnnxModel(raw).rows_per_run(X) == 256
+    assert bx.OnnxModel(raw, fixed_batch=7).rows_per_run(X) == 7
+    assert bx.OnnxModel(raw, fixed_batch=None).rows_per_run(X) == 1
+    assert bx.CachedModel(bx.OnnxModel(raw, fixed_batch=7), tmp_path).rows_per_run(X) == 7
+    assert bx.wrap(lambda A: A.sum(axis=1)).rows_per_run(X) == 1
+    # Rows the model refuses: the call reports them (with the batch), not this query.
+    assert bx.OnnxModel(raw).rows_per_run(X[:, :3]) == 1
+    # Large rows: at most 2 MiB of input per run (10 RGB float32 images of 128 x 128).
+    graph = helper.make_graph(
+        [helper.make_node("ReduceMean", ["x"], ["y"], axes=[1, 2, 3], keepdims=0)],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 3, 128, 128])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None])],
+    )
+    images = bx.OnnxModel(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    assert images.rows_per_run(np.zeros((1, 3, 128, 128))) == 10
+
+
 def test_onnx_shapley_values_do_not_depend_on_n_jobs_or_chunks(iris_onnx):
     # Without fixed runs these differ by up to 3.5e-8 (ExactShapley) and 1.7e-8
     # (KernelShap) between chunk sizes: each chunk is a model call of its own size.
