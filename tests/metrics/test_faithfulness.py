@@ -382,3 +382,28 @@ def test_text_curves_build_perturbed_texts_one_call_at_a_time(peak_mib):
         calls = bx.wrap(model)
         bx.metrics.deletion_curve(calls, [doc], values, bx.maskers.Text(), n_steps=64)
         assert calls.n_calls > 1  # the budget split the 65 texts into several calls
+
+
+def test_image_curves_call_the_model_in_whole_runs():
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=0)],
+        "pixel_sum",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 1, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None])],
+        [helper.make_tensor("axes", TensorProto.INT64, [3], [1, 2, 3])],
+    )
+    model = bx.OnnxModel(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), fixed_batch=4
+    )
+    sizes: list[int] = []
+    predict = model._predict
+    model._predict = lambda X: (sizes.append(len(X)), predict(X))[1]  # type: ignore[method-assign]
+    images = np.random.default_rng(2).random((3, 1, 4, 4)).astype(np.float32)
+    # 7 perturbed images fit the budget (16 pixels x 16 bytes each): calls of one run.
+    spec = ImagePerturbation(channel_axis=0, fill=0.5, memory_budget_mb=7 * 256 / 2**20)
+    curve = deletion_curve(model, images, images, spec, n_steps=16)
+    assert sizes[:-1] == [4] * 12 and sizes[-1] == 3  # 3 images x 17 steps
+    exact = deletion_curve(bx.wrap(pixel_sum), images, images, spec, n_steps=16)
+    np.testing.assert_allclose(curve.values, exact.values, rtol=1e-6)
