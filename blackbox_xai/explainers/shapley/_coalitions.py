@@ -256,31 +256,87 @@ class PairedDesign:
                 self.stacked[i] = taken
         return n_pairs
 
-    def offsets(self, design: int) -> list[int]:
-        """The reading offsets of one design in every stratum's random order (they fix
-        its pairs: see :meth:`redraw`)."""
-        return [offsets[design] for offsets in self._offsets]
-
-    def redraw(self, design: int, offsets: list[int] | None = None) -> None:
+    def redraw(self, design: int) -> None:
         """Replace the pairs of one design by a fresh draw of the same counts.
 
         Its reading offsets in every stratum's random order move to random positions, so
         it reads a uniformly random block of pairs (still without replacement, no longer
         spread away from the other designs). Used on the first round only, for the
-        designs that cannot tell some players apart and for a single design to pick the
-        best conditioned of several draws; the others keep their pairs. ``offsets``
-        (from :meth:`offsets`) return to an earlier draw instead, drawing nothing.
+        designs that cannot tell some players apart; the others keep their pairs.
         """
         counts = self.counts
         for stratum, capacity in enumerate(self.capacity):
-            self._offsets[stratum][design] = (
-                uniform_below(self.rng, capacity) if offsets is None else offsets[stratum]
-            )
+            self._offsets[stratum][design] = uniform_below(self.rng, capacity)
             if counts[stratum] > 0:
                 # A new array, not an edit in place: earlier regressions may hold the old.
                 side = self.stacked[stratum].copy()
                 side[design] = self._extend(stratum, 0, int(counts[stratum]), [design])[0]
                 self.stacked[stratum] = side
+
+    def candidate_draws(self, n: int) -> list[np.ndarray]:
+        """``n`` fresh draws of a single design's pairs so far, for choosing among them.
+
+        Each draw has the design's counts and no repeated pair; the draws are
+        independent and uniform, and the design is not changed (:meth:`install` makes
+        one of them its pairs). All draws of a stratum come from one array of uniforms,
+        so choosing among hundreds costs a few array operations, not a loop.
+
+        Returns
+        -------
+        list of bool arrays ``(n, c_s, d)``, per stratum.
+        """
+        draws = []
+        for stratum, count in enumerate(self.counts.tolist()):
+            capacity = self.capacity[stratum]
+            if count == capacity:  # enumerated: every draw holds the whole stratum
+                draws.append(np.broadcast_to(self.stacked[stratum][0], (n, count, self.d)))
+            elif capacity <= _ENUMERATE_FACTOR * count:
+                members, _ = _stratum_members(self.d, stratum + 1)
+                order = np.argsort(self.rng.random((n, capacity)), axis=1)
+                draws.append(members[order[:, :count]])
+            else:
+                draws.append(self._distinct_draws(stratum + 1, n, count))
+        return draws
+
+    def _distinct_draws(self, s: int, n: int, count: int) -> np.ndarray:
+        """``(n, count, d)``: per draw, the first ``count`` distinct subsets of size
+        ``s`` read from uniforms (a draw that falls short is read again, whole)."""
+        d = self.d
+        width = d - 1 if 2 * s == d else d
+        # In a stratum of more than _ENUMERATE_FACTOR times the pairs asked for, a draw
+        # of twice as many rows (plus a few) falls short about never.
+        rows = 2 * count + 8
+        out = np.empty((n, count, d), dtype=bool)
+        todo = np.arange(n)
+        while len(todo):
+            masks, keys = _subset_masks(self.rng.random((len(todo) * rows, width)), s, d)
+            masks, keys = masks.reshape(len(todo), rows, d), keys.reshape(len(todo), rows)
+            # A stable sort puts the first occurrence of a key ahead of its repeats.
+            order = np.argsort(keys, axis=1, kind="stable")
+            ordered = np.take_along_axis(keys, order, axis=1)
+            repeat = np.zeros(keys.shape, dtype=bool)
+            np.put_along_axis(repeat, order[:, 1:], ordered[:, 1:] == ordered[:, :-1], axis=1)
+            keep = ~repeat & (np.cumsum(~repeat, axis=1) <= count)
+            whole = keep.sum(axis=1) == count
+            out[todo[whole]] = masks[whole][keep[whole]].reshape(-1, count, d)
+            todo = todo[~whole]
+        return out
+
+    def install(self, pairs: list[np.ndarray]) -> None:
+        """Make ``pairs`` (per stratum ``(c_s, d)``, one of :meth:`candidate_draws`) the
+        pairs of this single design so far: the first positions of each stratum's random
+        order, from which later rounds read on (still without repeats)."""
+        if len(self.stacked[0]) != 1:
+            raise ValueError("only a single design is chosen among draws.")
+        for stratum, side in enumerate(pairs):
+            side = _read_only(np.array(side, dtype=bool))
+            positions: np.ndarray = np.array(
+                range(len(side)), dtype=_position_dtype(self.capacity[stratum])
+            )
+            self._offsets[stratum] = [0]
+            self.stacked[stratum] = side[None]
+            self._revealed[stratum] = (positions, side)
+            self._seen[stratum] = _read_only(_keys(side))
 
     def _extend(
         self, stratum: int, start: int, count: int, which: list[int] | None = None

@@ -63,16 +63,17 @@ _MAX_REDRAWS = 100
 #: documents (d = 6..10, TF-IDF and logistic regression) at 2 (2d + 1) coalitions the
 #: relative error falls from 0.077 (one draw) to 0.066 (16 draws), 0.064 (128) and 0.061
 #: (512 and 1024). On wine (gradient boosting, 20 background rows, background="mean")
-#: it falls most at the smallest budgets (0.59 to 0.42 at 30 coalitions). The work limit
-#: keeps the choice under about 0.1 s (d = 13 at 60 coalitions: 147 draws).
+#: it falls most at the smallest budgets (0.59 to 0.42 at 30 coalitions). The draws are
+#: scored together (``PairedDesign.candidate_draws``): a single-row explain of wine's
+#: logistic regression (d = 13) took 3 ms with one draw and 11 ms choosing among 147-229
+#: at 54-81 coalitions (32 ms at 30, where most draws are rank deficient).
 _CANDIDATES = 512
 _CANDIDATE_WORK = 2**20
 
 #: Only budgets of at most this many times ``2 d + 1`` coalitions choose their design:
 #: there the sampled regression matrix's error dominates and model evaluations are the
-#: scarce resource, while each candidate costs Python overhead (a single-row explain
-#: measured 1 ms with one draw and 35-85 ms with 512 at d = 10-13); from 200
-#: coalitions at d = 13 (wine) the choice measured no better (0.0808 vs 0.0809).
+#: scarce resource; from 200 coalitions at d = 13 (wine) the choice measured no better
+#: (0.0808 vs 0.0809).
 _RERANDOMISED_BUDGET = 3
 
 #: Probabilities are clipped to [_EPS, 1 - _EPS] before the logit link.
@@ -128,38 +129,63 @@ class _Rounds:
         # Designs that cannot tell some players apart (possible near the minimum budget:
         # a design is full rank only 0.7-0.9 of the time for d = 5..15) are redrawn one
         # by one, so many designs cost a few redraws, not p**-n_designs tries. A single
-        # design is the best conditioned of several full-rank draws (rerandomisation):
-        # at small budgets the error of the sampled Z' W Z, which the regression
-        # inverts, adds much to the sampling variance. Both conditions are symmetric in
-        # the players, so every pair of a stratum stays equally likely.
+        # design at a small budget is the best conditioned of several full-rank draws
+        # (rerandomisation, see _chosen): there the error of the sampled Z' W Z, which
+        # the regression inverts, adds much to the sampling variance. Both conditions
+        # are symmetric in the players, so every pair of a stratum stays equally likely.
         design = PairedDesign(self.d, self.weights, self.rng, self.n_designs)
         self.design_capacity = design.capacity
         design.add_round((self.budget - 2) // 2)
         regression = self._regression(design.stacked)
         # A design that enumerates every stratum has nothing to choose between.
         candidates = self._candidates(design.n_pairs) if any(design.room) else 1
+        if candidates > 1:
+            return self._chosen(design, regression, candidates)
         conditioning = regression.conditioning()
         redrawn = False
         for b in range(self.n_designs):
-            best, best_offsets = conditioning[b], design.offsets(b)
-            full_rank = int(np.isfinite(best))
-            failed = 1 - full_rank
-            while full_rank < candidates and failed < _MAX_REDRAWS:
+            cond, failed = conditioning[b], 0
+            while not np.isfinite(cond):
+                failed += 1
+                if failed == _MAX_REDRAWS:
+                    raise RuntimeError(
+                        f"no coalition design of {self.budget} coalitions identified all "
+                        f"{self.d} players in {_MAX_REDRAWS} draws; pass a larger n_evals."
+                    )
                 design.redraw(b)
                 redrawn = True
                 cond = self._regression([p[b : b + 1] for p in design.stacked]).conditioning()[0]
-                full_rank += int(np.isfinite(cond))
-                failed += int(not np.isfinite(cond))
-                if cond < best:
-                    best, best_offsets = cond, design.offsets(b)
-            if not full_rank:
-                raise RuntimeError(
-                    f"no coalition design of {self.budget} coalitions identified all "
-                    f"{self.d} players in {_MAX_REDRAWS} draws; pass a larger n_evals."
-                )
-            if design.offsets(b) != best_offsets:
-                design.redraw(b, best_offsets)
         if redrawn:
+            regression = self._regression(design.stacked)
+        self.new_pairs.append([list(p) for p in design.designs])
+        self.regressions.append(regression)
+        return design
+
+    def _chosen(
+        self, design: PairedDesign, regression: PairedRegression, candidates: int
+    ) -> PairedDesign:
+        """The single design of the first round: the best conditioned of ``candidates``
+        full-rank draws (the first draw and fresh ones, scored together)."""
+        best = float(regression.conditioning()[0])
+        best_pairs: list[np.ndarray] | None = None
+        full_rank = int(np.isfinite(best))
+        failed = 1 - full_rank
+        while full_rank < candidates and failed < _MAX_REDRAWS:
+            draws = design.candidate_draws(candidates - full_rank)
+            conditioning = self._regression(draws).conditioning()
+            finite = np.isfinite(conditioning)
+            full_rank += int(finite.sum())
+            failed += int((~finite).sum())
+            i = int(np.argmin(conditioning))
+            if conditioning[i] < best:
+                best, best_pairs = float(conditioning[i]), [p[i] for p in draws]
+        if not full_rank:
+            raise RuntimeError(
+                f"no coalition design of {self.budget} coalitions identified all "
+                f"{self.d} players in {failed} draws; pass a larger n_evals."
+            )
+        if best_pairs is not None:
+            design.install(best_pairs)
             regression = self._regression(design.stacked)
         self.new_pairs.append([list(p) for p in design.designs])
         self.regressions.append(regression)

@@ -83,6 +83,49 @@ def test_designs_drawn_together_spread_over_each_stratum() -> None:
         assert max(uses) - min(uses) <= 1
 
 
+@pytest.mark.parametrize("d", [7, 14, 70])  # enumerated, listed and rejection strata
+def test_candidate_draws_are_fresh_designs_of_the_same_counts(d) -> None:
+    design = PairedDesign(d, "kernel", np.random.default_rng(4))
+    design.add_round(design.min_first_round() + 4)
+    before = [side.copy() for side in design.pairs]
+    draws = design.candidate_draws(50)
+    assert all(np.array_equal(a, b) for a, b in zip(before, design.pairs, strict=True))
+    for s, (side, draw) in enumerate(zip(design.pairs, draws, strict=True), start=1):
+        assert draw.shape == (50, *side.shape)
+        assert np.all(draw.sum(axis=2) == s)
+        assert all(len({row.tobytes() for row in one}) == len(side) for one in draw)
+        if 2 * s == d:
+            assert np.all(draw[:, :, 0])  # the side holding player 0 stands for the pair
+    assert len({b"".join(p[i].tobytes() for p in draws) for i in range(50)}) == 50
+    # Installed, a draw is the design so far; later rounds add pairs it does not hold.
+    chosen = [p[7] for p in draws]
+    design.install(chosen)
+    assert all(np.array_equal(a, b) for a, b in zip(design.pairs, chosen, strict=True))
+    design.add_round(60)
+    for side, first in zip(design.pairs, chosen, strict=True):
+        assert np.array_equal(side[: len(first)], first)
+        assert len({row.tobytes() for row in side}) == len(side)
+    with pytest.raises(ValueError, match="single design"):
+        PairedDesign(d, "kernel", np.random.default_rng(4), 2).install(chosen)
+
+
+def test_candidate_draws_are_uniform_over_a_stratum() -> None:
+    # Stratum s = 2 of d = 6 holds 15 pairs; draws of 3 pairs of them (listed, as the
+    # stratum holds less than 8 times 3) and of s = 1 (6 pairs, 2 drawn): each pair
+    # in a fraction count / capacity of the draws.
+    from scipy.stats import chisquare
+
+    design = PairedDesign(6, "kernel", np.random.default_rng(5))
+    design.add_round(6)
+    counts = design.counts.tolist()
+    draws = design.candidate_draws(6000)
+    for s in (1, 2):
+        side = draws[s - 1].reshape(-1, 6)
+        _, frequency = np.unique(side, axis=0, return_counts=True)
+        assert len(frequency) == design.capacity[s - 1]
+        assert chisquare(frequency).pvalue > 1e-3, (s, counts, frequency)
+
+
 def _draw_designs(d: int, n_designs: int) -> list[list[np.ndarray]]:
     design = PairedDesign(d, "geometric", np.random.default_rng(d), n_designs)
     design.add_round(max(design.min_first_round(), 40))
