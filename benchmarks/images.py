@@ -386,6 +386,13 @@ def main() -> None:
                 "<= 0.25",
             ],
             [
+                "LIME, linear pixel model: the model's own time",
+                times["lime_linear_model_s"],
+                times["lime_linear_peer_s"],
+                times["lime_linear_model_s"] / times["lime_linear_peer_s"],
+                "",
+            ],
+            [
                 "Occlusion vs captum (1 window/call)",
                 times["occlusion_ours_s"],
                 times["occlusion_captum_s"],

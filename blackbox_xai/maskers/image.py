@@ -99,7 +99,9 @@ class Image(Masker):
         Standard deviation of the blur in pixels; ``max(H, W) / 20`` by default.
     memory_budget_mb : float, optional
         Masked images are built and sent to the model in calls of at most this many
-        megabytes. None: the ``"model_input"`` share of the package's budget (see
+        megabytes, in whole runs of a model that pads its runs (an ONNX model's
+        ``fixed_batch``), and never less than one run, which the model holds anyway.
+        None: the ``"model_input"`` share of the package's budget (see
         :func:`blackbox_xai.set_config`).
     **segmenter_params
         Passed to the segmenter (e.g. ``n_segments=100`` for SLIC, ``n_rows=4,

@@ -122,8 +122,10 @@ class ImagePerturbation:
         :class:`~blackbox_xai.maskers.Image` masker does: channels last when the last
         axis has 1, 3 or 4 entries, else channels first when the first has.
     memory_budget_mb : float, optional
-        Largest batch of perturbed images built at once; None: the ``"model_input"``
-        share of the package's budget (see :func:`blackbox_xai.set_config`).
+        Largest batch of perturbed images built at once (in whole runs of a model that
+        pads its runs, an ONNX model's ``fixed_batch``, and never less than one run,
+        which the model holds anyway); None: the ``"model_input"`` share of the
+        package's budget (see :func:`blackbox_xai.set_config`).
     """
 
     segments: Any = None

@@ -87,7 +87,10 @@ class Model:
         n = _n_rows(X)
         if n == 0:
             return np.empty((0, self.n_outputs or 0))
-        size = self.batch_size or n
+        size = n if self.batch_size is None or n <= self.batch_size else self.batch_size
+        run = self.rows_per_run(X) if size < n else 1
+        if size > run:  # whole runs per batch: a model that pads its runs pads only the last
+            size -= size % run
         outputs = []
         for start in range(0, n, size):
             stop = min(n, start + size)

@@ -50,6 +50,16 @@ def test_rows_per_run_is_the_padded_run_size(iris_onnx, tmp_path):
     assert bx.wrap(lambda A: A.sum(axis=1)).rows_per_run(X) == 1
     # Rows the model refuses: the call reports them (with the batch), not this query.
     assert bx.OnnxModel(raw).rows_per_run(X[:, :3]) == 1
+    assert bx.OnnxModel(raw).rows_per_run(X[0]) == 1  # not rows: a row's values
+    assert bx.OnnxModel(raw).rows_per_run(X[:0]) == 1
+    # Batches of a smaller batch_size are whole runs too: 20 rows as 14 + 6, not 16 + 4
+    # (padded to 2 runs of 7 + 1 run of 7).
+    small = bx.OnnxModel(raw, fixed_batch=7, batch_size=16)
+    sizes: list[int] = []
+    predict = small._predict
+    small._predict = lambda A: (sizes.append(len(A)), predict(A))[1]  # type: ignore[method-assign]
+    np.testing.assert_array_equal(small(X[:20]), bx.OnnxModel(raw, fixed_batch=7)(X[:20]))
+    assert sizes == [14, 6]
     # Large rows: at most 2 MiB of input per run (10 RGB float32 images of 128 x 128).
     graph = helper.make_graph(
         [helper.make_node("ReduceMean", ["x"], ["y"], axes=[1, 2, 3], keepdims=0)],

@@ -83,10 +83,11 @@ def test_designs_drawn_together_spread_over_each_stratum() -> None:
         assert max(uses) - min(uses) <= 1
 
 
-@pytest.mark.parametrize("d", [7, 14, 70])  # enumerated, listed and rejection strata
+@pytest.mark.parametrize("d", [5, 7, 14, 70])  # enumerated, listed and rejection strata
 def test_candidate_draws_are_fresh_designs_of_the_same_counts(d) -> None:
     design = PairedDesign(d, "kernel", np.random.default_rng(4))
     design.add_round(design.min_first_round() + 4)
+    assert (design.room[0] == 0) == (d == 5)  # d = 5: stratum 1 enumerated
     before = [side.copy() for side in design.pairs]
     draws = design.candidate_draws(50)
     assert all(np.array_equal(a, b) for a, b in zip(before, design.pairs, strict=True))
@@ -110,14 +111,14 @@ def test_candidate_draws_are_fresh_designs_of_the_same_counts(d) -> None:
 
 
 def test_candidate_draws_are_uniform_over_a_stratum() -> None:
-    # Stratum s = 2 of d = 6 holds 15 pairs; draws of 3 pairs of them (listed, as the
-    # stratum holds less than 8 times 3) and of s = 1 (6 pairs, 2 drawn): each pair
-    # in a fraction count / capacity of the draws.
+    # d = 6: 2 pairs drawn of stratum 1's 6 and of stratum 2's 15 (listed: each holds
+    # less than 8 times 2), every pair in a share count / capacity of the draws.
     from scipy.stats import chisquare
 
     design = PairedDesign(6, "kernel", np.random.default_rng(5))
     design.add_round(6)
     counts = design.counts.tolist()
+    assert counts[:2] == [2, 2]
     draws = design.candidate_draws(6000)
     for s in (1, 2):
         side = draws[s - 1].reshape(-1, 6)
