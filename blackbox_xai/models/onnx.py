@@ -12,7 +12,7 @@ import numpy as np
 from ..utils.optional import import_optional, is_dataframe
 from ..utils.validation import check_positive_int
 from ._onnx_file import read_onnx_file
-from .base import Model, _n_rows
+from .base import Model
 
 #: Rows of every ``session.run`` by default (see ``OnnxModel``'s ``fixed_batch``).
 FIXED_BATCH = 256
@@ -506,13 +506,13 @@ class OnnxModel(Model):
     def rows_per_run(self, X: Any) -> int:
         """Rows of each ``session.run`` for rows like ``X`` (1 with ``fixed_batch=None``,
         for no rows and for rows the model refuses)."""
-        if self.fixed_batch is None or _n_rows(X) == 0:
+        if self.fixed_batch is None:
             return 1
         try:
-            feeds = self._feeds(X[:1])
+            feeds = self._feeds(X[:1]) if len(X) else None
         except Exception:  # a token-id model's tokenizer may raise anything
-            return 1  # rows the model refuses: the call itself says why, in context
-        return self.run_size(feeds)
+            feeds = None  # rows the model refuses: the call itself says why, in context
+        return 1 if feeds is None else self.run_size(feeds)
 
     def _predict(self, X: Any) -> Any:
         feeds = self._feeds(X)
