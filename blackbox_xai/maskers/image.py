@@ -21,6 +21,7 @@ from ..models.base import Model, rows_per_call
 from ..utils.config import budget_mb, check_budget_mb
 from ..utils.formatting import short_repr, signature_repr
 from ..utils.optional import import_optional
+from ..utils.validation import check_positive_int
 from .base import InstanceMasker, Masker
 
 SEGMENTERS = ("slic", "quickshift", "felzenszwalb", "grid")
@@ -146,6 +147,10 @@ class Image(Masker):
                 raise ValueError(
                     f"the grid segmenter takes n_rows and n_cols, not {sorted(unknown)}."
                 )
+            if segmenter == "grid":
+                for name in ("n_rows", "n_cols"):
+                    if name in segmenter_params:
+                        check_positive_int(segmenter_params[name], name)
         elif not callable(segmenter):
             raise TypeError(
                 f"segmenter must be a name or a callable, got {type(segmenter).__name__}."
@@ -361,6 +366,8 @@ class Image(Masker):
                 f"{name} returned labels of shape {labels.shape} for an image of {h} x {w} "
                 "pixels; it must return one label per pixel."
             )
+        if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+            raise ValueError(f"{name} returned NaN or inf labels; labels must be integers.")
         segments = relabel(labels)
         if int(segments.max()) == 0:
             raise ValueError(

@@ -71,6 +71,7 @@ def plot_image_explanation(
         An image explanation (see :meth:`Explanation.pixel_map`).
     row : int
     output : int or str, optional
+        By default the row's own (``Explanation.shown_output``).
     ax : matplotlib Axes, optional
         Drawn into when given; a new figure otherwise.
     alpha : float
@@ -84,6 +85,7 @@ def plot_image_explanation(
     import_optional("matplotlib")
     from matplotlib.figure import Figure
 
+    output = expl.shown_output(row, output)
     heat = expl.pixel_map(row, output)
     if ax is None:
         ax = Figure(figsize=(4, 3.4)).add_subplot()
@@ -99,7 +101,7 @@ def plot_image_explanation(
 
 def top_segments(expl: Explanation, row: int, output: int | str | None, k: int) -> np.ndarray:
     """Indices of the ``k`` superpixels with the largest (positive) values."""
-    o = expl.output_index(output)
+    o = expl.shown_output(row, output)
     n_players = expl.meta.get("n_players")
     d = n_players[row] if isinstance(n_players, list) else expl.values.shape[1]
     values = expl.values[row, :d, o]
@@ -155,7 +157,9 @@ def image_explanation_html(
     explanations : sequence of Explanation
         Image explanations of the same images (one per method).
     output : int or str, optional
-        The output shown (the last by default).
+        The output shown. By default each image's own in the first explanation (its
+        target, or the predicted class for Shapley values: ``shown_output``), shown
+        by name in the others too where they have it.
     rows : sequence of int, optional
         Images to show (all by default).
     top_k : int
@@ -186,8 +190,16 @@ def image_explanation_html(
         ax.set_title(f"image {row}", fontsize=9)
         ax.set_axis_off()
         cells = [f"<td>{_img(fig, f'image {row}')}</td>"]
+        # One class per image: the first explanation's (given, or its own for the
+        # row), found by name in the others, which otherwise show their own.
+        shown = first.output_names[first.shown_output(row, output)]
         for e in explanations:
-            o = e.output_index(output)
+            if output is not None and shown not in e.output_names:
+                raise ValueError(
+                    f"{e.method!r} has no output {shown!r}; its outputs are {e.output_names}."
+                )
+            own = e.shown_output(row)
+            o = e.output_names.index(shown) if shown in e.output_names else own
             name = e.output_names[o]
             cells.append(
                 f"<td>{_img(plot_image_explanation(e, row, o).figure, f'{e.method} map')}"

@@ -220,6 +220,14 @@ class Explanation(JsonRoundTrip):
             return [int(o) for o in fx.argmax(axis=1)], "predicted"
         return [k - 1] * n, "last"
 
+    def shown_output(self, row: int, output: int | str | None = None) -> int:
+        """Index of the output a view of one row shows: ``output`` when given, else the
+        row's own (:meth:`shown_outputs`: its target, the predicted class for Shapley
+        values, else the last output), as ``print`` and :meth:`to_html` show it."""
+        if output is not None:
+            return self.output_index(output)
+        return self.shown_outputs()[0][row]
+
     # -- images -------------------------------------------------------------------------
     @property
     def is_image(self) -> bool:
@@ -454,6 +462,7 @@ class Explanation(JsonRoundTrip):
         ----------
         row : int
         output : int or str, optional
+            By default the row's own (:meth:`shown_output`), as :meth:`to_html` shows.
         max_features : int
         ax : matplotlib Axes, optional
             Drawn into when given; a new figure otherwise.
@@ -462,6 +471,7 @@ class Explanation(JsonRoundTrip):
         -------
         matplotlib Axes
         """
+        output = self.shown_output(row, output)
         if self.is_image:
             from ..report.image import plot_image_explanation
 

@@ -219,6 +219,12 @@ def test_bad_input_messages(rng: np.random.Generator) -> None:
         )
     with pytest.raises(ValueError, match="returned labels of shape"):
         bx.maskers.Image(lambda im: np.zeros(3)).segment(rng.random((8, 8, 3)))
+    with pytest.raises(ValueError, match="returned NaN or inf labels"):
+        bx.maskers.Image(lambda im: np.full(im.shape[:2], np.nan)).segment(rng.random((8, 8)))
+    with pytest.raises(ValueError, match="n_rows must be >= 1, got 0"):
+        bx.maskers.Image("grid", n_rows=0)
+    with pytest.raises(TypeError, match="n_cols must be an integer, got float"):
+        bx.maskers.Image("grid", n_cols=2.7)
     with pytest.raises(ValueError, match="segmenter must be one of"):
         bx.maskers.Image("watershed")
     with pytest.raises(ValueError, match="fill must be one of"):

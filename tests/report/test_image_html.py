@@ -102,3 +102,31 @@ def test_renders_in_a_browser(explained, render_html: Any) -> None:
     assert page.errors == []
     widths = page.page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
     assert len(widths) == 8 and min(widths) > 50
+
+
+def test_views_show_each_images_own_class_by_default() -> None:
+    # Two classes: "left" wins on image 0, "right" on image 1. Shapley views show the
+    # predicted class (as print and to_html do), targeted ones their target, and side
+    # by side every panel of an image shows the first explanation's class.
+    images = np.zeros((2, 8, 8, 3))
+    images[0, :, :4], images[1, :, 4:] = 1.0, 1.0
+
+    def f(X):
+        left, right = X[:, :, :4].mean(axis=(1, 2, 3)), X[:, :, 4:].mean(axis=(1, 2, 3))
+        return np.stack([left, right], axis=1)
+
+    masker = bx.maskers.Image("grid", fill=0.0, n_rows=2, n_cols=2)
+    shap = bx.ExactShapley(lambda X: f(X), masker).explain(images)
+    shap.output_names = ["left", "right"]
+    assert shap.shown_outputs() == ([0, 1], "predicted")
+    assert shap.plot(row=0).get_title() == "exact_shapley: left"
+    assert shap.plot(row=1).get_title() == "exact_shapley: right"
+    assert shap.plot(row=0, output="right").get_title() == "exact_shapley: right"
+    occ = bx.Occlusion(lambda X: f(X), masker, window=4).explain(images)
+    occ.output_names = ["left", "right"]
+    page = image_explanation_html([shap, occ])
+    assert page.count("exact_shapley → left") == 1 and page.count("occlusion → left") == 1
+    assert page.count("exact_shapley → right") == 1 and page.count("occlusion → right") == 1
+    targeted = bx.Occlusion(lambda X: f(X), masker, window=4).explain(images, target=1)
+    with pytest.raises(ValueError, match="'occlusion' has no output 'left'"):
+        image_explanation_html([shap, targeted], output="left")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ...maskers import Masker
-from ...maskers.image import BoundImage, check_fill
+from ...maskers.image import BoundImage, Image, check_fill
 from ...models import Model
 from ...results import Explanation
 from ...utils.parallel import map_row_chunks
@@ -29,6 +29,21 @@ def _pair(value: Any, name: str) -> tuple[int, int]:
         return check_positive_int(value[0], name), check_positive_int(value[1], name)
     size = check_positive_int(value, name)
     return size, size
+
+
+def _fill_repr(fill: Any) -> Any:
+    """A fill as the explanation's metadata keeps it (a name, None, or its repr)."""
+    return fill if isinstance(fill, (str, type(None))) else repr(fill)
+
+
+def _check_covered(window: int, stride: int, size: int, what: str) -> None:
+    """Refuse steps longer than the window: the features between windows would never
+    be hidden, and their values would be 0 / 0."""
+    if stride > window and window < size:
+        raise ValueError(
+            f"stride {stride} is larger than the window {window} ({what}): the features "
+            "between windows would never be hidden. Use a stride of at most the window."
+        )
 
 
 def _player_rows(
@@ -61,8 +76,9 @@ class Occlusion(Explainer):
         Window size: pixels (height, width; an int for a square) for images, 16 by
         default; players otherwise, 1 by default.
     stride : int or (int, int), optional
-        Step between windows; the window by default (tiles). A last window flush with
-        the far edge is added where the steps stop short, so every feature is covered.
+        Step between windows, at most the window; the window by default (tiles). A last
+        window flush with the far edge is added where the steps stop short, so every
+        feature is covered.
     fill : {"mean", "blur", "inpaint"} or number(s), optional
         Images only: what a hidden window shows (the masker's fill by default; captum's
         baseline is ``fill=0``).
@@ -97,8 +113,6 @@ class Occlusion(Explainer):
         self.window, self.stride, self.fill = window, stride, fill
         self.window_: tuple[int, ...] = ()
         self.stride_: tuple[int, ...] = ()
-        from ...maskers.image import Image
-
         if fill is not None:
             if not isinstance(self.masker, (Image, BoundImage)):
                 raise ValueError(
@@ -116,6 +130,8 @@ class Occlusion(Explainer):
             wh, ww = _pair(IMAGE_WINDOW if self.window is None else self.window, "window")
             self.window_ = (min(wh, h), min(ww, w))
             self.stride_ = _pair(self.window_ if self.stride is None else self.stride, "stride")
+            _check_covered(self.window_[0], self.stride_[0], h, f"rows of a {h} x {w} image")
+            _check_covered(self.window_[1], self.stride_[1], w, f"columns of a {h} x {w} image")
             return
         d = self.masker.n_players
         window = check_positive_int(1 if self.window is None else self.window, "window")
@@ -126,6 +142,7 @@ class Occlusion(Explainer):
             window, stride = min(window, d), min(stride, d)
         elif window > d:
             raise ValueError(f"window={window} is more than the {d} players.")
+        _check_covered(window, stride, d, f"{d} players")
         self.window_, self.stride_ = (window,), (stride,)
 
     @splits_instances
@@ -174,12 +191,19 @@ class Occlusion(Explainer):
                 "parameters": {
                     "window": list(self.window_),
                     "stride": list(self.stride_),
-                    "fill": self.fill
-                    if isinstance(self.fill, (str, type(None)))
-                    else repr(self.fill),
+                    "fill": _fill_repr(self._fill_used()),
                 },
             },
         )
+
+    def _fill_used(self) -> Any:
+        """What hid the windows: the fill given, or the image masker's own (None for
+        maskers that hide features their own way)."""
+        if self.fill is not None:
+            return self.fill
+        if isinstance(self.masker, BoundImage):
+            return self.masker.masker.fill
+        return self.masker.fill if isinstance(self.masker, Image) else None
 
     def _player_values(
         self, X: Any, target: int | str | None, chunk_size: int | None

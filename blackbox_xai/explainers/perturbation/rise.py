@@ -38,6 +38,10 @@ def bilinear_matrix(size_in: int, size_out: int) -> np.ndarray:
     return out
 
 
+#: Bytes of float64 masks summed into the map at a time: a size set by the image alone,
+#: not by the memory budget, so the sums' rounding (and so the map) does not depend on it.
+SUM_BYTES = 2**20
+
 #: Masks drawn from one child stream: mask ``i`` comes from child ``i // MASK_CHUNK`` of
 #: the image's stream, so it is the same whatever ``block`` is (where ``tol`` checks).
 MASK_CHUNK = 100
@@ -171,8 +175,9 @@ class Rise(Explainer):
             (checked after each block); all ``n_masks`` when None.
         block : int
             Masks drawn between checks of ``tol``. Mask ``i`` is the same whatever the
-            block, so the maps depend on it with ``tol`` only (where drawing stops),
-            never on ``n_jobs`` or the memory budget.
+            block, so the maps depend on it with ``tol`` (where drawing stops) and
+            otherwise only by rounding (sums start anew each block, ~1e-16), never on
+            ``n_jobs`` or the memory budget.
         chunk_size : int, optional
             Images per parallel task.
 
@@ -205,7 +210,7 @@ class Rise(Explainer):
 
         out_sum: np.ndarray | None = None
         done, rel, ok = 0, np.inf, False
-        step = bound.images_per_call()
+        step = max(1, SUM_BYTES // (8 * H * W))
         while done < self.n_masks:
             c = min(block, self.n_masks - done)
             grids, shifts = draw(done, done + c)
@@ -223,7 +228,7 @@ class Rise(Explainer):
                 sq += np.einsum("ck,cyx->yxk", f**2, M**2)
             out_sum += outs.sum(axis=0)
             done += c
-            del grids, shifts, masks, outs  # the next block's draws replace, not join, them
+            del grids, shifts, masks, outs, M, f  # the next block's replace, not join, them
             mean = total / (done * self.p)
             var = np.maximum(sq / self.p**2 - done * mean**2, 0.0) / (done - 1) if done > 1 else sq
             se = np.sqrt(var / done)

@@ -24,7 +24,7 @@ def test_tiles_give_each_windows_drop_exactly(rng: np.random.Generator) -> None:
     np.testing.assert_allclose(e.values[0, :, :, 0], expected, rtol=1e-12)
     np.testing.assert_allclose(e.base_values, _linear(w)(image[None])[:, None])
     assert e.meta["n_evals"] == [1 + 12] and e.meta["n_model_calls"] == 1
-    assert e.meta["parameters"] == {"window": [4, 2], "stride": [4, 2], "fill": None}
+    assert e.meta["parameters"] == {"window": [4, 2], "stride": [4, 2], "fill": "0.25"}
 
 
 def test_overlapping_windows_average_the_drops_of_the_windows_holding_a_pixel(rng) -> None:
@@ -120,3 +120,33 @@ def test_bad_parameters() -> None:
         bx.Occlusion(lambda A: A.sum(1), bx.maskers.Image(), window=(1, 2, 3)).explain(
             np.ones((4, 4))
         )
+
+
+def test_a_stride_longer_than_the_window_is_refused() -> None:
+    # The features between windows would never be hidden (their values were 0 / 0).
+    f = lambda A: np.asarray(A, float).reshape(len(A), -1).sum(axis=1)  # noqa: E731
+    with pytest.raises(ValueError, match=r"stride 3 is larger than the window 1 \(6 players\)"):
+        bx.Occlusion(f, np.zeros((1, 6)), window=1, stride=3)
+    image = np.ones((12, 20))
+    bad = bx.Occlusion(f, bx.maskers.Image(fill=0.0), window=(3, 4), stride=(3, 5))
+    with pytest.raises(ValueError, match=r"stride 5 is larger than the window 4 \(columns"):
+        bad.explain(image)
+    # A window as large as the image covers it whatever the stride: every pixel gets the
+    # drop of hiding it all.
+    whole = bx.Occlusion(f, bx.maskers.Image(fill=0.0), window=40, stride=50).explain(image)
+    np.testing.assert_array_equal(whole.values[0, :, :, 0], 240.0)
+    lengths = lambda docs: np.array([len(d) for d in docs], float)  # noqa: E731
+    with pytest.raises(ValueError, match=r"stride 2 is larger than the window 1 \(3 players"):
+        bx.Occlusion(lengths, bx.maskers.Text(), window=1, stride=2).explain(["a b c"])
+
+
+def test_the_fill_used_is_recorded() -> None:
+    f = lambda A: np.asarray(A, float).reshape(len(A), -1).sum(axis=1)  # noqa: E731
+    image = np.ones((8, 8, 3))
+    masker = bx.maskers.Image("grid", fill=[0.1, 0.2, 0.3], n_rows=2, n_cols=2)
+    own = bx.Occlusion(f, masker, window=4).explain(image)
+    assert own.meta["parameters"]["fill"] == "[0.1, 0.2, 0.3]"  # the masker's
+    given = bx.Occlusion(f, masker, window=4, fill="blur").explain(image)
+    assert given.meta["parameters"]["fill"] == "blur"
+    rows = bx.Occlusion(f, np.zeros((1, 4)), window=2).explain(np.ones((1, 4)))
+    assert rows.meta["parameters"]["fill"] is None  # background rows hide the features
