@@ -450,7 +450,7 @@ class BoundImage(InstanceMasker):
         self._seg: np.ndarray | None = None
         self._n = 0
         self._fills: dict[str, np.ndarray] = {}
-        self._model_arrays: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._model_arrays: dict[tuple[str, str, bool], tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def segments(self) -> np.ndarray:
@@ -595,21 +595,21 @@ class BoundImage(InstanceMasker):
         masks = np.ascontiguousarray(masks)
         soft = masks.dtype != np.bool_
         dtype = self._output_dtype(soft)
-        key = (repr(fill), str(dtype))
+        key = (repr(fill), str(dtype), soft)
         cached = self._model_arrays.get(key)
+        work = dtype if dtype.kind == "f" else np.dtype(np.float64)
         if cached is None:
-            work = dtype if dtype.kind == "f" else np.dtype(np.float64)
             image = self._in_model_layout(self.image)
             fill_image = self._in_model_layout(self.fill_image(fill))
-            if soft:
-                cached = (image.astype(work), fill_image.astype(work))
+            if soft:  # the image's difference from the fill, and the fill
+                cached = (image.astype(work) - fill_image.astype(work), fill_image.astype(work))
             else:
                 cached = (
                     _as_dtype(image, dtype),
                     _as_dtype(_as_dtype(fill_image, self.image.dtype), dtype),
                 )
             self._model_arrays[key] = cached
-        image_m, fill_m = cached
+        image_m, fill_m = cached  # soft: (image - fill, fill)
         layout = self._model_layout()
         m = (
             masks[:, None]
@@ -618,7 +618,10 @@ class BoundImage(InstanceMasker):
         )
         if not soft:
             return np.where(m, image_m, fill_m)
-        out = fill_m + m.astype(image_m.dtype, copy=False) * (image_m - fill_m)
+        # fill + m (image - fill), the masks cast as they are multiplied and the sum made
+        # in place: one array of images, no float copy of the masks.
+        out = np.multiply(m, image_m, dtype=work)
+        out += fill_m
         return _as_dtype(out, dtype)
 
     def images(self, Z: Any, fill: Any = None) -> np.ndarray:
