@@ -421,7 +421,7 @@ def explanation_section(
     if family == "text":
         from .text import text_explanation_html
 
-        parts.append(text_explanation_html(expl, output=o))
+        parts.append(text_explanation_html(expl, output=output))
         if draw:
             first = plots.bar(expl[0], 0, per_row[0], max_features)
             parts.append(plots.figure_html(first, "bar", fmt))
@@ -431,7 +431,7 @@ def explanation_section(
         # The overlays are matplotlib figures too: none without it (or when not asked).
         if draw:
             rows = range(min(len(expl), max_rows))
-            parts.append(image_explanation_html([expl], output=o, rows=rows))
+            parts.append(image_explanation_html([expl], output=output, rows=rows))
     elif family == "gradient" and expl.values.ndim > 3:
         if draw:
             parts.append(

@@ -157,9 +157,11 @@ def image_explanation_html(
     explanations : sequence of Explanation
         Image explanations of the same images (one per method).
     output : int or str, optional
-        The output shown. By default each image's own in the first explanation (its
-        target, or the predicted class for Shapley values: ``shown_output``), shown
-        by name in the others too where they have it.
+        The output shown: given by name or by its index in the first explanation, and
+        shown by name in every explanation (each must have it). By default each
+        image's own in the first explanation (its target, or the predicted class for
+        Shapley values: ``Explanation.shown_output``), shown by name in the others
+        where they have it (their own otherwise).
     rows : sequence of int, optional
         Images to show (all by default).
     top_k : int
@@ -182,6 +184,7 @@ def image_explanation_html(
         if len(e) != len(first):
             raise ValueError("the explanations must be of the same images (same number of rows).")
     shown_rows = range(len(first)) if rows is None else rows
+    own = [e.shown_outputs()[0] for e in explanations]  # each one's default per row
     parts = [f"<div class='bx-images'><style>{_STYLE}</style><table>"]
     for row in shown_rows:
         fig = Figure(figsize=(3.2, 3.4))
@@ -192,14 +195,13 @@ def image_explanation_html(
         cells = [f"<td>{_img(fig, f'image {row}')}</td>"]
         # One class per image: the first explanation's (given, or its own for the
         # row), found by name in the others, which otherwise show their own.
-        shown = first.output_names[first.shown_output(row, output)]
-        for e in explanations:
+        shown = first.output_names[own[0][row] if output is None else first.output_index(output)]
+        for e, e_own in zip(explanations, own, strict=True):
             if output is not None and shown not in e.output_names:
                 raise ValueError(
                     f"{e.method!r} has no output {shown!r}; its outputs are {e.output_names}."
                 )
-            own = e.shown_output(row)
-            o = e.output_names.index(shown) if shown in e.output_names else own
+            o = e.output_names.index(shown) if shown in e.output_names else e_own[row]
             name = e.output_names[o]
             cells.append(
                 f"<td>{_img(plot_image_explanation(e, row, o).figure, f'{e.method} map')}"

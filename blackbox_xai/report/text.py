@@ -89,17 +89,22 @@ def text_explanation_html(expl: Explanation, output: int | str | None = None) ->
     a token shows its player (the token, its word or its group), the value and, for
     sampling estimators, the standard error. Tokens of one player (every occurrence of a
     word with ``features="bag_of_words"``, the tokens of a group) share its colour.
+
+    ``output`` None: each document's own (``Explanation.shown_outputs``: its target, or
+    the predicted class for Shapley values), as ``print`` shows them.
     """
-    o = expl.output_index(output)
-    name = expl.output_names[o]
+    per_row = expl.shown_outputs()[0] if output is None else [expl.output_index(output)] * len(expl)
+    names_shown = {expl.output_names[o] for o in per_row}
+    to = repr(names_shown.pop()) if len(names_shown) == 1 else "each document's own class"
     docs = expl.data if isinstance(expl.data, list) else [expl.data]
     parts = [
         _style(),
         f"<div class='bx-text'><h3>{html.escape(expl.method)}: attributions to "
-        f"{html.escape(repr(name))}</h3>",
+        f"{html.escape(to)}</h3>",
         f"<p class='bx-meta'>outputs: {html.escape(', '.join(expl.output_names))}</p>",
     ]
-    for row in range(len(expl)):
+    for row, o in enumerate(per_row):
+        name = expl.output_names[o]
         text = str(docs[row])
         offsets = expl.meta["token_offsets"][row]
         players = expl.meta["token_players"][row]

@@ -127,6 +127,9 @@ def test_views_show_each_images_own_class_by_default() -> None:
     page = image_explanation_html([shap, occ])
     assert page.count("exact_shapley → left") == 1 and page.count("occlusion → left") == 1
     assert page.count("exact_shapley → right") == 1 and page.count("occlusion → right") == 1
+    section = shap.to_html()  # the report section: each image's own class too
+    assert "each row&#x27;s predicted class" in section or "each row's predicted class" in section
+    assert "exact_shapley → left" in section and "exact_shapley → right" in section
     targeted = bx.Occlusion(lambda X: f(X), masker, window=4).explain(images, target=1)
     with pytest.raises(ValueError, match="'occlusion' has no output 'left'"):
         image_explanation_html([shap, targeted], output="left")

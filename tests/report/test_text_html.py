@@ -82,3 +82,15 @@ def test_text_anchor_html_highlights_the_anchor_words(render_html: Any):
     body = page.page.inner_text("body")
     assert "precision 1.000" in body and "coverage 0.500" in body
     assert f"examples that keep the prediction: {len(anchor.examples['agree'])}" in body
+
+
+def test_each_document_shows_its_own_predicted_class_by_default() -> None:
+    from blackbox_xai.report.text import text_explanation_html
+
+    docs = ["a great great film", "a bad bad film"]
+    explanation = bx.ExactShapley(_model, bx.maskers.Text()).explain(docs)
+    assert explanation.shown_outputs() == ([1, 0], "predicted")
+    html = text_explanation_html(explanation)
+    assert "attributions to each document&#x27;s own class" in html
+    assert "document 0: base value" in html and "(1)</p>" in html and "(0)</p>" in html
+    assert "attributions to &#x27;1&#x27;" in text_explanation_html(explanation, output=1)

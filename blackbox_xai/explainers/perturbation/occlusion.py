@@ -37,9 +37,10 @@ def _fill_repr(fill: Any) -> Any:
 
 
 def _check_covered(window: int, stride: int, size: int, what: str) -> None:
-    """Refuse steps longer than the window: the features between windows would never
-    be hidden, and their values would be 0 / 0."""
-    if stride > window and window < size:
+    """Refuse windows that leave gaps (steps longer than the window, where the last,
+    flush window does not close them): those features would never be hidden, and their
+    values would be 0 / 0."""
+    if np.diff(window_starts(size, window, stride)).max(initial=0) > window:
         raise ValueError(
             f"stride {stride} is larger than the window {window} ({what}): the features "
             "between windows would never be hidden. Use a stride of at most the window."
@@ -121,6 +122,15 @@ class Occlusion(Explainer):
                 )
             check_fill(fill)
         self._per_instance = self.masker.per_instance
+        if self._per_instance and not isinstance(self.masker, (Image, BoundImage)):
+            # Documents differ in length: windows spaced wider than they are leave gaps
+            # in all but the shortest, so such a stride is refused before any is explained.
+            window_, stride_ = 1 if window is None else window, stride
+            if isinstance(window_, int) and isinstance(stride_, int) and stride_ > window_:
+                raise ValueError(
+                    f"stride {stride_} is larger than the window {window_}: the tokens "
+                    "between windows would never be hidden. Use a stride of at most the window."
+                )
         if not self.masker.per_instance:
             self._configure()
 

@@ -135,9 +135,17 @@ def test_a_stride_longer_than_the_window_is_refused() -> None:
     # drop of hiding it all.
     whole = bx.Occlusion(f, bx.maskers.Image(fill=0.0), window=40, stride=50).explain(image)
     np.testing.assert_array_equal(whole.values[0, :, :, 0], 240.0)
+    # Where the last window, flush with the end, closes the gap, nothing is left out.
+    short = bx.Occlusion(f, np.zeros((1, 5)), window=3, stride=4).explain(np.ones((1, 5)))
+    assert np.isfinite(short.values).all()
+    small = bx.Occlusion(f, bx.maskers.Image(fill=0.0), window=8, stride=12).explain(
+        image[:10, :10]
+    )
+    assert np.isfinite(small.values).all()
+    # Documents differ in length: refused before any is explained.
     lengths = lambda docs: np.array([len(d) for d in docs], float)  # noqa: E731
-    with pytest.raises(ValueError, match=r"stride 2 is larger than the window 1 \(3 players"):
-        bx.Occlusion(lengths, bx.maskers.Text(), window=1, stride=2).explain(["a b c"])
+    with pytest.raises(ValueError, match=r"stride 2 is larger than the window 1: the tokens"):
+        bx.Occlusion(lengths, bx.maskers.Text(), window=1, stride=2)
 
 
 def test_the_fill_used_is_recorded() -> None:
