@@ -359,58 +359,44 @@ def main() -> None:
         "rise_ours_s": med(rise_t),
     }
     payload["times"] = times
+
+    def compared(label: str, ours: str, peer: str, target: str = "") -> list:
+        return [label, times[ours], times[peer], times[ours] / times[peer], target]
+
     summary = markdown_table(
         ["comparison", "ours (s)", "peer (s)", "ratio", "target"],
         [
-            [
-                "LIME 1000 samples vs lime_image",
-                times["lime_ours_s"],
-                times["lime_peer_s"],
-                times["lime_ours_s"] / times["lime_peer_s"],
-                "<= 0.25",
-            ],
-            [
+            compared("LIME 1000 samples vs lime_image", "lime_ours_s", "lime_peer_s", "<= 0.25"),
+            compared(
                 "LIME: the model's own time (same 1000 images; floor of the ratio)",
-                times["lime_model_s"],
-                times["lime_peer_s"],
-                times["lime_model_s"] / times["lime_peer_s"],
-                "",
-            ],
-            [
+                "lime_model_s",
+                "lime_peer_s",
+            ),
+            compared(
                 "LIME: time outside the model",
-                times["lime_ours_outside_model_s"],
-                times["lime_peer_outside_model_s"],
-                times["lime_ours_outside_model_s"] / times["lime_peer_outside_model_s"],
-                "",
-            ],
-            [
+                "lime_ours_outside_model_s",
+                "lime_peer_outside_model_s",
+            ),
+            compared(
                 "LIME 1000 samples vs lime_image, linear pixel model",
-                times["lime_linear_ours_s"],
-                times["lime_linear_peer_s"],
-                times["lime_linear_ours_s"] / times["lime_linear_peer_s"],
+                "lime_linear_ours_s",
+                "lime_linear_peer_s",
                 "<= 0.25",
-            ],
-            [
+            ),
+            compared(
                 "LIME, linear pixel model: the model's own time",
-                times["lime_linear_model_s"],
-                times["lime_linear_peer_s"],
-                times["lime_linear_model_s"] / times["lime_linear_peer_s"],
-                "",
-            ],
-            [
+                "lime_linear_model_s",
+                "lime_linear_peer_s",
+            ),
+            compared(
                 "Occlusion vs captum (1 window/call)",
-                times["occlusion_ours_s"],
-                times["occlusion_captum_s"],
-                times["occlusion_ours_s"] / times["occlusion_captum_s"],
+                "occlusion_ours_s",
+                "occlusion_captum_s",
                 "<= 0.5",
-            ],
-            [
-                "Occlusion vs captum (64 windows/call)",
-                times["occlusion_ours_s"],
-                times["occlusion_captum64_s"],
-                times["occlusion_ours_s"] / times["occlusion_captum64_s"],
-                "",
-            ],
+            ),
+            compared(
+                "Occlusion vs captum (64 windows/call)", "occlusion_ours_s", "occlusion_captum64_s"
+            ),
             ["RISE 4000 masks (ours only)", times["rise_ours_s"], "", "", ""],
         ],
     )

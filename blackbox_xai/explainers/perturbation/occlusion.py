@@ -41,10 +41,14 @@ def _check_covered(window: int, stride: int, size: int, what: str) -> None:
     flush window does not close them): those features would never be hidden, and their
     values would be 0 / 0."""
     if np.diff(window_starts(size, window, stride)).max(initial=0) > window:
-        raise ValueError(
-            f"stride {stride} is larger than the window {window} ({what}): the features "
-            "between windows would never be hidden. Use a stride of at most the window."
-        )
+        raise _gaps_error(window, stride, f" ({what}): the features")
+
+
+def _gaps_error(window: int, stride: int, what: str) -> ValueError:
+    return ValueError(
+        f"stride {stride} is larger than the window {window}{what} between windows would "
+        "never be hidden. Use a stride of at most the window."
+    )
 
 
 def _player_rows(
@@ -127,10 +131,7 @@ class Occlusion(Explainer):
             # in all but the shortest, so such a stride is refused before any is explained.
             window_, stride_ = 1 if window is None else window, stride
             if isinstance(window_, int) and isinstance(stride_, int) and stride_ > window_:
-                raise ValueError(
-                    f"stride {stride_} is larger than the window {window_}: the tokens "
-                    "between windows would never be hidden. Use a stride of at most the window."
-                )
+                raise _gaps_error(window_, stride_, ": the tokens")
         if not self.masker.per_instance:
             self._configure()
 

@@ -140,7 +140,22 @@ class _Rounds:
         # A design that enumerates every stratum has nothing to choose between.
         candidates = self._candidates(design.n_pairs) if any(design.room) else 1
         if candidates > 1:
-            return self._chosen(design, regression, candidates)
+            regression = self._chosen(design, regression, candidates)
+        else:
+            regression = self._full_rank(design, regression)
+        self.new_pairs.append([list(p) for p in design.designs])
+        self.regressions.append(regression)
+        return design
+
+    def _unidentifiable(self, draws: int) -> RuntimeError:
+        return RuntimeError(
+            f"no coalition design of {self.budget} coalitions identified all "
+            f"{self.d} players in {draws} draws; pass a larger n_evals."
+        )
+
+    def _full_rank(self, design: PairedDesign, regression: PairedRegression) -> PairedRegression:
+        """Redraw, one by one, the designs that cannot tell some players apart; the
+        regressions of the designs then."""
         conditioning = regression.conditioning()
         redrawn = False
         for b in range(self.n_designs):
@@ -148,24 +163,18 @@ class _Rounds:
             while not np.isfinite(cond):
                 failed += 1
                 if failed == _MAX_REDRAWS:
-                    raise RuntimeError(
-                        f"no coalition design of {self.budget} coalitions identified all "
-                        f"{self.d} players in {_MAX_REDRAWS} draws; pass a larger n_evals."
-                    )
+                    raise self._unidentifiable(_MAX_REDRAWS)
                 design.redraw(b)
                 redrawn = True
                 cond = self._regression([p[b : b + 1] for p in design.stacked]).conditioning()[0]
-        if redrawn:
-            regression = self._regression(design.stacked)
-        self.new_pairs.append([list(p) for p in design.designs])
-        self.regressions.append(regression)
-        return design
+        return self._regression(design.stacked) if redrawn else regression
 
     def _chosen(
         self, design: PairedDesign, regression: PairedRegression, candidates: int
-    ) -> PairedDesign:
-        """The single design of the first round: the best conditioned of ``candidates``
-        full-rank draws (the first draw and fresh ones, scored together)."""
+    ) -> PairedRegression:
+        """Make the single design of the first round the best conditioned of
+        ``candidates`` full-rank draws (the first draw and fresh ones, scored together);
+        its regression."""
         best = float(regression.conditioning()[0])
         best_pairs: list[np.ndarray] | None = None
         full_rank = int(np.isfinite(best))
@@ -180,16 +189,11 @@ class _Rounds:
             if conditioning[i] < best:
                 best, best_pairs = float(conditioning[i]), [p[i] for p in draws]
         if not full_rank:
-            raise RuntimeError(
-                f"no coalition design of {self.budget} coalitions identified all "
-                f"{self.d} players in {failed} draws; pass a larger n_evals."
-            )
-        if best_pairs is not None:
-            design.install(best_pairs)
-            regression = self._regression(design.stacked)
-        self.new_pairs.append([list(p) for p in design.designs])
-        self.regressions.append(regression)
-        return design
+            raise self._unidentifiable(failed)
+        if best_pairs is None:
+            return regression
+        design.install(best_pairs)
+        return self._regression(design.stacked)
 
     def _candidates(self, pairs: int) -> int:
         """Full-rank first-round draws to choose a single design from: ``_CANDIDATES``,
